@@ -1,0 +1,29 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Catalog } from '../catalog/catalog.js';
+import type { ClusterConfig } from '../config/config.js';
+import type { PachydermWorkloads } from '../kubernetes/pachyderm-workloads.js';
+import type { ClusterLock, ClusterLocks } from '../state/cluster-lock.js';
+import type { RunStore } from '../state/run-store.js';
+
+/**
+ * Everything the backup steps work with, built by a composition root: adapters for the cluster, its stores and
+ * the state database, and the facts of this run.
+ */
+export interface BackupDeps {
+  cluster: ClusterConfig;
+  backupId: string;
+  requestedBy: string;
+  note?: string;
+  workloads: PachydermWorkloads;
+  clusterS3: S3Client;
+  backupS3: S3Client;
+  catalog: Catalog;
+  locks: ClusterLocks;
+  runs: RunStore;
+  /** Explicit PostgreSQL client tools; found automatically otherwise. */
+  pgBinDir?: string;
+  /** Objects above this size are copied in parts (the S3 single-copy limit is 5 GiB). */
+  multipartThreshold?: number;
+  /** The lock taken in preflight, held for the whole run. */
+  session: { lock?: ClusterLock };
+}

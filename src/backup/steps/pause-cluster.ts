@@ -1,0 +1,116 @@
+import { PachbackupError } from '../../errors.js';
+import type { WorkloadReplicas } from '../../kubernetes/pachyderm-workloads.js';
+import type { Step, StepContext } from '../../runner/step.js';
+import type { BackupDeps } from '../backup-deps.js';
+import type { BackupOutputs } from '../backup-outputs.js';
+
+function describeReplicas(r: WorkloadReplicas): string {
+  const workers = r.workers.reduce((n, w) => n + w.replicas, 0);
+  return [`${r.pachd.name} ×${r.pachd.replicas}`, ...r.deployments.map((d) => `${d.name} ×${d.replicas}`), `${r.workers.length} worker RCs (${workers} pods)`].join(', ');
+}
+
+/**
+ * Brings Pachyderm back to exactly the recorded replicas, pachd first (pachd brings workers back itself, but the
+ * recorded counts are applied explicitly so nothing depends on it), then waits for pachd to be ready.
+ * Idempotent: run as the resume step, as the undo of the pause, and by crash recovery.
+ */
+export async function resumeWorkloads(deps: BackupDeps, recorded: WorkloadReplicas, signal?: AbortSignal): Promise<void> {
+  const { workloads, cluster } = deps;
+  if (cluster.pachyderm.pauseStrategy === 'enterprise') {
+    await workloads.setPachdMode(recorded.pachdMode === 'paused' ? 'paused' : 'full');
+  }
+  await workloads.scaleDeployment(recorded.pachd.name, recorded.pachd.replicas);
+  for (const d of recorded.deployments) await workloads.scaleDeployment(d.name, d.replicas);
+  for (const w of recorded.workers) await workloads.scaleWorker(w.name, w.replicas);
+  if (recorded.pachd.replicas > 0) {
+    await workloads.waitForDeploymentReady(recorded.pachd.name, { timeoutMs: cluster.backup.resumeTimeoutSeconds * 1000, ...(signal ? { signal } : {}) });
+  }
+}
+
+function recordedReplicas(ctx: StepContext<BackupOutputs>): WorkloadReplicas | undefined {
+  return ctx.outputs.pause?.recorded ?? ctx.checkpoint<{ recorded: WorkloadReplicas }>()?.recorded;
+}
+
+/**
+ * Pauses Pachyderm: records the replicas of pachd, the quiesced deployments and every worker RC durably, then
+ * either scales them all to 0 (`scale`, the runbook's kubectl commands) or does what `pachctl enterprise pause`
+ * does (`enterprise`: MODE=paused and a pachd restart; pachd stops the workers) and stops the quiesced
+ * deployments; then waits — watching pods — until nothing that writes to the bucket or the databases runs.
+ * Refuses to go on while anything still runs. Undo: `resumeWorkloads` with the recorded replicas.
+ */
+export function pauseCluster(deps: BackupDeps): Step<BackupOutputs> {
+  const { cluster, workloads } = deps;
+  const strategy = cluster.pachyderm.pauseStrategy;
+  return {
+    name: 'pause',
+    title: 'Pause Pachyderm',
+    description:
+      strategy === 'scale'
+        ? `Scale ${[cluster.pachyderm.deployment, ...cluster.pachyderm.quiesce].join(', ')} and the worker ReplicationControllers (${cluster.pachyderm.workerSelector}) to 0 and wait for their pods to go.`
+        : `Put pachd in paused mode (as \`pachctl enterprise pause\`), scale ${cluster.pachyderm.quiesce.join(', ') || 'no other deployments'} to 0 and wait for the workers to go.`,
+    downtime: true,
+    async run(ctx) {
+      const saved = ctx.checkpoint<{ recorded: WorkloadReplicas; pausedAt: string }>();
+      let recorded = saved?.recorded;
+      const pausedAt = saved?.pausedAt ?? new Date().toISOString();
+      if (!recorded) {
+        const snapshot = await workloads.snapshot();
+        recorded = { pachd: snapshot.pachd, deployments: snapshot.deployments, workers: snapshot.workers, ...(snapshot.pachdMode ? { pachdMode: snapshot.pachdMode } : {}) };
+        // Durable before anything changes: the undo, and a recovery after a crash, restore exactly this.
+        await ctx.saveCheckpoint({ recorded, pausedAt });
+      }
+      ctx.progress({ message: `stopping ${describeReplicas(recorded)}` });
+      if (strategy === 'scale') {
+        await workloads.scaleDeployment(recorded.pachd.name, 0);
+      } else {
+        await workloads.setPachdMode('paused');
+      }
+      for (const d of recorded.deployments) await workloads.scaleDeployment(d.name, 0);
+      for (const w of recorded.workers) await workloads.scaleWorker(w.name, 0);
+
+      const includePachd = strategy === 'scale';
+      await workloads.waitForPodsGone({
+        includePachd,
+        timeoutMs: cluster.backup.pauseTimeoutSeconds * 1000,
+        signal: ctx.signal,
+        onProgress: (remaining) => ctx.progress({ message: remaining.length ? `waiting for ${remaining.length} pods to stop` : 'all pods stopped' }),
+      });
+      if (strategy === 'enterprise') {
+        // pachd itself keeps running, restarted in paused mode: wait until the paused pods serve.
+        await workloads.waitForDeploymentReady(recorded.pachd.name, { timeoutMs: cluster.backup.pauseTimeoutSeconds * 1000, signal: ctx.signal });
+      }
+      // Nothing may still run: check once more after the wait, and name anything that came back.
+      const still = await workloads.runningPods({ includePachd });
+      if (still.length > 0) {
+        throw new PachbackupError('precondition', `pods came back during the pause: ${still.join(', ')}`, { hint: 'something else scales Pachyderm (an autoscaler, GitOps sync?)' });
+      }
+      const workers = recorded.workers.reduce((n, w) => n + w.replicas, 0);
+      return {
+        output: { pause: { recorded, pausedAt } },
+        sizes: { objects: recorded.pachd.replicas + recorded.deployments.reduce((n, d) => n + d.replicas, 0) + workers },
+        summary: `stopped ${describeReplicas(recorded)}`,
+      };
+    },
+    async undo(ctx) {
+      const recorded = recordedReplicas(ctx);
+      if (recorded) await resumeWorkloads(deps, recorded);
+    },
+  };
+}
+
+/** Resumes Pachyderm with exactly the recorded replicas and waits until pachd is ready: the end of the outage. */
+export function resumeCluster(deps: BackupDeps): Step<BackupOutputs> {
+  return {
+    name: 'resume',
+    title: 'Resume Pachyderm',
+    description: `Restore the recorded replicas, ${deps.cluster.pachyderm.deployment} first, and wait until it is ready.`,
+    downtime: true,
+    compensates: 'pause',
+    async run(ctx) {
+      const recorded = recordedReplicas(ctx);
+      if (!recorded) throw new PachbackupError('internal', 'no recorded replicas to resume from');
+      await resumeWorkloads(deps, recorded, ctx.signal);
+      return { output: { resume: { resumedAt: new Date().toISOString() } }, summary: `back at ${describeReplicas(recorded)}` };
+    },
+  };
+}

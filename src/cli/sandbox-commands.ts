@@ -1,0 +1,84 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { createLogger } from '../log.js';
+import { describeSandbox } from '../sandbox/describe-sandbox.js';
+import { runSandboxDemo } from '../sandbox/sandbox-demo.js';
+import { sandboxDown } from '../sandbox/sandbox-down.js';
+import { DEFAULT_SANDBOX_DIR } from '../sandbox/sandbox-state.js';
+import { sandboxStatus } from '../sandbox/sandbox-status.js';
+import { sandboxUp } from '../sandbox/sandbox-up.js';
+import type { DatasetSize } from '../sandbox/seed/chunks.js';
+
+function parseSize(value: string): DatasetSize {
+  if (value !== 'small' && value !== 'bench') throw new InvalidArgumentError('expected small or bench');
+  return value;
+}
+
+/** `pachbackup sandbox up|status|down|demo`: the whole system on one machine, on loopback. */
+export function registerSandboxCommands(program: Command): void {
+  const sandbox = program
+    .command('sandbox')
+    .description('run PostgreSQL, Redis, S3 and Kubernetes/Slack simulators on this machine, seeded like a Pachyderm cluster')
+    .option('--dir <dir>', 'where the sandbox keeps its state', DEFAULT_SANDBOX_DIR);
+  const dirOf = (cmd: Command) => (cmd.optsWithGlobals() as { dir: string }).dir;
+
+  sandbox
+    .command('up')
+    .description('start the sandbox (in the foreground until Ctrl-C, or --detach)')
+    .option('--detach', 'leave it running in the background and return')
+    .option('--size <size>', 'small (a few hundred objects) or bench (hundreds of MiB)', parseSize, 'small')
+    .action(async (opts: { detach?: boolean; size: DatasetSize }, cmd: Command) => {
+      const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
+      const dir = dirOf(cmd);
+      const state = await sandboxUp({ dir, size: opts.size, logger });
+      console.log(describeSandbox(state));
+      if (opts.detach) return;
+      console.log('\nRunning; Ctrl-C stops it.');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      const { stopped } = await sandboxDown(dir);
+      console.log(`Stopped ${stopped.join(', ')}.`);
+    });
+
+  sandbox
+    .command('status')
+    .description('show what the sandbox runs and whether each service answers')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const status = await sandboxStatus(dirOf(cmd));
+      if (!status) {
+        if (opts.json) console.log(JSON.stringify({ running: false }));
+        else console.log('No sandbox here. Start one with `pachbackup sandbox up --detach`.');
+        process.exitCode = 3;
+        return;
+      }
+      const healthy = status.services.every((s) => s.running && s.listening);
+      if (opts.json) {
+        console.log(JSON.stringify({ running: healthy, services: status.services, state: status.state }, null, 2));
+      } else {
+        console.log(describeSandbox(status.state));
+        console.log('');
+        for (const s of status.services) {
+          console.log(`  ${s.name.padEnd(11)} pid ${String(s.pid).padEnd(8)} ${s.running ? 'running' : 'STOPPED'}  ${s.endpoint} ${s.listening ? 'answers' : 'NOT LISTENING'}`);
+        }
+      }
+      if (!healthy) process.exitCode = 1;
+    });
+
+  sandbox
+    .command('down')
+    .description('stop every process the sandbox started and remove its data (logs stay)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { stopped } = await sandboxDown(dirOf(cmd));
+      console.log(stopped.length ? `Stopped ${stopped.join(', ')}.` : 'Nothing was running.');
+    });
+
+  sandbox
+    .command('demo')
+    .description('bring the sandbox up, show it working end to end as a person would see it, and take it down')
+    .option('--size <size>', 'small or bench', parseSize, 'small')
+    .action(async (opts: { size: DatasetSize }, cmd: Command) => {
+      await runSandboxDemo({ dir: dirOf(cmd), size: opts.size });
+    });
+}

@@ -1,0 +1,70 @@
+import type { SslMode } from './schema.js';
+
+/**
+ * pachbackup's configuration after validation, defaults and secret resolution: what every other module
+ * receives. Only composition roots (serve, worker, cli, sandbox) load it; everything else gets the part it needs.
+ */
+export interface Config {
+  /** Where the file was read from (for messages). */
+  source: string;
+  stateDatabaseUrl: string;
+  redis: { url: string; prefix: string };
+  slack?: SlackConfig;
+  clusters: Record<string, ClusterConfig>;
+}
+
+export interface SlackConfig {
+  botToken: string;
+  signingSecret: string;
+  /** Present: Socket Mode. Absent: HTTP with signature checks. */
+  appToken?: string;
+  apiUrl?: string;
+  port: number;
+}
+
+/** An S3-compatible bucket (and key prefix) with the means to reach it. */
+export interface ObjectStoreConfig {
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  prefix: string;
+  forcePathStyle: boolean;
+  /** Absent: the SDK's default chain (IRSA, instance profile, AWS_* variables). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface PostgresConfig {
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  sslmode: SslMode;
+  sslRootCert?: string;
+  databases: string[];
+}
+
+export interface Principals {
+  users: string[];
+  groups: string[];
+}
+
+/** One Pachyderm installation: where it runs, where its state is, where its backups go, who may touch it. */
+export interface ClusterConfig {
+  name: string;
+  displayName: string;
+  kubernetes: { inCluster: boolean; kubeconfig?: string; context?: string; namespace: string };
+  pachyderm: {
+    deployment: string;
+    quiesce: string[];
+    workerSelector: string;
+    pauseStrategy: 'scale' | 'enterprise';
+    helmRelease: string;
+  };
+  postgres: PostgresConfig;
+  objectStore: ObjectStoreConfig;
+  backupStore: ObjectStoreConfig;
+  ingress: { cronJobs: string[]; deployments: string[] };
+  backup: { copyConcurrency: number; pauseTimeoutSeconds: number; resumeTimeoutSeconds: number };
+  slack?: { opsChannel: string; announceChannel?: string };
+  access: { operators: Principals; approvers: Principals };
+}

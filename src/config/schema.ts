@@ -1,0 +1,197 @@
+import { z } from 'zod';
+
+/**
+ * The shape of pachbackup's configuration file (YAML). Everything that is not a secret lives here; secrets are
+ * references (`{ env: NAME }` or `{ file: /path }`) resolved by `load-config.ts`, so the file itself can be a
+ * ConfigMap and never holds a credential.
+ *
+ * Objects are strict: an unknown key is a typo until proven otherwise, and is reported with the keys allowed.
+ */
+
+/** A reference to a secret held outside the file: an environment variable or a mounted file. */
+export const secretRefSchema = z
+  .strictObject({
+    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name such as PGPASSWORD').optional(),
+    file: z.string().min(1, 'a path to a mounted file').optional(),
+  })
+  .refine((ref) => (ref.env === undefined) !== (ref.file === undefined), {
+    message: 'expected exactly one of `env: VARIABLE` or `file: /path/to/file`',
+  });
+export type SecretRef = z.infer<typeof secretRefSchema>;
+
+/**
+ * A secret must not be written in the file. A plain string here is refused with the fix spelled out rather than
+ * silently accepted, because config files end up in Git and ConfigMaps.
+ */
+const secretSchema = z.union([secretRefSchema, z.string()]).superRefine((value, ctx) => {
+  if (typeof value === 'string') {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected `{ env: VARIABLE }` or `{ file: /path/to/file }`: secrets are not written in the config file',
+    });
+  }
+});
+
+/** A value that may be given inline (not secret, e.g. an access key id) or by reference. */
+const valueOrRefSchema = z.union([z.string().min(1), secretRefSchema]);
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a lowercase DNS label (a-z, 0-9 and -, starting and ending alphanumeric)')
+  .max(63);
+
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id such as U012ABCDEF');
+const slackGroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'a Slack user group id such as S012ABCDEF');
+const slackChannel = z
+  .string()
+  .regex(/^([CG][A-Z0-9]{2,}|#[a-z0-9][a-z0-9._-]{0,79})$/, 'a Slack channel id such as C012ABCDEF, or #channel-name');
+
+const labelSelector = z
+  .string()
+  .regex(
+    /^\s*!?[A-Za-z0-9./_-]+(\s*(==?|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s+\([^)]*\))?(\s*,\s*!?[A-Za-z0-9./_-]+(\s*(==?|!=)\s*[A-Za-z0-9._-]*|\s+(in|notin)\s+\([^)]*\))?)*\s*$/,
+    'a Kubernetes label selector such as suite=pachyderm,component=worker',
+  );
+
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name (3-63 characters: a-z, 0-9, dot and hyphen)');
+
+const prefix = z
+  .string()
+  .regex(/^([A-Za-z0-9!_.*'()-]+(\/[A-Za-z0-9!_.*'()-]+)*)?$/, 'a key prefix such as pachbackup/prod, without leading or trailing slash')
+  .default('');
+
+const endpoint = z.url({ protocol: /^https?$/, error: 'an http(s) URL such as https://s3.us-east-1.amazonaws.com' });
+
+/** Who may do what: Slack users and user groups. */
+const principalsSchema = z
+  .strictObject({
+    users: z.array(slackUserId).default([]),
+    groups: z.array(slackGroupId).default([]),
+  })
+  .default({ users: [], groups: [] });
+
+/** An S3-compatible bucket and how to reach it. */
+const objectStoreSchema = z.strictObject({
+  endpoint: endpoint.optional(),
+  region: z.string().min(1).default('us-east-1'),
+  bucket: bucketName,
+  prefix,
+  forcePathStyle: z.boolean().default(false),
+  accessKeyId: valueOrRefSchema.optional(),
+  secretAccessKey: secretSchema.optional(),
+});
+
+/** The bucket backups are written to. Credentials and endpoint default to the cluster's object store. */
+const backupStoreSchema = objectStoreSchema.extend({
+  region: z.string().min(1).optional(),
+  forcePathStyle: z.boolean().optional(),
+});
+
+export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+const postgresSchema = z.strictObject({
+  host: z.string().min(1),
+  port: z.int().min(1).max(65535).default(5432),
+  user: z.string().min(1),
+  password: secretSchema.optional(),
+  sslmode: z.enum(SSL_MODES).default('require'),
+  /** CA bundle used to verify the server's certificate (verify-ca, verify-full). */
+  sslRootCert: z.string().min(1).optional(),
+  databases: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, 'a PostgreSQL database name')).min(1).default(['pachyderm', 'dex']),
+});
+
+const kubernetesSchema = z.strictObject({
+  /** Use the pod's ServiceAccount (pachbackup deployed in the cluster). */
+  inCluster: z.boolean().default(false),
+  /** Kubeconfig file; defaults to $KUBECONFIG or ~/.kube/config. */
+  kubeconfig: z.string().min(1).optional(),
+  /** Context of the kubeconfig to use; required unless inCluster. */
+  context: z.string().min(1).optional(),
+  namespace: dnsLabel.default('pachyderm'),
+});
+
+const pachydermSchema = z
+  .strictObject({
+    deployment: dnsLabel.default('pachd'),
+    /** Other Deployments that write to the bucket or database and must stop too; pachw writes chunks. */
+    quiesce: z.array(dnsLabel).default(['pachw']),
+    workerSelector: labelSelector.default('suite=pachyderm,component=worker'),
+    /** `scale`: the runbook's kubectl scale; `enterprise`: what `pachctl enterprise pause` does (MODE=paused). */
+    pauseStrategy: z.enum(['scale', 'enterprise']).default('scale'),
+    helmRelease: dnsLabel.default('pachyderm'),
+  })
+  .default({ deployment: 'pachd', quiesce: ['pachw'], workerSelector: 'suite=pachyderm,component=worker', pauseStrategy: 'scale', helmRelease: 'pachyderm' });
+
+const ingressSchema = z
+  .strictObject({
+    cronJobs: z.array(dnsLabel).default([]),
+    deployments: z.array(dnsLabel).default([]),
+  })
+  .default({ cronJobs: [], deployments: [] });
+
+const backupSettingsSchema = z
+  .strictObject({
+    /** Parallel object copies. */
+    copyConcurrency: z.int().min(1).max(256).default(16),
+    /** How long to wait for pods to go after the pause before giving up (and resuming). */
+    pauseTimeoutSeconds: z.int().min(5).max(3600).default(300),
+    /** How long to wait for pachd to be ready after the resume. */
+    resumeTimeoutSeconds: z.int().min(5).max(3600).default(600),
+  })
+  .default({ copyConcurrency: 16, pauseTimeoutSeconds: 300, resumeTimeoutSeconds: 600 });
+
+const clusterSchema = z.strictObject({
+  /** Shown in Slack and announcements, e.g. "Pachyderm production". */
+  displayName: z.string().min(1).max(80).optional(),
+  kubernetes: kubernetesSchema,
+  pachyderm: pachydermSchema,
+  postgres: postgresSchema,
+  objectStore: objectStoreSchema,
+  backupStore: backupStoreSchema,
+  ingress: ingressSchema,
+  backup: backupSettingsSchema,
+  slack: z
+    .strictObject({
+      opsChannel: slackChannel,
+      announceChannel: slackChannel.optional(),
+    })
+    .optional(),
+  access: z
+    .strictObject({
+      operators: principalsSchema,
+      approvers: principalsSchema,
+    })
+    .default({ operators: { users: [], groups: [] }, approvers: { users: [], groups: [] } }),
+});
+
+const slackSchema = z.strictObject({
+  botToken: secretSchema,
+  signingSecret: secretSchema,
+  /** An app-level token (xapp-...) switches the app to Socket Mode. */
+  appToken: secretSchema.optional(),
+  /** Web API base URL; only the sandbox changes it. */
+  apiUrl: endpoint.optional(),
+  port: z.int().min(0).max(65535).default(3000),
+});
+
+export const configSchema = z.strictObject({
+  stateDatabase: z.strictObject({
+    url: valueOrRefSchema,
+  }),
+  redis: z.strictObject({
+    url: valueOrRefSchema,
+    /** Prefix of every BullMQ key, so several installations can share a Redis. */
+    prefix: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('pachbackup'),
+  }),
+  slack: slackSchema.optional(),
+  clusters: z.record(dnsLabel, clusterSchema).refine((clusters) => Object.keys(clusters).length > 0, {
+    message: 'expected at least one cluster, e.g. `clusters: { prod: { ... } }`',
+  }),
+});
+
+/** The file as written, after defaults. */
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawCluster = z.infer<typeof clusterSchema>;

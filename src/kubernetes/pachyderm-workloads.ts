@@ -1,0 +1,349 @@
+import * as k8s from '@kubernetes/client-node';
+import type { ClusterConfig } from '../config/config.js';
+import { PachbackupError } from '../errors.js';
+
+const MERGE_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
+
+/** Replica counts of everything a pause stops, recorded before anything changes and restored exactly on resume. */
+export interface WorkloadReplicas {
+  pachd: { name: string; replicas: number };
+  deployments: { name: string; replicas: number }[];
+  workers: { name: string; replicas: number }[];
+  /** pachd's MODE in ConfigMap pachd-config (enterprise pause), when the ConfigMap exists. */
+  pachdMode?: string;
+}
+
+/** What is running now: for status, confirmations and checks that a pause took hold. */
+export interface WorkloadSnapshot extends WorkloadReplicas {
+  pachdReady: number;
+  pachdImage?: string;
+  pods: { pachd: number; deployments: number; workers: number };
+}
+
+/** An API permission pachbackup needs, checked with a SelfSubjectAccessReview. */
+export interface AccessCheck {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  name?: string;
+}
+
+export type PachdMode = 'full' | 'paused';
+
+const PACHD_CONFIG = 'pachd-config';
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof k8s.ApiException && err.code === 404;
+}
+
+/** A Kubernetes API failure as a coded error that names what was being done. */
+function apiError(doing: string, err: unknown): PachbackupError {
+  if (err instanceof PachbackupError) return err;
+  if (err instanceof k8s.ApiException) {
+    let reason = '';
+    try {
+      reason = (JSON.parse(String(err.body)) as { message?: string }).message ?? '';
+    } catch {
+      reason = String(err.body ?? '').slice(0, 200);
+    }
+    const code = err.code === 404 ? 'not-found' : err.code === 403 ? 'forbidden' : err.code === 409 ? 'conflict' : 'unavailable';
+    return new PachbackupError(code, `Kubernetes refused to ${doing}: HTTP ${err.code}${reason ? ` ${reason}` : ''}`, { retryable: err.code >= 500 || err.code === 409, cause: err });
+  }
+  return new PachbackupError('unavailable', `could not ${doing}: ${(err as Error)?.message ?? String(err)}`, { retryable: true, cause: err });
+}
+
+function selectorOf(matchLabels: Record<string, string> | undefined): string {
+  return Object.entries(matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/**
+ * Pachyderm's workloads in one namespace, through the Kubernetes API: the pachd Deployment, the other
+ * Deployments that write to its state (pachw), the pipeline worker ReplicationControllers, the pachd-config
+ * ConfigMap used by `pachctl enterprise pause`, CronJobs, and Helm's release Secrets.
+ */
+export function createPachydermWorkloads(kc: k8s.KubeConfig, cluster: Pick<ClusterConfig, 'kubernetes' | 'pachyderm'>) {
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const batch = kc.makeApiClient(k8s.BatchV1Api);
+  const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+  const namespace = cluster.kubernetes.namespace;
+  const { deployment: pachdName, quiesce, workerSelector } = cluster.pachyderm;
+
+  async function readDeployment(name: string): Promise<k8s.V1Deployment> {
+    try {
+      return await apps.readNamespacedDeployment({ name, namespace });
+    } catch (err) {
+      if (isNotFound(err)) {
+        throw new PachbackupError('not-found', `Deployment ${name} not found in namespace ${namespace}`, {
+          hint: 'check the cluster\'s kubernetes.namespace and pachyderm.deployment / pachyderm.quiesce in the config',
+        });
+      }
+      throw apiError(`read Deployment ${name}`, err);
+    }
+  }
+
+  async function countPods(labelSelector: string): Promise<number> {
+    if (!labelSelector) return 0;
+    try {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector });
+      return pods.items.length;
+    } catch (err) {
+      throw apiError(`list pods (${labelSelector})`, err);
+    }
+  }
+
+  const workloads = {
+    namespace,
+
+    async listWorkers(): Promise<{ name: string; replicas: number; ready: number }[]> {
+      try {
+        const rcs = await core.listNamespacedReplicationController({ namespace, labelSelector: workerSelector });
+        return rcs.items
+          .map((rc) => ({ name: rc.metadata?.name ?? '', replicas: rc.spec?.replicas ?? 0, ready: rc.status?.readyReplicas ?? 0 }))
+          .sort((a, b) => a.name.localeCompare(b.name));
+      } catch (err) {
+        throw apiError(`list worker ReplicationControllers (${workerSelector})`, err);
+      }
+    },
+
+    async readPachdMode(): Promise<string | undefined> {
+      try {
+        const cm = await core.readNamespacedConfigMap({ name: PACHD_CONFIG, namespace });
+        return cm.data?.MODE;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw apiError(`read ConfigMap ${PACHD_CONFIG}`, err);
+      }
+    },
+
+    /** Everything a pause touches, with replica counts and running pods. */
+    async snapshot(): Promise<WorkloadSnapshot> {
+      const [pachd, deployments, workers, pachdMode] = await Promise.all([
+        readDeployment(pachdName),
+        Promise.all(quiesce.map(readDeployment)),
+        workloads.listWorkers(),
+        workloads.readPachdMode(),
+      ]);
+      const [pachdPods, deploymentPods, workerPods] = await Promise.all([
+        countPods(selectorOf(pachd.spec?.selector?.matchLabels)),
+        Promise.all(deployments.map((d) => countPods(selectorOf(d.spec?.selector?.matchLabels)))).then((n) => n.reduce((a, b) => a + b, 0)),
+        countPods(workerSelector),
+      ]);
+      const image = pachd.spec?.template?.spec?.containers?.find((c) => c.name === 'pachd')?.image ?? pachd.spec?.template?.spec?.containers?.[0]?.image;
+      return {
+        pachd: { name: pachdName, replicas: pachd.spec?.replicas ?? 0 },
+        pachdReady: pachd.status?.readyReplicas ?? 0,
+        ...(image ? { pachdImage: image } : {}),
+        deployments: deployments.map((d) => ({ name: d.metadata?.name ?? '', replicas: d.spec?.replicas ?? 0 })),
+        workers: workers.map(({ name, replicas }) => ({ name, replicas })),
+        ...(pachdMode !== undefined ? { pachdMode } : {}),
+        pods: { pachd: pachdPods, deployments: deploymentPods, workers: workerPods },
+      };
+    },
+
+    async scaleDeployment(name: string, replicas: number): Promise<void> {
+      try {
+        await apps.patchNamespacedDeploymentScale({ name, namespace, body: { spec: { replicas } } }, MERGE_PATCH);
+      } catch (err) {
+        throw apiError(`scale Deployment ${name} to ${replicas}`, err);
+      }
+    },
+
+    async scaleWorker(name: string, replicas: number): Promise<void> {
+      try {
+        await core.patchNamespacedReplicationControllerScale({ name, namespace, body: { spec: { replicas } } }, MERGE_PATCH);
+      } catch (err) {
+        if (isNotFound(err)) return; // the pipeline was deleted meanwhile: nothing to bring back
+        throw apiError(`scale ReplicationController ${name} to ${replicas}`, err);
+      }
+    },
+
+    /**
+     * What `pachctl enterprise pause`/`unpause` does (src/server/enterprise/server/api_server.go, rollPachd):
+     * set MODE in ConfigMap pachd-config, then restart pachd by stamping its pod template.
+     */
+    async setPachdMode(mode: PachdMode): Promise<void> {
+      const now = new Date().toISOString();
+      try {
+        await core.patchNamespacedConfigMap(
+          { name: PACHD_CONFIG, namespace, body: { metadata: { annotations: { 'pachyderm.com/updatedAt': now } }, data: { MODE: mode } } },
+          MERGE_PATCH,
+        );
+      } catch (err) {
+        if (!isNotFound(err)) throw apiError(`set MODE=${mode} in ConfigMap ${PACHD_CONFIG}`, err);
+        try {
+          await core.createNamespacedConfigMap({ namespace, body: { metadata: { name: PACHD_CONFIG, annotations: { 'pachyderm.com/updatedAt': now } }, data: { MODE: mode } } });
+        } catch (createErr) {
+          throw apiError(`create ConfigMap ${PACHD_CONFIG}`, createErr);
+        }
+      }
+      try {
+        await apps.patchNamespacedDeployment(
+          { name: pachdName, namespace, body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': now } } } } } },
+          MERGE_PATCH,
+        );
+      } catch (err) {
+        throw apiError(`restart Deployment ${pachdName}`, err);
+      }
+    },
+
+    /** Pods of pachd, the quiesced deployments and the workers that still exist (terminating ones included). */
+    async runningPods(options: { includePachd: boolean }): Promise<string[]> {
+      const selectors = [workerSelector];
+      const deployments = await Promise.all([...(options.includePachd ? [pachdName] : []), ...quiesce].map(readDeployment));
+      for (const d of deployments) selectors.push(selectorOf(d.spec?.selector?.matchLabels));
+      const names = new Set<string>();
+      for (const selector of selectors.filter(Boolean)) {
+        try {
+          const pods = await core.listNamespacedPod({ namespace, labelSelector: selector });
+          for (const p of pods.items) names.add(p.metadata?.name ?? '');
+        } catch (err) {
+          throw apiError(`list pods (${selector})`, err);
+        }
+      }
+      return [...names].sort();
+    },
+
+    /**
+     * Waits until none of the pods remain, watching pod events (re-listing on each) rather than sleeping blindly;
+     * fails after `timeoutMs` naming the pods still there.
+     */
+    async waitForPodsGone(options: { includePachd: boolean; timeoutMs: number; signal?: AbortSignal; onProgress?: (remaining: string[]) => void }): Promise<void> {
+      const deadline = Date.now() + options.timeoutMs;
+      let remaining = await workloads.runningPods(options);
+      options.onProgress?.(remaining);
+      if (remaining.length === 0) return;
+      const watcher = new k8s.Watch(kc);
+      let wake: (() => void) | undefined;
+      let controller: AbortController | undefined;
+      const startWatch = async () => {
+        controller = await watcher.watch(
+          `/api/v1/namespaces/${namespace}/pods`,
+          {},
+          () => wake?.(),
+          () => {
+            controller = undefined;
+            wake?.();
+          },
+        );
+      };
+      try {
+        await startWatch().catch(() => undefined); // without a watch, the re-list below still polls
+        while (remaining.length > 0) {
+          if (options.signal?.aborted) throw new PachbackupError('cancelled', 'cancelled while waiting for pods to stop');
+          const left = deadline - Date.now();
+          if (left <= 0) {
+            throw new PachbackupError('timeout', `pods still running after ${Math.round(options.timeoutMs / 1000)} s: ${remaining.join(', ')}`, {
+              hint: 'a pod may be stuck terminating (finalizers, an unreachable node); the cluster is resumed',
+            });
+          }
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(left, 1000));
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            options.signal?.addEventListener('abort', wake, { once: true });
+          });
+          wake = undefined;
+          if (!controller) await startWatch().catch(() => undefined);
+          remaining = await workloads.runningPods(options);
+          options.onProgress?.(remaining);
+        }
+      } finally {
+        controller?.abort();
+      }
+    },
+
+    /** Waits until a Deployment has all its replicas ready and updated (a rollout finished). */
+    async waitForDeploymentReady(name: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<k8s.V1Deployment> {
+      const deadline = Date.now() + options.timeoutMs;
+      for (;;) {
+        const d = await readDeployment(name);
+        const want = d.spec?.replicas ?? 0;
+        const status = d.status ?? {};
+        const observed = (status.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+        if (observed && (status.readyReplicas ?? 0) >= want && (status.updatedReplicas ?? want) >= want && (status.replicas ?? 0) <= want) return d;
+        if (options.signal?.aborted) throw new PachbackupError('cancelled', `cancelled while waiting for ${name} to be ready`);
+        if (Date.now() > deadline) {
+          throw new PachbackupError('timeout', `Deployment ${name} not ready after ${Math.round(options.timeoutMs / 1000)} s (${status.readyReplicas ?? 0}/${want} ready)`, {
+            hint: `look at its pods: kubectl -n ${namespace} describe deploy ${name}`,
+          });
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    },
+
+    async readCronJobSuspended(name: string): Promise<boolean> {
+      try {
+        const cj = await batch.readNamespacedCronJob({ name, namespace });
+        return cj.spec?.suspend ?? false;
+      } catch (err) {
+        throw apiError(`read CronJob ${name}`, err);
+      }
+    },
+
+    async setCronJobSuspended(name: string, suspend: boolean): Promise<void> {
+      try {
+        await batch.patchNamespacedCronJob({ name, namespace, body: { spec: { suspend } } }, MERGE_PATCH);
+      } catch (err) {
+        throw apiError(`${suspend ? 'suspend' : 'resume'} CronJob ${name}`, err);
+      }
+    },
+
+    async readDeploymentReplicas(name: string): Promise<number> {
+      return (await readDeployment(name)).spec?.replicas ?? 0;
+    },
+
+    /** The release Secrets of a Helm release (newest revision first). */
+    async listHelmReleaseSecrets(release: string): Promise<k8s.V1Secret[]> {
+      try {
+        const list = await core.listNamespacedSecret({ namespace, labelSelector: `owner=helm,name=${release}` });
+        return list.items.sort((a, b) => Number(b.metadata?.labels?.version ?? 0) - Number(a.metadata?.labels?.version ?? 0));
+      } catch (err) {
+        throw apiError(`list Helm release Secrets of ${release}`, err);
+      }
+    },
+
+    /** The checks that are denied (empty when everything is allowed). */
+    async deniedAccess(checks: AccessCheck[]): Promise<AccessCheck[]> {
+      const results = await Promise.all(
+        checks.map(async (check) => {
+          try {
+            const review = await authz.createSelfSubjectAccessReview({
+              body: {
+                apiVersion: 'authorization.k8s.io/v1',
+                kind: 'SelfSubjectAccessReview',
+                spec: {
+                  resourceAttributes: {
+                    namespace,
+                    verb: check.verb,
+                    group: check.group,
+                    resource: check.resource,
+                    ...(check.subresource ? { subresource: check.subresource } : {}),
+                    ...(check.name ? { name: check.name } : {}),
+                  },
+                },
+              },
+            });
+            return review.status?.allowed ? undefined : check;
+          } catch (err) {
+            throw apiError('check permissions (SelfSubjectAccessReview)', err);
+          }
+        }),
+      );
+      return results.filter((c): c is AccessCheck => c !== undefined);
+    },
+  };
+  return workloads;
+}
+
+export type PachydermWorkloads = ReturnType<typeof createPachydermWorkloads>;
+
+/** How a permission reads in a message: "patch deployments/scale pachd". */
+export function describeAccess(check: AccessCheck): string {
+  return `${check.verb} ${check.group ? `${check.resource}.${check.group}` : check.resource}${check.subresource ? `/${check.subresource}` : ''}${check.name ? ` ${check.name}` : ''}`;
+}

@@ -1,0 +1,40 @@
+import { setMaxListeners } from 'node:events';
+import { PachbackupError } from '../errors.js';
+
+/** An abort signal of our own that also follows a parent signal, until disposed. */
+export interface AbortLink {
+  readonly signal: AbortSignal;
+  abort(reason?: unknown): void;
+  /** Detaches from the parent, so a long-lived parent does not collect one listener per copy. */
+  dispose(): void;
+}
+
+/**
+ * A child AbortController: aborted when `parent` is, or by `abort()` (to stop sibling work after a failure
+ * without touching the caller's signal). Chosen over `AbortSignal.any`, whose dependent signals Node 20 keeps
+ * alive for as long as the parent lives.
+ */
+export function linkAbort(parent?: AbortSignal): AbortLink {
+  const controller = new AbortController();
+  // Every request in flight listens on it (the SDK removes its listener when the request closes), so the
+  // listener count is bounded by concurrency — not a leak, whatever Node's default warning threshold says.
+  setMaxListeners(0, controller.signal);
+  const onAbort = () => controller.abort(parent?.reason);
+  if (parent?.aborted) controller.abort(parent.reason);
+  else parent?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    abort: (reason?: unknown) => controller.abort(reason),
+    dispose: () => parent?.removeEventListener('abort', onAbort),
+  };
+}
+
+/** The error every object-store operation throws when its caller's signal was aborted. */
+export function cancelledError(what: string, cause?: unknown): PachbackupError {
+  return new PachbackupError('cancelled', `${what} was cancelled`, cause === undefined ? {} : { cause });
+}
+
+/** Throws PachbackupError 'cancelled' if `signal` has been aborted. */
+export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw cancelledError(what, signal.reason);
+}

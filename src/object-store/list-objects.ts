@@ -1,0 +1,69 @@
+import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { PachbackupError } from '../errors.js';
+import { linkAbort } from './abort-link.js';
+import { unquoteEtag } from './pool-keys.js';
+import { toStoreError } from './store-error.js';
+
+/** One object of a listing, its key relative to the listed prefix. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  /** Unquoted; '' when the store gave none. */
+  etag: string;
+  lastModified: Date | undefined;
+}
+
+/** How to list. */
+export interface ListObjectsOptions {
+  signal?: AbortSignal;
+  /** Keys per ListObjectsV2 page (S3's maximum and default: 1000). */
+  pageSize?: number;
+}
+
+/**
+ * Streams every object under `prefix` in `bucket`, in the store's order (ascending UTF-8 for S3), page by page:
+ * at most two pages are held at a time — the one being consumed and the next, requested as soon as the
+ * current one arrives so the consumer's work overlaps the store's latency. `prefix` is a raw key prefix
+ * ('' or ending in '/'); keys come back relative to it. Stopping early, or an aborted signal, cancels the
+ * outstanding request. Errors are PachbackupErrors ('cancelled', 'not-found', 'forbidden', 'unavailable').
+ */
+export async function* listObjects(s3: S3Client, bucket: string, prefix: string, options: ListObjectsOptions = {}): AsyncGenerator<ListedObject> {
+  const link = linkAbort(options.signal);
+  const where = `listing s3://${bucket}/${prefix}`;
+  const fetchPage = (token: string | undefined): Promise<ListObjectsV2CommandOutput> =>
+    s3
+      .send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: token, MaxKeys: options.pageSize }),
+        { abortSignal: link.signal },
+      )
+      .catch((err: unknown) => {
+        throw toStoreError(err, where, options.signal);
+      });
+
+  let pending = fetchPage(undefined);
+  try {
+    for (;;) {
+      const page = await pending;
+      const token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      if (page.IsTruncated && !token) {
+        throw new PachbackupError('integrity', `${where}: the store said the listing continues but gave no continuation token`);
+      }
+      if (token !== undefined) {
+        pending = fetchPage(token);
+        // Handled when awaited; this only keeps an abandoned prefetch from being an unhandled rejection.
+        pending.catch(() => undefined);
+      }
+      for (const object of page.Contents ?? []) {
+        const key = object.Key ?? '';
+        if (!key.startsWith(prefix)) {
+          throw new PachbackupError('integrity', `${where}: the store returned ${JSON.stringify(key)}, which is outside the prefix`);
+        }
+        yield { key: key.slice(prefix.length), size: object.Size ?? 0, etag: unquoteEtag(object.ETag), lastModified: object.LastModified };
+      }
+      if (token === undefined) return;
+    }
+  } finally {
+    link.abort();
+    link.dispose();
+  }
+}

@@ -1,0 +1,20 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import type { ObjectStoreConfig } from '../config/config.js';
+
+/**
+ * An S3 client for one configured store. Checksums are computed only where the API requires them: with the
+ * SDK's default (always), streamed uploads are sent aws-chunked, which some S3-compatible servers (s3rver,
+ * older MinIO) store framing and all — silent corruption. Object integrity is checked by pachbackup itself.
+ */
+export function createS3Client(store: ObjectStoreConfig, options: { maxSockets?: number } = {}): S3Client {
+  return new S3Client({
+    region: store.region,
+    ...(store.endpoint ? { endpoint: store.endpoint } : {}),
+    forcePathStyle: store.forcePathStyle,
+    ...(store.credentials ? { credentials: store.credentials } : {}),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 5,
+    requestHandler: { httpAgent: { maxSockets: options.maxSockets ?? 64, keepAlive: true }, httpsAgent: { maxSockets: options.maxSockets ?? 64, keepAlive: true } },
+  });
+}

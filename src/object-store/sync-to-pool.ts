@@ -1,0 +1,209 @@
+import { PachbackupError } from '../errors.js';
+import { cancelledError, linkAbort, throwIfCancelled } from './abort-link.js';
+import { createObjectCopier, type CopyCapabilities, type CopyEndpoint, type CopyWarning } from './copy-object.js';
+import type { InventoryEntry } from './inventory-entry.js';
+import { listObjects, type ListedObject } from './list-objects.js';
+import { listPool } from './pool-listing.js';
+import { mergeByKey } from './merge-by-key.js';
+import { conflictKey, isInConflictArea, poolKey, poolPrefix, storeKeyPrefix } from './pool-keys.js';
+import { createProgressThrottle } from './progress-throttle.js';
+import { storedSize } from './stored-size.js';
+import { toStoreError } from './store-error.js';
+import { createTaskPool, type PoolTask } from './task-pool.js';
+
+/** Default number of objects copied at once. */
+export const DEFAULT_COPY_CONCURRENCY = 16;
+
+/** What a sync needs: the cluster bucket (its store's prefix is where Pachyderm's keys start) and the backup store. */
+export interface SyncToPoolOptions {
+  source: CopyEndpoint;
+  target: CopyEndpoint;
+  /** Objects copied at once (default 16); listing pauses while four times as many are running or queued. */
+  concurrency?: number;
+  /** See ObjectCopierOptions. */
+  multipartThreshold?: number;
+  partSize?: number;
+  partConcurrency?: number;
+  capabilities?: CopyCapabilities;
+  /** Keys per listing page (default 1000, S3's maximum). */
+  pageSize?: number;
+  signal?: AbortSignal;
+  /** At most every ~250 ms while running, and once at the end with `done: true`. */
+  onProgress?: (progress: SyncProgress) => void;
+  /**
+   * Every object of the cluster bucket, in listing order (ascending key), with where its bytes live in the
+   * backup bucket — called before its copy finishes, so an inventory must only be kept if the sync succeeds.
+   * Awaited: a slow consumer holds the listing back.
+   */
+  onObject?: (entry: InventoryEntry) => void | Promise<void>;
+  onWarning?: (warning: CopyWarning) => void;
+}
+
+/** A sync's progress so far. */
+export interface SyncProgress {
+  listed: number;
+  listedBytes: number;
+  copied: number;
+  /** Bytes written so far, including finished parts of objects still being copied. */
+  copiedBytes: number;
+  /** Objects being copied right now, and their total size. */
+  copying: number;
+  copyingBytes: number;
+  skipped: number;
+  conflicts: number;
+  done: boolean;
+}
+
+/** What a finished sync did. `listed = copied + skipped`. */
+export interface SyncResult {
+  /** Objects (and their bytes) in the cluster bucket. */
+  listed: number;
+  listedBytes: number;
+  /** Objects copied by this run, and their bytes. */
+  copied: number;
+  copiedBytes: number;
+  /** Objects already in the backup store with the same size: not copied again. */
+  skipped: number;
+  /** Objects whose key the pool holds with other bytes: stored (now or earlier) at a conflict location. */
+  conflicts: number;
+  durationMs: number;
+}
+
+/**
+ * Copies every object of the cluster bucket that the backup store's pool does not hold yet, and nothing else.
+ *
+ * One pass over each listing: the cluster listing and the pool listing (both ascending) are merge-joined, so
+ * the whole run holds two listing pages per side and at most `concurrency * 4` copies (running + queued),
+ * whatever the number of objects. An object whose key the pool holds with the same size is never copied
+ * again; with a different size, both are kept — the pool's bytes untouched, the new ones at the conflict
+ * location (checked with HeadObject: conflicts are rare). Nothing in the backup store is ever deleted or
+ * overwritten, so running it again after a failure copies only what is still missing.
+ *
+ * Done when both listings are exhausted and every copy has completed. The first failed copy stops the run
+ * (listing stops, copies in flight are aborted, multipart uploads aborted) and is thrown; an aborted `signal`
+ * does the same and throws PachbackupError 'cancelled'. An out-of-order listing throws 'integrity'.
+ */
+export async function syncToPool(options: SyncToPoolOptions): Promise<SyncResult> {
+  const started = performance.now();
+  const { source, target, signal } = options;
+  const sourcePrefix = storeKeyPrefix(source.store);
+  const what = `copying s3://${source.store.bucket}/${sourcePrefix} into the pool s3://${target.store.bucket}/${poolPrefix(target.store)}`;
+  throwIfCancelled(signal, what);
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_COPY_CONCURRENCY));
+  const copier = createObjectCopier({
+    source,
+    target,
+    multipartThreshold: options.multipartThreshold,
+    partSize: options.partSize,
+    partConcurrency: options.partConcurrency,
+    capabilities: options.capabilities,
+    onWarning: options.onWarning,
+  });
+
+  const counts = { listed: 0, listedBytes: 0, copied: 0, copiedBytes: 0, copying: 0, copyingBytes: 0, partialBytes: 0, skipped: 0, conflicts: 0 };
+  const snapshot = (done: boolean): SyncProgress => ({
+    listed: counts.listed,
+    listedBytes: counts.listedBytes,
+    copied: counts.copied,
+    copiedBytes: counts.copiedBytes + counts.partialBytes,
+    copying: counts.copying,
+    copyingBytes: counts.copyingBytes,
+    skipped: counts.skipped,
+    conflicts: counts.conflicts,
+    done,
+  });
+  const progress = createProgressThrottle(() => snapshot(false), options.onProgress);
+
+  const run = linkAbort(signal);
+  const tasks = createTaskPool({ concurrency, maxPending: concurrency * 4, signal: run.signal });
+
+  const copyTo =
+    (object: ListedObject, storeKey: string): PoolTask =>
+    async (taskSignal) => {
+      counts.copying += 1;
+      counts.copyingBytes += object.size;
+      let partial = 0;
+      try {
+        await copier.copy(
+          { sourceKey: sourcePrefix + object.key, targetKey: storeKey, size: object.size, etag: object.etag },
+          {
+            signal: taskSignal,
+            onBytes: (n) => {
+              partial += n;
+              counts.partialBytes += n;
+              progress.changed();
+            },
+          },
+        );
+        counts.copied += 1;
+        counts.copiedBytes += object.size;
+      } finally {
+        counts.copying -= 1;
+        counts.copyingBytes -= object.size;
+        counts.partialBytes -= partial;
+        progress.changed();
+      }
+    };
+
+  const copyUnlessStored =
+    (object: ListedObject, storeKey: string): PoolTask =>
+    async (taskSignal) => {
+      const stored = await storedSize(target.s3, target.store.bucket, storeKey, taskSignal);
+      if (stored === undefined) return copyTo(object, storeKey)(taskSignal);
+      if (stored === object.size) {
+        counts.skipped += 1;
+        return;
+      }
+      throw new PachbackupError(
+        'integrity',
+        `s3://${target.store.bucket}/${storeKey} holds ${stored} bytes but ${sourcePrefix}${object.key} (ETag ${object.etag}) has ${object.size}`,
+        { hint: 'two different objects share a key and an ETag; inspect both before the next backup — nothing was overwritten' },
+      );
+    };
+
+  const listing = listObjects(source.s3, source.store.bucket, sourcePrefix, { signal: run.signal, pageSize: options.pageSize });
+  const pool = listPool(target.s3, target.store, { signal: run.signal, pageSize: options.pageSize });
+
+  try {
+    for await (const { left: object, right: pooled } of mergeByKey(listing, pool, { left: 'cluster bucket listing', right: 'backup pool listing' })) {
+      if (tasks.failure) throw tasks.failure.error;
+      counts.listed += 1;
+      counts.listedBytes += object.size;
+      let storeKey: string;
+      let task: PoolTask | undefined;
+      if (isInConflictArea(object.key) || (pooled !== undefined && pooled.size !== object.size)) {
+        storeKey = conflictKey(target.store, object.key, object.etag);
+        counts.conflicts += 1;
+        task = copyUnlessStored(object, storeKey);
+      } else if (pooled !== undefined) {
+        storeKey = poolKey(target.store, object.key);
+        counts.skipped += 1;
+      } else {
+        storeKey = poolKey(target.store, object.key);
+        task = copyTo(object, storeKey);
+      }
+      if (options.onObject) await options.onObject({ key: object.key, size: object.size, etag: object.etag, storeKey });
+      if (task) await tasks.submit(task);
+      progress.changed();
+    }
+    await tasks.drain();
+  } catch (err) {
+    run.abort(err);
+    await tasks.stop(err);
+    if (signal?.aborted) throw cancelledError(what, signal.reason);
+    throw toStoreError(tasks.failure?.error ?? err, what);
+  } finally {
+    run.dispose();
+  }
+
+  options.onProgress?.(snapshot(true));
+  return {
+    listed: counts.listed,
+    listedBytes: counts.listedBytes,
+    copied: counts.copied,
+    copiedBytes: counts.copiedBytes,
+    skipped: counts.skipped,
+    conflicts: counts.conflicts,
+    durationMs: Math.round(performance.now() - started),
+  };
+}

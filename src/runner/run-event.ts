@@ -1,0 +1,58 @@
+import type { RunPhase, StepState } from './run-phase.js';
+
+/** Sizes a step reports: what it moved or touched. */
+export interface StepSizes {
+  bytes?: number;
+  objects?: number;
+  rows?: number;
+}
+
+/** Progress within a step: counts done so far and, when known, the totals. */
+export interface StepProgress {
+  bytesDone?: number;
+  bytesTotal?: number;
+  objectsDone?: number;
+  objectsTotal?: number;
+  message?: string;
+}
+
+/**
+ * The one event stream of a run. The CLI's progress display, the Slack thread and metrics all consume it;
+ * nothing else reports what a run does.
+ */
+export type RunEvent =
+  | { type: 'run-phase'; runId: string; at: string; phase: RunPhase; error?: string }
+  | { type: 'step-started'; runId: string; at: string; step: string; title: string; position: number; total: number; downtime: boolean }
+  | { type: 'step-progress'; runId: string; at: string; step: string; progress: StepProgress }
+  | { type: 'step-finished'; runId: string; at: string; step: string; state: Extract<StepState, 'done' | 'skipped'>; durationMs: number; sizes: StepSizes; summary?: string }
+  | { type: 'step-failed'; runId: string; at: string; step: string; durationMs: number; error: string; critical: boolean }
+  | { type: 'undo-started'; runId: string; at: string; step: string; title: string }
+  | { type: 'undo-finished'; runId: string; at: string; step: string; state: Extract<StepState, 'undone' | 'undo-failed'>; error?: string }
+  | { type: 'run-finished'; runId: string; at: string; phase: RunPhase; error?: string; downtimeSeconds?: number; warnings: string[] };
+
+export type RunEventListener = (event: RunEvent) => void;
+
+/** Fans events out to listeners; a listener that throws never breaks the run. */
+export interface RunEvents {
+  emit(event: RunEvent): void;
+  subscribe(listener: RunEventListener): () => void;
+}
+
+export function createRunEvents(onListenerError?: (err: unknown) => void): RunEvents {
+  const listeners = new Set<RunEventListener>();
+  return {
+    emit(event) {
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (err) {
+          onListenerError?.(err);
+        }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

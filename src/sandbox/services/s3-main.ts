@@ -1,0 +1,32 @@
+/**
+ * The sandbox's S3-compatible server as a process: s3rver on loopback, buckets created at start.
+ * Run with --openssl-legacy-provider: s3rver's list continuation tokens use DES, and without the legacy
+ * provider listing past 1000 keys answers 500 (see PITFALLS.md).
+ */
+import { parseArgs } from 'node:util';
+import S3rver from 's3rver';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    directory: { type: 'string' },
+    bucket: { type: 'string', multiple: true, default: [] },
+  },
+});
+if (!values.port || !values.directory) {
+  console.error('usage: s3-main --port N --directory DIR [--bucket NAME ...]');
+  process.exit(2);
+}
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: Number(values.port),
+  directory: values.directory,
+  silent: true,
+  vhostBuckets: false,
+  configureBuckets: values.bucket.map((name) => ({ name })),
+});
+const address = await server.run();
+console.log(`s3rver listening on http://${address.address}:${address.port}`);
+const stop = () => void server.close().then(() => process.exit(0));
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

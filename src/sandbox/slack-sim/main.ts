@@ -1,0 +1,73 @@
+import { parseArgs } from 'node:util';
+import { createLogger } from '../../log.js';
+import { sandboxSeed } from './seed.js';
+import { startSlackSimulator } from './server.js';
+
+/**
+ * The Slack simulator as a standalone process, for `pachbackup sandbox up`:
+ *
+ *   node main.js --signing-secret S [--port 0] [--host 127.0.0.1] [--app-events-url URL] [--bot-token xoxb-...]
+ *
+ * The workspace is the sandbox's (`seed.ts`); `--bot-token` replaces its bot token. The signing secret may come
+ * from SLACK_SIGNING_SECRET instead of the command line (which `ps` shows).
+ * Logs one JSON line with the URLs once listening; exits cleanly on SIGTERM or SIGINT.
+ */
+async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '0' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'signing-secret': { type: 'string' },
+      'app-events-url': { type: 'string' },
+      'bot-token': { type: 'string' },
+    },
+    strict: true,
+  });
+  const log = createLogger({ name: 'slack-sim' });
+  const signingSecret = values['signing-secret'] ?? env.SLACK_SIGNING_SECRET;
+  const port = Number(values.port);
+  if (!signingSecret) {
+    log.fatal('no signing secret: pass --signing-secret SECRET or set SLACK_SIGNING_SECRET (the app must use the same one)');
+    process.exitCode = 2;
+    return;
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    log.fatal({ port: values.port }, '--port must be an integer from 0 to 65535');
+    process.exitCode = 2;
+    return;
+  }
+  const workspace = sandboxSeed();
+  if (values['bot-token'] !== undefined) workspace.bot.token = values['bot-token'];
+  const sim = await startSlackSimulator({
+    workspace,
+    host: values.host,
+    port,
+    signingSecret,
+    ...(values['app-events-url'] !== undefined && { appEventsUrl: values['app-events-url'] }),
+  });
+  log.info({ url: sim.url, apiUrl: sim.apiUrl, messagesUrl: sim.messagesUrl, eventsUrl: sim.eventsUrl }, 'slack simulator listening');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    sim.close().then(
+      () => {
+        log.info({ signal }, 'slack simulator stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'slack simulator did not stop cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main(process.argv.slice(2), process.env).catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,103 @@
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { PachbackupError } from '../errors.js';
+
+/** Who holds a cluster's lock: the run, and the process that runs it. */
+export interface LockHolder {
+  runId: string;
+  kind: string;
+  requestedBy: string;
+  host: string;
+  pid: number;
+  since: string;
+}
+
+export interface ClusterLock {
+  holder: LockHolder;
+  /** Extends the lease; false when it was lost (expired and taken, or released). */
+  renew(): Promise<boolean>;
+  release(): Promise<void>;
+  /** Renews every ttl/3 until released; calls `onLost` if the lease is lost. */
+  keepAlive(onLost: () => void): void;
+}
+
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/**
+ * One operation per cluster at a time: a Redis key with an owner and an expiry (a lease), renewed while the run
+ * is alive. A process that dies stops renewing, so its lease expires and the cluster can be recovered; a holder on
+ * this host whose PID is gone is recognised at once.
+ */
+export function createClusterLocks(redis: Redis, options: { prefix: string; ttlMs?: number }) {
+  const ttlMs = options.ttlMs ?? 60_000;
+  const keyOf = (cluster: string) => `${options.prefix}:lock:${cluster}`;
+
+  return {
+    ttlMs,
+
+    /** Takes the lock or throws a `conflict` naming who holds it. */
+    async acquire(cluster: string, who: Omit<LockHolder, 'host' | 'pid' | 'since'>): Promise<ClusterLock> {
+      const holder: LockHolder = { ...who, host: hostname(), pid: process.pid, since: new Date().toISOString() };
+      const value = JSON.stringify(holder);
+      const ok = await redis.set(keyOf(cluster), value, 'PX', ttlMs, 'NX');
+      if (ok !== 'OK') {
+        const current = await this.holder(cluster);
+        throw new PachbackupError(
+          'conflict',
+          current
+            ? `cluster ${cluster} is busy: ${current.kind} ${current.runId} requested by ${current.requestedBy} has been running since ${current.since}`
+            : `cluster ${cluster} is busy with another operation`,
+          { hint: 'wait for it to finish, or cancel it', retryable: true },
+        );
+      }
+      let timer: NodeJS.Timeout | undefined;
+      const lock: ClusterLock = {
+        holder,
+        renew: async () => (await redis.eval(RENEW, 1, keyOf(cluster), value, String(ttlMs))) === 1,
+        release: async () => {
+          if (timer) clearInterval(timer);
+          timer = undefined;
+          await redis.eval(RELEASE, 1, keyOf(cluster), value);
+        },
+        keepAlive: (onLost) => {
+          timer = setInterval(() => {
+            lock.renew().then(
+              (held) => {
+                if (!held) {
+                  clearInterval(timer);
+                  onLost();
+                }
+              },
+              () => undefined, // a Redis blip: the next renewal decides
+            );
+          }, Math.max(1000, Math.floor(ttlMs / 3)));
+          timer.unref();
+        },
+      };
+      return lock;
+    },
+
+    async holder(cluster: string): Promise<LockHolder | undefined> {
+      const raw = await redis.get(keyOf(cluster));
+      return raw ? (JSON.parse(raw) as LockHolder) : undefined;
+    },
+
+    /**
+     * Drops a lock whose holder is a dead process on this host (its lease would expire anyway). Returns true when
+     * the lock is free afterwards.
+     */
+    async clearIfHolderDead(cluster: string, isRunning: (pid: number) => boolean): Promise<boolean> {
+      const raw = await redis.get(keyOf(cluster));
+      if (!raw) return true;
+      const holder = JSON.parse(raw) as LockHolder;
+      if (holder.host === hostname() && holder.pid !== process.pid && !isRunning(holder.pid)) {
+        await redis.eval(RELEASE, 1, keyOf(cluster), raw);
+        return true;
+      }
+      return false;
+    },
+  };
+}
+
+export type ClusterLocks = ReturnType<typeof createClusterLocks>;

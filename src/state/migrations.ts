@@ -1,0 +1,91 @@
+import type pg from 'pg';
+
+/**
+ * The state database's schema, as an ordered list of migrations applied once each inside a transaction,
+ * serialized between processes by an advisory lock so any number of app and worker processes may start at once.
+ * Append only: a released migration is never edited.
+ */
+const MIGRATIONS: { id: number; name: string; sql: string }[] = [
+  {
+    id: 1,
+    name: 'runs, steps and audit',
+    sql: `
+      CREATE TABLE runs (
+        id text PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('backup', 'restore', 'drill', 'verify')),
+        cluster text NOT NULL,
+        phase text NOT NULL,
+        requested_by text NOT NULL,
+        note text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        started_at timestamptz,
+        finished_at timestamptz,
+        error text,
+        warnings jsonb NOT NULL DEFAULT '[]',
+        owner text,
+        estimate jsonb,
+        downtime_seconds double precision,
+        result jsonb,
+        slack jsonb
+      );
+      CREATE INDEX runs_cluster_created ON runs (cluster, created_at DESC);
+      CREATE INDEX runs_active ON runs (phase) WHERE phase IN ('queued', 'validating', 'running');
+
+      CREATE TABLE run_steps (
+        run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        position int NOT NULL,
+        name text NOT NULL,
+        state text NOT NULL,
+        downtime boolean NOT NULL DEFAULT false,
+        started_at timestamptz,
+        finished_at timestamptz,
+        duration_ms double precision,
+        bytes bigint,
+        objects bigint,
+        rows bigint,
+        output jsonb,
+        checkpoint jsonb,
+        error text,
+        PRIMARY KEY (run_id, name)
+      );
+
+      CREATE TABLE audit (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT now(),
+        actor text NOT NULL,
+        action text NOT NULL,
+        cluster text,
+        run_id text,
+        outcome text NOT NULL,
+        detail jsonb NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX audit_at ON audit (at DESC);
+    `,
+  },
+];
+
+/** Brings the state database's schema up to date. */
+export async function migrate(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', ['pachbackup-migrations']);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (id int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ id: number }>('SELECT id FROM schema_migrations');
+    const applied = new Set(rows.map((r) => r.id));
+    for (const migration of MIGRATIONS) {
+      if (applied.has(migration.id)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [migration.id, migration.name]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', ['pachbackup-migrations']).catch(() => undefined);
+    client.release();
+  }
+}

@@ -1,0 +1,143 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load-config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pachbackup-config-'));
+const caFile = join(dir, 'ca.pem');
+writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\n');
+const passwordFile = join(dir, 'pg-password');
+writeFileSync(passwordFile, 's3cr3t-from-file\n');
+
+const env = { PG_PASSWORD: 'pw-from-env', S3_SECRET: 'aws-secret', SLACK_BOT_TOKEN: 'xoxb-123', SLACK_SIGNING_SECRET: 'signing', STATE_DB: 'postgres://u@db/pachbackup' };
+
+/** A complete, valid config with two clusters; tests break one thing at a time. */
+function goodConfig(): Record<string, any> {
+  return {
+    stateDatabase: { url: { env: 'STATE_DB' } },
+    redis: { url: 'redis://redis:6379' },
+    slack: { botToken: { env: 'SLACK_BOT_TOKEN' }, signingSecret: { env: 'SLACK_SIGNING_SECRET' } },
+    clusters: {
+      prod: {
+        kubernetes: { context: 'prod-admin', namespace: 'pachyderm' },
+        pachyderm: { pauseStrategy: 'enterprise' },
+        postgres: { host: 'pg.prod', user: 'pachyderm', password: { env: 'PG_PASSWORD' }, sslmode: 'verify-full', sslRootCert: caFile },
+        objectStore: { bucket: 'pach-prod', region: 'eu-west-1', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: { env: 'S3_SECRET' } },
+        backupStore: { bucket: 'pach-prod-backups', prefix: 'pachbackup' },
+        ingress: { cronJobs: ['ingest'] },
+        slack: { opsChannel: 'C0OPS', announceChannel: '#data-announcements' },
+        access: { operators: { users: ['U0ALICE'], groups: ['S0PLATFORM'] }, approvers: { users: ['U0BOB'] } },
+      },
+      staging: {
+        kubernetes: { inCluster: true },
+        postgres: { host: 'pg.staging', user: 'pachyderm', password: { file: passwordFile }, sslmode: 'disable' },
+        objectStore: { endpoint: 'http://minio:9000', bucket: 'pach-staging', forcePathStyle: true },
+        backupStore: { endpoint: 'http://minio:9000', bucket: 'backups' },
+        slack: { opsChannel: 'C0OPS' },
+      },
+    },
+  };
+}
+
+function problemsOf(config: unknown, envOverride: Record<string, string> = env): string[] {
+  try {
+    parseConfig(stringify(config), { source: 'test.yaml', env: envOverride });
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('configuration', () => {
+  it('accepts a good config, fills defaults and resolves secrets from env and files', () => {
+    const config = parseConfig(stringify(goodConfig()), { source: 'test.yaml', env });
+    const prod = config.clusters.prod!;
+    expect(config.stateDatabaseUrl).toBe('postgres://u@db/pachbackup');
+    expect(prod.postgres.password).toBe('pw-from-env');
+    expect(prod.postgres.databases).toEqual(['pachyderm', 'dex']);
+    expect(prod.postgres.port).toBe(5432);
+    expect(prod.pachyderm).toMatchObject({ deployment: 'pachd', quiesce: ['pachw'], workerSelector: 'suite=pachyderm,component=worker', pauseStrategy: 'enterprise', helmRelease: 'pachyderm' });
+    expect(prod.objectStore.credentials).toEqual({ accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'aws-secret' });
+    // The backup store inherits the cluster store's region and credentials when it names none.
+    expect(prod.backupStore).toMatchObject({ bucket: 'pach-prod-backups', prefix: 'pachbackup', region: 'eu-west-1', credentials: prod.objectStore.credentials });
+    const staging = config.clusters.staging!;
+    expect(staging.postgres.password).toBe('s3cr3t-from-file');
+    expect(staging.kubernetes).toMatchObject({ inCluster: true, namespace: 'pachyderm' });
+    expect(config.slack?.appToken).toBeUndefined();
+  });
+
+  const bad: [string, (c: Record<string, any>) => void, RegExp][] = [
+    ['an unknown sslmode', (c) => (c.clusters.prod.postgres.sslmode = 'strict'), /clusters\.prod\.postgres\.sslmode: got "strict"; expected one of "disable", "allow", "prefer", "require", "verify-ca", "verify-full"/],
+    ['a misspelt key', (c) => (c.clusters.prod.kubernetes.namspace = 'x'), /unknown key "namspace" in clusters\.prod\.kubernetes; expected one of inCluster, kubeconfig, context, namespace/],
+    ['a password written in the file', (c) => (c.clusters.prod.postgres.password = 'hunter2'), /clusters\.prod\.postgres\.password: got a value; expected `\{ env: VARIABLE \}` or `\{ file: \/path\/to\/file \}`/],
+    ['the backup store in the cluster bucket', (c) => (c.clusters.prod.backupStore.bucket = 'pach-prod'), /clusters\.prod\.backupStore\.bucket: "pach-prod" is the cluster's own bucket; expected a separate bucket/],
+    ['a port given as text', (c) => (c.clusters.prod.postgres.port = 'five'), /clusters\.prod\.postgres\.port: got "five"; expected a number/],
+    ['an unknown pause strategy', (c) => (c.clusters.prod.pachyderm.pauseStrategy = 'freeze'), /pauseStrategy: got "freeze"; expected one of "scale", "enterprise"/],
+    ['a user name instead of a Slack user id', (c) => (c.clusters.prod.access.operators.users = ['alice']), /access\.operators\.users\[0\]: got "alice"; expected a Slack user id such as U012ABCDEF/],
+    ['no clusters', (c) => (c.clusters = {}), /clusters: got \{\}; expected at least one cluster/],
+    ['a missing environment variable', (c) => (c.clusters.prod.postgres.password = { env: 'NOT_SET_ANYWHERE' }), /clusters\.prod\.postgres\.password: environment variable NOT_SET_ANYWHERE is not set/],
+    ['a missing secret file', (c) => (c.clusters.staging.postgres.password = { file: '/nonexistent/pw' }), /clusters\.staging\.postgres\.password: file "\/nonexistent\/pw" does not exist/],
+    ['verify-full without a CA', (c) => delete c.clusters.prod.postgres.sslRootCert, /clusters\.prod\.postgres\.sslRootCert: missing; sslmode verify-full needs the CA certificate/],
+    ['neither context nor inCluster', (c) => delete c.clusters.prod.kubernetes.context, /clusters\.prod\.kubernetes\.context: missing; expected the kubeconfig context of this cluster, or `inCluster: true`/],
+    ['a bucket name with capitals', (c) => (c.clusters.prod.objectStore.bucket = 'Pach_Prod'), /clusters\.prod\.objectStore\.bucket: got "Pach_Prod"; expected an S3 bucket name/],
+    ['a Redis URL with the wrong scheme', (c) => (c.redis.url = 'http://redis:6379'), /redis\.url: has scheme "http:"; expected redis: or rediss:/],
+    ['a bad worker selector', (c) => (c.clusters.prod.pachyderm.workerSelector = 'suite=pachyderm,,x'), /workerSelector: got "suite=pachyderm,,x"; expected a Kubernetes label selector/],
+    ['an access key id without its secret', (c) => delete c.clusters.prod.objectStore.secretAccessKey, /clusters\.prod\.objectStore: has only one of `accessKeyId` and `secretAccessKey`/],
+    ['a bot token of the wrong kind', (c) => (c.slack.botToken = { env: 'S3_SECRET' }), /slack\.botToken: the value does not start with "xoxb-"/],
+    ['pachd listed among the deployments to quiesce', (c) => (c.clusters.prod.pachyderm.quiesce = ['pachw', 'pachd']), /clusters\.prod\.pachyderm\.quiesce: lists "pachd", the pachd deployment itself/],
+  ];
+  for (const [what, breakIt, message] of bad) {
+    it(`refuses ${what} with a message naming the key`, () => {
+      const config = goodConfig();
+      breakIt(config);
+      const problems = problemsOf(config);
+      expect(problems.join('\n')).toMatch(message);
+    });
+  }
+
+  it('reports every problem at once, one line each', () => {
+    const config = goodConfig();
+    config.clusters.prod.postgres.sslmode = 'strict';
+    config.clusters.prod.pachyderm.pauseStrategy = 'freeze';
+    config.redis.bogus = true;
+    expect(problemsOf(config)).toHaveLength(3);
+  });
+
+  it('never repeats a secret back in a message', () => {
+    const config = goodConfig();
+    config.clusters.prod.postgres.password = 'hunter2-topsecret';
+    config.slack.signingSecret = 'another-secret-value';
+    expect(problemsOf(config).join('\n')).not.toMatch(/hunter2|another-secret/);
+  });
+
+  it('says what is wrong with a file that is not YAML', () => {
+    expect(() => parseConfig('clusters: [unclosed', { source: 'x.yaml', env })).toThrow(/not valid YAML/);
+    expect(() => loadConfig('/nonexistent/pachbackup.yaml')).toThrow(/does not exist/);
+  });
+
+  it('`pachbackup config check` exits 2 with one line per problem and no stack trace', async () => {
+    const file = join(dir, 'bad.yaml');
+    const config = goodConfig();
+    config.clusters.prod.postgres.sslmode = 'strict';
+    config.clusters.prod.kubernetes.namspace = 'x';
+    writeFileSync(file, stringify(config));
+    const result = await promisify(execFile)(process.execPath, ['bin/pachbackup.js', 'config', 'check', '--config', file], { env: { ...process.env, ...env } }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('clusters.prod.postgres.sslmode: got "strict"');
+    expect(result.stderr).toContain('unknown key "namspace"');
+    expect(result.stderr).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, stringify(goodConfig()));
+    const ok = await promisify(execFile)(process.execPath, ['bin/pachbackup.js', 'config', 'check', '--config', good], { env: { ...process.env, ...env } });
+    expect(ok.stdout).toMatch(/OK — 2 clusters: prod \(context prod-admin, namespace pachyderm\); staging \(in-cluster/);
+  });
+});

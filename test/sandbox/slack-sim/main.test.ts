@@ -1,0 +1,36 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SANDBOX_IDS } from '../../../src/sandbox/slack-sim/seed.js';
+
+const MAIN = fileURLToPath(new URL('../../../src/sandbox/slack-sim/main.ts', import.meta.url));
+
+describe('slack-sim main (standalone process)', () => {
+  let child: ChildProcess | undefined;
+  afterEach(() => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+
+  it('logs its URLs once listening, serves the sandbox workspace, and exits 0 on SIGTERM', async () => {
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', MAIN, '--port', '0', '--signing-secret', 'main-test-secret', '--bot-token', 'xoxb-main-test', '--app-events-url', 'http://127.0.0.1:9/slack/events'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const lines = createInterface({ input: child.stdout! });
+    const [first] = (await once(lines, 'line')) as [string];
+    const logged = JSON.parse(first) as { msg: string; url: string; apiUrl: string; eventsUrl: string };
+    expect(logged).toMatchObject({ msg: 'slack simulator listening', eventsUrl: 'http://127.0.0.1:9/slack/events' });
+    expect(first).not.toContain('main-test-secret');
+
+    const auth = await fetch(`${logged.apiUrl}auth.test`, { method: 'POST', headers: { Authorization: 'Bearer xoxb-main-test' } });
+    expect(await auth.json()).toMatchObject({ ok: true, team_id: SANDBOX_IDS.team, user_id: SANDBOX_IDS.botUser });
+
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(0);
+  });
+});
