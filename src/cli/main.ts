@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/load-config.js';
 import { describeError, isPachbackupError } from '../errors.js';
+import { registerBackupCommands } from './backup-commands.js';
 import { registerConfigCommands } from './config-commands.js';
 import { registerSandboxCommands } from './sandbox-commands.js';
 import { PACHBACKUP_VERSION } from '../version.js';
@@ -16,6 +17,7 @@ const program = new Command('pachbackup')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+registerBackupCommands(program);
 registerConfigCommands(program);
 registerSandboxCommands(program);
 

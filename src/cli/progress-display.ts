@@ -1,5 +1,5 @@
 import type { RunEvent, StepProgress } from '../runner/run-event.js';
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes, formatDuration } from '../format-units.js';
 
 /**
  * Renders a run's events in a terminal: on a TTY, a live status line per step (objects and bytes with rate and

@@ -32,6 +32,8 @@ const MAX_PART_SIZE = 5 * GIB;
 const MAX_PARTS = 10_000;
 /** Attempts of one streamed transfer (GET then PUT) — see `withStreamRetry`. */
 const STREAM_ATTEMPTS = 3;
+/** Default cap on streamed transfers (GET + PUT pairs) in flight across all copies of one copier. */
+export const DEFAULT_MAX_STREAMS = 32;
 
 /** A bucket and the client that reaches it. */
 export interface CopyEndpoint {
@@ -80,6 +82,12 @@ export interface ObjectCopierOptions {
   partSize?: number;
   /** Parts of one object in flight at once (default 4). */
   partConcurrency?: number;
+  /**
+   * Streamed transfers in flight at once across every copy (default 32). Each holds a connection to each store;
+   * when source and target share one client, keep it at most half that client's sockets, or GETs waiting for
+   * their PUTs could take every socket.
+   */
+  maxStreams?: number;
   /** Force server-side copies on or off; by default `canCopyServerSide(source.store, target.store)`. */
   serverSide?: boolean;
   capabilities?: CopyCapabilities;
@@ -113,18 +121,14 @@ export interface ObjectCopier {
 export function canCopyServerSide(source: ObjectStoreConfig, target: ObjectStoreConfig): boolean {
   const sameCredentials =
     source.credentials?.accessKeyId === target.credentials?.accessKeyId && source.credentials?.secretAccessKey === target.credentials?.secretAccessKey;
-  if (!sameCredentials) return false;
-  if (!source.endpoint && !target.endpoint) return source.region === target.region;
-  if (!source.endpoint || !target.endpoint) return false;
-  return endpointHost(source.endpoint) === endpointHost(target.endpoint);
+  if (!sameCredentials || storeService(source) !== storeService(target)) return false;
+  return source.endpoint ? true : source.region === target.region;
 }
 
-function endpointHost(endpoint: string): string | undefined {
-  try {
-    return new URL(endpoint).host;
-  } catch {
-    return undefined;
-  }
+/** Which S3 service a store lives on: its endpoint's host (with port), or 'aws' when it has no endpoint. */
+export function storeService(store: ObjectStoreConfig): string {
+  if (!store.endpoint) return 'aws';
+  return URL.canParse(store.endpoint) ? new URL(store.endpoint).host : store.endpoint;
 }
 
 /** The part size used for an object: the configured one, raised (to whole MiB) so the object fits in 10,000 parts. */
@@ -149,6 +153,7 @@ export function createObjectCopier(options: ObjectCopierOptions): ObjectCopier {
   }
   const serverSide = options.serverSide ?? canCopyServerSide(source.store, target.store);
   const capabilities = options.capabilities ?? { uploadPartCopy: 'unknown' };
+  const streams = createLimit(options.maxStreams ?? DEFAULT_MAX_STREAMS);
   const sourceBucket = source.store.bucket;
   const targetBucket = target.store.bucket;
 
@@ -189,15 +194,17 @@ export function createObjectCopier(options: ObjectCopierOptions): ObjectCopier {
       return;
     }
     await withStreamRetry(signal, () =>
-      pipeTransfer(
-        signal,
-        (transferSignal) => getSource(object, transferSignal),
-        async (body, got, transferSignal) => {
-          await target.s3.send(
-            new PutObjectCommand({ Bucket: targetBucket, Key: object.targetKey, Body: body, ContentLength: object.size, ContentType: got.ContentType }),
-            { abortSignal: transferSignal },
-          );
-        },
+      streams(() =>
+        pipeTransfer(
+          signal,
+          (transferSignal) => getSource(object, transferSignal),
+          async (body, got, transferSignal) => {
+            await target.s3.send(
+              new PutObjectCommand({ Bucket: targetBucket, Key: object.targetKey, Body: body, ContentLength: object.size, ContentType: got.ContentType }),
+              { abortSignal: transferSignal },
+            );
+          },
+        ),
       ),
     );
   };
@@ -229,28 +236,31 @@ export function createObjectCopier(options: ObjectCopierOptions): ObjectCopier {
       );
       return requireEtag(out.CopyPartResult?.ETag, part);
     };
-    const streamPart = (part: number, partSignal: AbortSignal): Promise<string> =>
-      withStreamRetry(partSignal, () => {
-        const range = rangeOf(part);
-        return pipeTransfer(
-          partSignal,
-          (transferSignal) => getSource(object, transferSignal, range),
-          async (body, _got, transferSignal) => {
-            const out = await target.s3.send(
-              new UploadPartCommand({
-                Bucket: targetBucket,
-                Key: object.targetKey,
-                UploadId: uploadId,
-                PartNumber: part,
-                Body: body,
-                ContentLength: range.end - range.start + 1,
-              }),
-              { abortSignal: transferSignal },
-            );
-            return requireEtag(out.ETag, part);
-          },
-        );
-      });
+    const streamPart = (part: number, partSignal: AbortSignal): Promise<string> => {
+      const range = rangeOf(part);
+      return withStreamRetry(partSignal, () =>
+        streams(() =>
+          pipeTransfer(
+            partSignal,
+            (transferSignal) => getSource(object, transferSignal, range),
+            async (body, _got, transferSignal) => {
+              const out = await target.s3.send(
+                new UploadPartCommand({
+                  Bucket: targetBucket,
+                  Key: object.targetKey,
+                  UploadId: uploadId,
+                  PartNumber: part,
+                  Body: body,
+                  ContentLength: range.end - range.start + 1,
+                }),
+                { abortSignal: transferSignal },
+              );
+              return requireEtag(out.ETag, part);
+            },
+          ),
+        ),
+      );
+    };
     const requireEtag = (etag: string | undefined, part: number): string => {
       if (!etag) throw new PachbackupError('unavailable', `s3://${targetBucket}/${object.targetKey}: part ${part} was stored without an ETag`);
       return etag;
@@ -348,6 +358,24 @@ export function createObjectCopier(options: ObjectCopierOptions): ObjectCopier {
         throw toStoreError(err, what, signal);
       }
     },
+  };
+}
+
+/** Runs at most `max` of the given functions at once, the rest waiting in order. */
+function createLimit(max: number): <T>(run: () => Promise<T>) => Promise<T> {
+  const limit = Math.max(1, Math.floor(max));
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (run) => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else active += 1;
+    try {
+      return await run();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active -= 1;
+    }
   };
 }
 

@@ -111,7 +111,12 @@ export function createInventoryWriter(options: { s3: S3Client; bucket: string; k
       if (batch.length >= WRITE_BATCH) await flush();
     },
     async close() {
-      check();
+      try {
+        check();
+      } catch (err) {
+        detach();
+        throw err;
+      }
       state = 'closing';
       try {
         await flush();

@@ -1,6 +1,7 @@
 import { PachbackupError } from '../errors.js';
 import { cancelledError, linkAbort, throwIfCancelled } from './abort-link.js';
-import { createObjectCopier, type CopyCapabilities, type CopyEndpoint, type CopyWarning } from './copy-object.js';
+import type { ObjectStoreConfig } from '../config/config.js';
+import { createObjectCopier, storeService, type CopyCapabilities, type CopyEndpoint, type CopyWarning } from './copy-object.js';
 import type { InventoryEntry } from './inventory-entry.js';
 import { listObjects, type ListedObject } from './list-objects.js';
 import { listPool } from './pool-listing.js';
@@ -76,12 +77,15 @@ export interface SyncResult {
  * the whole run holds two listing pages per side and at most `concurrency * 4` copies (running + queued),
  * whatever the number of objects. An object whose key the pool holds with the same size is never copied
  * again; with a different size, both are kept — the pool's bytes untouched, the new ones at the conflict
- * location (checked with HeadObject: conflicts are rare). Nothing in the backup store is ever deleted or
- * overwritten, so running it again after a failure copies only what is still missing.
+ * location (checked with HeadObject: conflicts are rare). Nothing in the backup store is ever deleted, and
+ * only keys the pool listing did not show are written — safe because one operation per cluster runs at a
+ * time (the caller holds the cluster lock). Running it again after a failure copies only what is missing.
  *
  * Done when both listings are exhausted and every copy has completed. The first failed copy stops the run
- * (listing stops, copies in flight are aborted, multipart uploads aborted) and is thrown; an aborted `signal`
- * does the same and throws PachbackupError 'cancelled'. An out-of-order listing throws 'integrity'.
+ * (listing stops, requests in flight are aborted, multipart uploads aborted) and is thrown; an aborted
+ * `signal` does the same and throws PachbackupError 'cancelled'. An out-of-order listing throws 'integrity'.
+ * Every object written is whole, but a server-side copy the store had already started when its request was
+ * aborted may still appear shortly after the throw — aborting a request cannot undo work the store began.
  */
 export async function syncToPool(options: SyncToPoolOptions): Promise<SyncResult> {
   const started = performance.now();
@@ -89,6 +93,13 @@ export async function syncToPool(options: SyncToPoolOptions): Promise<SyncResult
   const sourcePrefix = storeKeyPrefix(source.store);
   const what = `copying s3://${source.store.bucket}/${sourcePrefix} into the pool s3://${target.store.bucket}/${poolPrefix(target.store)}`;
   throwIfCancelled(signal, what);
+  if (poolOverlapsCluster(source.store, target.store)) {
+    throw new PachbackupError(
+      'config-invalid',
+      `the backup pool s3://${target.store.bucket}/${poolPrefix(target.store)} overlaps the cluster's objects s3://${source.store.bucket}/${sourcePrefix}`,
+      { hint: "put the backup store in another bucket, or under a prefix outside the cluster store's prefix" },
+    );
+  }
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_COPY_CONCURRENCY));
   const copier = createObjectCopier({
     source,
@@ -157,7 +168,11 @@ export async function syncToPool(options: SyncToPoolOptions): Promise<SyncResult
       throw new PachbackupError(
         'integrity',
         `s3://${target.store.bucket}/${storeKey} holds ${stored} bytes but ${sourcePrefix}${object.key} (ETag ${object.etag}) has ${object.size}`,
-        { hint: 'two different objects share a key and an ETag; inspect both before the next backup — nothing was overwritten' },
+        {
+          // Same key and ETag with another size: the stored copy is damaged (an interrupted write on a store
+          // that keeps partial objects, as s3rver does). Nothing is overwritten automatically.
+          hint: 'the stored copy looks damaged; check that no backup inventory references it, delete it, and run the backup again',
+        },
       );
     };
 
@@ -206,4 +221,13 @@ export async function syncToPool(options: SyncToPoolOptions): Promise<SyncResult
     conflicts: counts.conflicts,
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** True when one listing contains the other: the sync would copy the backup into itself, run after run. */
+function poolOverlapsCluster(cluster: ObjectStoreConfig, backup: ObjectStoreConfig): boolean {
+  if (cluster.bucket !== backup.bucket) return false;
+  if (storeService(cluster) !== storeService(backup)) return false;
+  const clusterPrefix = storeKeyPrefix(cluster);
+  const pool = poolPrefix(backup);
+  return clusterPrefix.startsWith(pool) || pool.startsWith(clusterPrefix);
 }

@@ -6,7 +6,7 @@ export const SANDBOX = {
   namespace: 'pachyderm',
   clusterBucket: 'pachyderm-data',
   backupBucket: 'pachbackup-store',
-  backupPrefix: 'backups',
+  backupPrefix: 'pachbackup',
   pachydermRole: 'pachyderm',
   stateDatabase: 'pachbackup',
   stateRole: 'pachbackup',

@@ -3,6 +3,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PachbackupError } from '../../src/errors.js';
 import { createObjectCopier, type CopyWarning } from '../../src/object-store/copy-object.js';
+import type { InventoryEntry } from '../../src/object-store/inventory-entry.js';
 import { poolKey } from '../../src/object-store/pool-keys.js';
 import { syncToPool } from '../../src/object-store/sync-to-pool.js';
 import { createTestBucket, testStore } from '../support/services.js';
@@ -139,5 +140,45 @@ describe('copying objects', () => {
         await backup.drop();
       }
     });
+  });
+});
+
+describe('a source store that dies mid-copy', () => {
+  let dying: SecondS3;
+  beforeAll(async () => {
+    dying = await startSecondS3();
+  });
+  afterAll(async () => dying?.stop());
+
+  it('fails the sync as unavailable (retryable) without crashing, and the next run ends with the right bytes', async () => {
+    const source = await dying.createBucket('src');
+    const backup = await createTestBucket('backup');
+    try {
+      const big = randomBytes(96 * MIB);
+      await putObjects(source.s3, source.name, new Map([['chunk/big', big]]));
+      const sync = (onObject?: (e: InventoryEntry) => void) =>
+        syncToPool({
+          source: { s3: source.s3, store: dying.store(source.name) },
+          target: { s3: backup.s3, store: testStore(backup.name) },
+          ...(onObject ? { onObject } : {}),
+        });
+      const failing = sync().catch((e: unknown) => e);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await dying.kill();
+      const err = await failing;
+      expect(err).toBeInstanceOf(PachbackupError);
+      expect((err as PachbackupError).code).toBe('unavailable');
+      expect((err as PachbackupError).retryable).toBe(true);
+
+      // s3rver keeps whatever part of an interrupted PUT it received (real S3 discards it); either way the next
+      // run must end with the inventory pointing at the whole object.
+      await dying.restart();
+      const seen: InventoryEntry[] = [];
+      await sync((e) => void seen.push(e));
+      expect(seen).toHaveLength(1);
+      expect(sha256(await readObject(backup.s3, backup.name, seen[0]!.storeKey))).toBe(sha256(big));
+    } finally {
+      await backup.drop();
+    }
   });
 });

@@ -97,13 +97,17 @@ export interface SecondS3 {
   createBucket(prefix: string): Promise<{ name: string; s3: S3Client }>;
   /** Multipart uploads this s3rver still keeps for `bucket` (its answer to ListMultipartUploads is NotImplemented). */
   openUploads(bucket: string): string[];
+  /** Kills the server at once (SIGKILL): connections in flight break mid-transfer. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data directory, after `kill`. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startSecondS3(): Promise<SecondS3> {
   const root = mkdtempSync(join(tmpdir(), 'pachbackup-s3b-'));
   const directory = join(root, 'data');
-  const s3 = await startS3({ directory, buckets: [], logFile: join(root, 's3.log') });
+  let s3 = await startS3({ directory, buckets: [], logFile: join(root, 's3.log') });
   const clients: S3Client[] = [];
   const store = (bucket: string, prefix = ''): ObjectStoreConfig => ({
     endpoint: s3.endpoint,
@@ -135,6 +139,12 @@ export async function startSecondS3(): Promise<SecondS3> {
       } catch {
         return [];
       }
+    },
+    async kill() {
+      await stopProcess(s3.pid, { signal: 'SIGKILL' });
+    },
+    async restart() {
+      s3 = await startS3({ directory, buckets: [], logFile: join(root, 's3.log'), port: s3.port });
     },
     async stop() {
       for (const c of clients) c.destroy();

@@ -31,18 +31,18 @@ export function uniqueName(prefix: string): string {
 }
 
 /** A fresh database on the shared PostgreSQL; `drop()` removes it. */
-export async function createTestDatabase(prefix = 'test'): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(prefix = 'test', serverUrl = services().postgresUrl): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const name = uniqueName(prefix).replace(/-/g, '_');
-  const admin = new pg.Client({ connectionString: services().postgresUrl });
+  const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = services().postgresUrl.replace(/\/postgres$/, `/${name}`);
+  const url = serverUrl.replace(/\/postgres$/, `/${name}`);
   return {
     name,
     url,
     drop: async () => {
-      const c = new pg.Client({ connectionString: services().postgresUrl });
+      const c = new pg.Client({ connectionString: serverUrl });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();

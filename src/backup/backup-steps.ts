@@ -1,0 +1,31 @@
+import type { Step } from '../runner/step.js';
+import type { BackupDeps } from './backup-deps.js';
+import type { BackupOutputs } from './backup-outputs.js';
+import { captureHelmValues } from './steps/capture-helm-values.js';
+import { copyDelta, preCopyObjects } from './steps/copy-objects.js';
+import { dumpDatabases } from './steps/dump-databases.js';
+import { resumeIngress, suspendIngress } from './steps/ingress.js';
+import { pauseCluster, resumeCluster } from './steps/pause-cluster.js';
+import { preflight } from './steps/preflight.js';
+import { verify } from './steps/verify.js';
+import { writeManifest } from './steps/write-manifest.js';
+
+/**
+ * A backup, in order (DESIGN.md "Operations are steps"). Everything between `pause` and `resume` is downtime,
+ * so the bulk copy happens before the pause and the manifest and verification after the resume.
+ */
+export function createBackupSteps(deps: BackupDeps): Step<BackupOutputs>[] {
+  return [
+    preflight(deps),
+    captureHelmValues(deps),
+    preCopyObjects(deps),
+    suspendIngress(deps),
+    pauseCluster(deps),
+    dumpDatabases(deps),
+    copyDelta(deps),
+    resumeCluster(deps),
+    resumeIngress(deps),
+    writeManifest(deps),
+    verify(deps),
+  ];
+}

@@ -1,0 +1,54 @@
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { isProcessRunning } from '../runtime/is-process-running.js';
+import type { RunEvents } from '../runner/run-event.js';
+import type { ClusterLocks } from '../state/cluster-lock.js';
+import type { RunRecord, RunStore } from '../state/run-store.js';
+import type { BackupDeps } from './backup-deps.js';
+import { runBackup, type BackupResult } from './run-backup.js';
+
+/**
+ * Finds backup runs left in flight by a process that died (its cluster lock expired, or its holder on this host
+ * is gone) and ends them safely: takes the lock, runs the compensations of what they did — resuming the cluster
+ * with the recorded replicas — and marks them failed. Every CLI and worker start calls it: pachbackup never leaves
+ * a cluster paused.
+ */
+export async function recoverInterruptedRuns(options: {
+  config: Config;
+  runs: RunStore;
+  locks: ClusterLocks;
+  log: Logger;
+  events: RunEvents;
+  /** Builds the dependencies of a backup for a cluster (a composition root's job). */
+  depsFor: (run: RunRecord) => BackupDeps;
+  /** Runs still held by a live owner are left alone; this filters which runs this caller may take over. */
+  only?: (run: RunRecord) => boolean;
+}): Promise<BackupResult[]> {
+  const { runs, locks, log } = options;
+  const recovered: BackupResult[] = [];
+  const active = await runs.listRuns({ kind: 'backup', phases: ['validating', 'running'], limit: 100 });
+  for (const run of active) {
+    if (!options.config.clusters[run.cluster] || (options.only && !options.only(run))) continue;
+    const free = await locks.clearIfHolderDead(run.cluster, isProcessRunning);
+    if (!free) continue; // a live process holds the cluster: the run is not orphaned (or another run is busy)
+    let lock;
+    try {
+      lock = await locks.acquire(run.cluster, { runId: run.id, kind: 'recovery', requestedBy: 'pachbackup (recovery)' });
+    } catch {
+      continue; // someone else got there first
+    }
+    log.warn({ runId: run.id, cluster: run.cluster }, 'found an interrupted backup; resuming the cluster and ending the run');
+    const deps = options.depsFor(run);
+    deps.session.lock = lock;
+    recovered.push(
+      await runBackup({
+        deps,
+        events: options.events,
+        log,
+        mode: 'abort',
+        abortReason: 'interrupted: the process running this backup stopped; pachbackup resumed the cluster with its recorded replicas',
+      }),
+    );
+  }
+  return recovered;
+}

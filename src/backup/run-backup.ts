@@ -1,0 +1,114 @@
+import { describeError, PachbackupError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { RunEvents } from '../runner/run-event.js';
+import type { RunPhase } from '../runner/run-phase.js';
+import { runSteps } from '../runner/run-steps.js';
+import type { BackupDeps } from './backup-deps.js';
+import type { BackupOutputs } from './backup-outputs.js';
+import { createBackupSteps } from './backup-steps.js';
+import { secondsBetween } from './steps/write-manifest.js';
+
+/** What a finished backup run tells the CLI (`--json`), the Slack summary and metrics. */
+export interface BackupResult {
+  id: string;
+  cluster: string;
+  status: RunPhase;
+  error?: string;
+  warnings: string[];
+  downtimeSeconds: number | null;
+  objects: { total: number; copied: number; copiedWhilePaused: number };
+  bytes: { total: number; copied: number };
+  databases: { name: string; bytes: number; sha256: string }[];
+  manifest?: string;
+  verified?: boolean;
+}
+
+export function downtimeOf(o: Partial<BackupOutputs>): number | undefined {
+  return o.pause && o.resume ? secondsBetween(o.pause.pausedAt, o.resume.resumedAt) : undefined;
+}
+
+export function summarizeBackup(deps: Pick<BackupDeps, 'backupId' | 'cluster'>, outcome: { phase: RunPhase; error?: string; warnings: string[]; outputs: Partial<BackupOutputs> }): BackupResult {
+  const o = outcome.outputs;
+  return {
+    id: deps.backupId,
+    cluster: deps.cluster.name,
+    status: outcome.phase,
+    ...(outcome.error ? { error: outcome.error } : {}),
+    warnings: outcome.warnings,
+    downtimeSeconds: downtimeOf(o) ?? null,
+    objects: { total: o.inventory?.objects ?? 0, copied: (o.preCopy?.copied ?? 0) + (o.delta?.copied ?? 0), copiedWhilePaused: o.delta?.copied ?? 0 },
+    bytes: { total: o.inventory?.objectBytes ?? 0, copied: (o.preCopy?.copiedBytes ?? 0) + (o.delta?.copiedBytes ?? 0) },
+    databases: (o.dumps ?? []).map((d) => ({ name: d.name, bytes: d.bytes, sha256: d.sha256 })),
+    ...(o.manifest ? { manifest: o.manifest.key } : {}),
+    ...(o.verification ? { verified: o.verification.ok } : {}),
+  };
+}
+
+/**
+ * Runs one backup from start to end — or, for a run that already exists (a retried job), from its checkpoints —
+ * and releases the cluster lock however it ends. With `mode: 'abort'` it only undoes what an interrupted attempt
+ * did (resumes the cluster) and ends the run as failed.
+ */
+export async function runBackup(options: {
+  deps: BackupDeps;
+  events: RunEvents;
+  log: Logger;
+  signal?: AbortSignal;
+  mode?: 'run' | 'abort';
+  abortReason?: string;
+}): Promise<BackupResult> {
+  const { deps, log } = options;
+  const existing = await deps.runs.getRun(deps.backupId);
+  // The lock comes first: a run in the state database is always either finished or held by a live process,
+  // which is how crash recovery tells an orphaned run from a running one.
+  if (!deps.session.lock) {
+    try {
+      deps.session.lock = await deps.locks.acquire(deps.cluster.name, { runId: deps.backupId, kind: 'backup', requestedBy: deps.requestedBy });
+    } catch (err) {
+      if (!(err instanceof PachbackupError) || err.code !== 'conflict') throw err;
+      return refuse(options, existing !== undefined, err);
+    }
+  }
+  if (!existing) {
+    await deps.runs.createRun({ id: deps.backupId, kind: 'backup', cluster: deps.cluster.name, requestedBy: deps.requestedBy, ...(deps.note ? { note: deps.note } : {}) });
+  }
+  const cancel = new AbortController();
+  const onAbort = () => cancel.abort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  deps.session.lock.keepAlive(() => {
+    log.error({ runId: deps.backupId }, 'lost the cluster lock; cancelling the run so that two operations never overlap');
+    cancel.abort();
+  });
+  try {
+    const outcome = await runSteps<BackupOutputs>({
+      runId: deps.backupId,
+      steps: createBackupSteps(deps),
+      store: deps.runs,
+      events: options.events,
+      log: log.child({ runId: deps.backupId, cluster: deps.cluster.name }),
+      signal: cancel.signal,
+      initialOutputs: { startedAt: (existing?.createdAt ?? new Date()).toISOString() },
+      downtime: downtimeOf,
+      ...(options.mode ? { mode: options.mode } : {}),
+      ...(options.abortReason ? { abortReason: options.abortReason } : {}),
+    });
+    const result = summarizeBackup(deps, outcome);
+    await deps.runs.setRunFields(deps.backupId, { result });
+    return result;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    await deps.session.lock?.release().catch((err: unknown) => log.warn({ err }, 'could not release the cluster lock; it expires by itself'));
+  }
+}
+
+/** A backup refused before it started (the cluster is busy): recorded as failed-validation, nothing touched. */
+async function refuse(options: { deps: BackupDeps; events: RunEvents }, runExists: boolean, err: PachbackupError): Promise<BackupResult> {
+  const { deps, events } = options;
+  const error = describeError(err);
+  if (!runExists) {
+    await deps.runs.createRun({ id: deps.backupId, kind: 'backup', cluster: deps.cluster.name, requestedBy: deps.requestedBy, phase: 'failed-validation', ...(deps.note ? { note: deps.note } : {}) });
+    await deps.runs.finishRun(deps.backupId, { phase: 'failed-validation', error, warnings: [] });
+  }
+  events.emit({ type: 'run-finished', runId: deps.backupId, at: new Date().toISOString(), phase: 'failed-validation', error, warnings: [] });
+  return summarizeBackup(deps, { phase: 'failed-validation', error, warnings: [], outputs: {} });
+}

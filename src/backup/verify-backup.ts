@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { BackupManifest, VerificationRecord } from '../catalog/manifest.js';
+import type { ObjectStoreConfig } from '../config/config.js';
+import { describeError } from '../errors.js';
+import { readInventory } from '../object-store/inventory.js';
+import { verifyInventoryObjects } from '../object-store/verify-pool.js';
+import { listDump } from '../postgres/list-dump.js';
+import type { StepProgress } from '../runner/run-event.js';
+
+type Check = VerificationRecord['checks'][number];
+
+async function sha256Of(s3: S3Client, bucket: string, key: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of got.Body as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/**
+ * Verifies a backup with nothing but the backup store: every dump's sha256 re-read and `pg_restore --list` run
+ * on it, the Helm values' checksum, the inventory's checksum, and every inventory object present in the pool with
+ * its size. Every check runs (a failure does not hide the others). Does not write the result; see `catalog`.
+ */
+export async function verifyBackup(options: {
+  s3: S3Client;
+  store: ObjectStoreConfig;
+  manifest: BackupManifest;
+  signal?: AbortSignal;
+  onProgress?: (progress: StepProgress) => void;
+}): Promise<VerificationRecord> {
+  const { s3, store, manifest, signal } = options;
+  const checks: Check[] = [];
+  const check = async (name: string, fn: () => Promise<string>) => {
+    try {
+      checks.push({ name, ok: true, detail: await fn() });
+    } catch (err) {
+      checks.push({ name, ok: false, detail: describeError(err) });
+    }
+  };
+
+  await Promise.all(
+    manifest.databases.map((db) =>
+      check(`dump ${db.name}`, async () => {
+        const listing = await listDump({ source: { s3, bucket: store.bucket, key: db.key }, expectedSha256: db.sha256, signal: signal ?? new AbortController().signal });
+        if (listing.bytes !== db.bytes) throw new Error(`${listing.bytes} bytes stored, the manifest says ${db.bytes}`);
+        return `sha256 matches; pg_restore lists ${listing.entries} entries`;
+      }),
+    ),
+  );
+  if (manifest.helmValues) {
+    const helm = manifest.helmValues;
+    await check('helm values', async () => {
+      const got = await sha256Of(s3, store.bucket, helm.key, signal);
+      if (got.sha256 !== helm.sha256) throw new Error(`sha256 ${got.sha256} differs from the manifest's ${helm.sha256}`);
+      return 'sha256 matches';
+    });
+  }
+  await check('objects', async () => {
+    let entries = 0;
+    const counted = (async function* () {
+      for await (const entry of readInventory({ s3, bucket: store.bucket, key: manifest.objects.inventory.key, expectedSha256: manifest.objects.inventory.sha256, ...(signal ? { signal } : {}) })) {
+        entries += 1;
+        yield entry;
+      }
+    })();
+    const result = await verifyInventoryObjects({
+      s3,
+      store,
+      entries: counted,
+      ...(signal ? { signal } : {}),
+      onProgress: (p) => options.onProgress?.({ objectsDone: p.checked, objectsTotal: manifest.objects.count, message: 'checking objects' }),
+    });
+    const problems: string[] = [];
+    if (entries !== manifest.objects.count) problems.push(`the inventory has ${entries} entries, the manifest says ${manifest.objects.count}`);
+    if (result.missingCount > 0) problems.push(`${result.missingCount} objects missing (first: ${result.missing.slice(0, 3).join(', ')})`);
+    if (result.wrongSizeCount > 0) problems.push(`${result.wrongSizeCount} objects with the wrong size (first: ${result.wrongSize.slice(0, 3).join(', ')})`);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    return `all ${result.checked} inventory objects present with their sizes; inventory sha256 matches`;
+  });
+  return { backupId: manifest.id, verifiedAt: new Date().toISOString(), ok: checks.every((c) => c.ok), checks };
+}

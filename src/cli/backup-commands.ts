@@ -1,0 +1,205 @@
+import { hostname, userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { recoverInterruptedRuns } from '../backup/recover-interrupted.js';
+import { runBackup, type BackupResult } from '../backup/run-backup.js';
+import { verifyBackup } from '../backup/verify-backup.js';
+import { newBackupId, parseBackupId } from '../catalog/backup-layout.js';
+import type { CatalogEntry } from '../catalog/catalog.js';
+import type { ClusterConfig, Config } from '../config/config.js';
+import { defaultConfigPath, loadConfig } from '../config/load-config.js';
+import { PachbackupError } from '../errors.js';
+import { formatBytes, formatDuration } from '../format-units.js';
+import { createLogger, type Logger } from '../log.js';
+import { createRunEvents, type RunEvents } from '../runner/run-event.js';
+import { clusterAdapters, clusterNamed } from '../runtime/cluster-adapters.js';
+import { backupDepsFor } from '../runtime/backup-deps-for.js';
+import { connectState, type StateConnections } from '../runtime/connect-state.js';
+import { createProgressDisplay } from './progress-display.js';
+
+interface CommonOptions {
+  config: string;
+  json?: boolean;
+}
+
+/** Who runs a CLI command, for the audit log and the run's requester. */
+function cliActor(): string {
+  return `cli:${userInfo().username}@${hostname()}`;
+}
+
+function print(json: boolean | undefined, value: unknown, human: () => string): void {
+  console.log(json ? JSON.stringify(value, null, 2) : human());
+}
+
+/**
+ * Ends backups a dead process left in flight (resuming their clusters) before doing anything else: every CLI
+ * start that reaches the state database does this, so a cluster is never left paused by a crash.
+ */
+export async function recoverAtStart(config: Config, state: StateConnections, log: Logger, events: RunEvents): Promise<BackupResult[]> {
+  const recovered = await recoverInterruptedRuns({
+    config,
+    runs: state.runs,
+    locks: state.locks,
+    log,
+    events,
+    depsFor: (run) => backupDepsFor(config.clusters[run.cluster]!, state, { id: run.id, requestedBy: run.requestedBy, ...(run.note ? { note: run.note } : {}) }),
+  });
+  for (const r of recovered) {
+    await state.audit.record({ actor: 'pachbackup', action: 'recover', cluster: r.cluster, runId: r.id, outcome: r.status === 'failed' ? 'succeeded' : 'failed', detail: { status: r.status, error: r.error } });
+    console.error(`pachbackup: recovered interrupted backup ${r.id} on ${r.cluster}: ${r.error ?? r.status}`);
+  }
+  return recovered;
+}
+
+function describeResult(r: BackupResult): string {
+  const lines = [`Backup ${r.id} of ${r.cluster}: ${r.status}${r.error ? ` — ${r.error}` : ''}`];
+  if (r.downtimeSeconds !== null) lines.push(`  downtime    ${formatDuration(r.downtimeSeconds * 1000)}`);
+  if (r.objects.total > 0) lines.push(`  objects     ${r.objects.total} (${formatBytes(r.bytes.total)}); copied ${r.objects.copied} (${formatBytes(r.bytes.copied)}), ${r.objects.copiedWhilePaused} while paused`);
+  for (const db of r.databases) lines.push(`  database    ${db.name}: ${formatBytes(db.bytes)}, sha256 ${db.sha256.slice(0, 16)}…`);
+  if (r.verified !== undefined) lines.push(`  verified    ${r.verified ? 'yes' : 'NO'}`);
+  for (const w of r.warnings) lines.push(`  warning     ${w}`);
+  return lines.join('\n');
+}
+
+function describeEntry(e: CatalogEntry): string {
+  const m = e.manifest;
+  const verified = e.verification ? (e.verification.ok ? 'verified' : 'VERIFY FAILED') : 'unverified';
+  return `${m.id}  ${m.completedAt}  downtime ${formatDuration(m.downtime.seconds * 1000).padEnd(9)} ${String(m.objects.count).padStart(7)} objects ${formatBytes(m.objects.bytes).padStart(10)}  ${m.databases.map((d) => `${d.name} ${formatBytes(d.bytes)}`).join(', ')}  ${verified}`;
+}
+
+/** The backup's cluster: named in its id, or given with --cluster. */
+function clusterOfBackup(config: Config, id: string, given?: string): ClusterConfig {
+  if (given) return clusterNamed(config, given);
+  const parsed = parseBackupId(id);
+  if (!parsed) throw new PachbackupError('usage', `"${id}" is not a backup id`, { hint: 'ids look like prod-20261124t031500z-7f3a; `pachbackup list --cluster NAME` shows them' });
+  return clusterNamed(config, parsed.cluster);
+}
+
+/** `pachbackup backup|list|show|verify`. */
+export function registerBackupCommands(program: Command): void {
+  const withConfig = (cmd: Command) => cmd.option('-c, --config <file>', 'config file', defaultConfigPath()).option('--json', 'print one JSON object at the end');
+
+  withConfig(program.command('backup').description('back up a cluster now: pause it, dump its databases, copy its objects, resume it'))
+    .option('--cluster <name>', 'which configured cluster')
+    .option('--note <text>', 'a note kept with the backup')
+    .action(async (opts: CommonOptions & { cluster?: string; note?: string }) => {
+      const config = loadConfig(opts.config);
+      const cluster = clusterNamed(config, opts.cluster);
+      const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
+      const state = await connectState(config);
+      const events = createRunEvents((err) => log.warn({ err }, 'progress display failed'));
+      if (!opts.json) events.subscribe(createProgressDisplay());
+      const cancel = new AbortController();
+      const onSigint = () => {
+        if (cancel.signal.aborted) process.exit(130); // a second Ctrl-C: the next pachbackup start resumes the cluster
+        console.error('\nCancelling: undoing what was done (the cluster is resumed). Ctrl-C again to quit at once.');
+        cancel.abort();
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      try {
+        await recoverAtStart(config, state, log, events);
+        const actor = cliActor();
+        const deps = backupDepsFor(cluster, state, { id: newBackupId(cluster.name), requestedBy: actor, ...(opts.note ? { note: opts.note } : {}) });
+        await state.audit.record({ actor, action: 'backup', cluster: cluster.name, runId: deps.backupId, outcome: 'requested', detail: { via: 'cli', note: opts.note } });
+        if (!opts.json) console.error(`Backing up ${cluster.displayName} (${cluster.kubernetes.context ?? 'in-cluster'}, namespace ${cluster.kubernetes.namespace}) as ${deps.backupId}`);
+        const result = await runBackup({ deps, events, log, signal: cancel.signal });
+        await state.audit.record({ actor, action: 'backup', cluster: cluster.name, runId: deps.backupId, outcome: result.status === 'succeeded' ? 'succeeded' : result.status === 'cancelled' ? 'cancelled' : 'failed', detail: { status: result.status, error: result.error } });
+        print(opts.json, result, () => describeResult(result));
+        if (result.status !== 'succeeded') process.exitCode = 1;
+      } finally {
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
+        await state.close();
+      }
+    });
+
+  withConfig(program.command('recover').description('end backups that a dead process left in flight, resuming their clusters'))
+    .action(async (opts: CommonOptions) => {
+      const config = loadConfig(opts.config);
+      const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
+      const state = await connectState(config);
+      try {
+        const events = createRunEvents();
+        if (!opts.json) events.subscribe(createProgressDisplay());
+        const recovered = await recoverAtStart(config, state, log, events);
+        print(opts.json, recovered, () => (recovered.length ? recovered.map(describeResult).join('\n') : 'Nothing to recover: no backup was left in flight.'));
+      } finally {
+        await state.close();
+      }
+    });
+
+  withConfig(program.command('list').description('list the backups of a cluster, from the backup store alone'))
+    .option('--cluster <name>', 'which configured cluster')
+    .action(async (opts: CommonOptions & { cluster?: string }) => {
+      const config = loadConfig(opts.config);
+      const cluster = clusterNamed(config, opts.cluster);
+      const adapters = clusterAdapters(cluster);
+      try {
+        const { backups, incomplete } = await adapters.catalog.list(cluster.name);
+        const json = [
+          ...backups.map((b) => ({
+            id: b.manifest.id,
+            status: 'complete' as const,
+            completedAt: b.manifest.completedAt,
+            downtimeSeconds: b.manifest.downtime.seconds,
+            objects: b.manifest.objects.count,
+            bytes: b.manifest.objects.bytes,
+            databases: b.manifest.databases.map((d) => ({ name: d.name, bytes: d.bytes })),
+            pachydermVersion: b.manifest.pachyderm.appVersion ?? null,
+            verified: b.verification ? b.verification.ok : null,
+          })),
+          ...incomplete.map((id) => ({ id, status: 'incomplete' as const })),
+        ];
+        print(opts.json, json, () =>
+          backups.length === 0 && incomplete.length === 0
+            ? `No backups of ${cluster.name} in s3://${cluster.backupStore.bucket}/${cluster.backupStore.prefix}`
+            : [...backups.map(describeEntry), ...incomplete.map((id) => `${id}  incomplete (no manifest: failed or still running; never restorable)`)].join('\n'),
+        );
+      } finally {
+        adapters.close();
+      }
+    });
+
+  withConfig(program.command('show').description('show one backup\'s manifest').argument('<backup-id>'))
+    .option('--cluster <name>', 'the cluster, when the id does not name a configured one')
+    .action(async (id: string, opts: CommonOptions & { cluster?: string }) => {
+      const config = loadConfig(opts.config);
+      const cluster = clusterOfBackup(config, id, opts.cluster);
+      const adapters = clusterAdapters(cluster);
+      try {
+        const manifest = await adapters.catalog.readManifest(cluster.name, id);
+        if (!manifest) throw new PachbackupError('not-found', `no complete backup ${id} of ${cluster.name}`, { hint: `\`pachbackup list --cluster ${cluster.name}\` shows the backups` });
+        const verification = await adapters.catalog.readVerification(cluster.name, id);
+        print(opts.json, { manifest, verification: verification ?? null }, () =>
+          [
+            describeEntry({ manifest, ...(verification ? { verification } : {}) }),
+            `  requested by ${manifest.requestedBy}${manifest.note ? ` — "${manifest.note}"` : ''}`,
+            `  Pachyderm   chart ${manifest.pachyderm.chartVersion ?? '?'}, app ${manifest.pachyderm.appVersion ?? '?'}, image ${manifest.pachyderm.pachdImage ?? '?'}`,
+            `  paused      ${manifest.downtime.pausedAt} → ${manifest.downtime.resumedAt}`,
+            ...manifest.steps.map((s) => `  step        ${s.name.padEnd(16)} ${s.durationMs === null ? '' : formatDuration(s.durationMs)}`),
+            ...(verification ? verification.checks.map((c) => `  check       ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`) : []),
+          ].join('\n'),
+        );
+      } finally {
+        adapters.close();
+      }
+    });
+
+  withConfig(program.command('verify').description('verify a backup from the backup store alone (exit 1 when a check fails)').argument('<backup-id>'))
+    .option('--cluster <name>', 'the cluster, when the id does not name a configured one')
+    .action(async (id: string, opts: CommonOptions & { cluster?: string }) => {
+      const config = loadConfig(opts.config);
+      const cluster = clusterOfBackup(config, id, opts.cluster);
+      const adapters = clusterAdapters(cluster);
+      try {
+        const manifest = await adapters.catalog.readManifest(cluster.name, id);
+        if (!manifest) throw new PachbackupError('not-found', `no complete backup ${id} of ${cluster.name}`, { hint: `\`pachbackup list --cluster ${cluster.name}\` shows the backups` });
+        const record = await verifyBackup({ s3: adapters.backupS3, store: cluster.backupStore, manifest });
+        await adapters.catalog.writeVerification(cluster.name, record);
+        print(opts.json, record, () => [`${id}: ${record.ok ? 'OK' : 'FAILED'}`, ...record.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`)].join('\n'));
+        if (!record.ok) process.exitCode = 1;
+      } finally {
+        adapters.close();
+      }
+    });
+}

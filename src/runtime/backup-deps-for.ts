@@ -1,0 +1,25 @@
+import type { BackupDeps } from '../backup/backup-deps.js';
+import type { ClusterConfig } from '../config/config.js';
+import { clusterAdapters } from './cluster-adapters.js';
+import type { StateConnections } from './connect-state.js';
+
+/** A backup's dependencies for one cluster and run: the adapters of the cluster and the shared state. */
+export function backupDepsFor(cluster: ClusterConfig, state: Pick<StateConnections, 'locks' | 'runs'>, run: { id: string; requestedBy: string; note?: string }): BackupDeps & { close(): void } {
+  const adapters = clusterAdapters(cluster);
+  const threshold = Number(process.env.PACHBACKUP_MULTIPART_THRESHOLD);
+  return {
+    cluster,
+    backupId: run.id,
+    requestedBy: run.requestedBy,
+    ...(run.note ? { note: run.note } : {}),
+    workloads: adapters.workloads,
+    clusterS3: adapters.clusterS3,
+    backupS3: adapters.backupS3,
+    catalog: adapters.catalog,
+    locks: state.locks,
+    runs: state.runs,
+    session: {},
+    ...(threshold > 0 ? { multipartThreshold: threshold } : {}),
+    close: adapters.close,
+  };
+}
