@@ -14,11 +14,23 @@ import type { TestServices } from './support/services.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), 'pachbackup-test-'));
-  const [postgres, redis, s3] = await Promise.all([
+  const started = await Promise.allSettled([
     startPostgres({ dataDir: join(dir, 'postgres') }),
     startRedis({ directory: dir, logFile: join(dir, 'redis.log') }),
     startS3({ directory: join(dir, 's3'), buckets: [], logFile: join(dir, 's3.log') }),
-  ]);
+  ] as const);
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    // Stop whatever did start, so a failed setup leaves nothing running.
+    for (const s of started) if (s.status === 'fulfilled') await stopProcess(s.value.pid, { signal: 'SIGINT' });
+    rmSync(dir, { recursive: true, force: true });
+    throw failed.reason;
+  }
+  const [postgres, redis, s3] = started.map((s) => (s as PromiseFulfilledResult<{ pid: number }>).value) as unknown as [
+    Awaited<ReturnType<typeof startPostgres>>,
+    Awaited<ReturnType<typeof startRedis>>,
+    Awaited<ReturnType<typeof startS3>>,
+  ];
   const services: TestServices = {
     postgresUrl: postgres.url,
     postgresPort: postgres.port,

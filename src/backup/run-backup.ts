@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { describeError, PachbackupError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunEvents } from '../runner/run-event.js';
@@ -73,6 +74,8 @@ export async function runBackup(options: {
     await deps.runs.createRun({ id: deps.backupId, kind: 'backup', cluster: deps.cluster.name, requestedBy: deps.requestedBy, ...(deps.note ? { note: deps.note } : {}) });
   }
   const cancel = new AbortController();
+  // One signal fans out to every request of the run (many copies in flight): not a listener leak.
+  setMaxListeners(0, cancel.signal);
   const onAbort = () => cancel.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   deps.session.lock.keepAlive(() => {
