@@ -22,13 +22,13 @@ export async function recoverInterruptedRuns(options: {
   /** Builds the dependencies of a backup for a cluster (a composition root's job). */
   depsFor: (run: RunRecord) => BackupDeps;
   /** Runs still held by a live owner are left alone; this filters which runs this caller may take over. */
-  only?: (run: RunRecord) => boolean;
+  only?: (run: RunRecord) => boolean | Promise<boolean>;
 }): Promise<BackupResult[]> {
   const { runs, locks, log } = options;
   const recovered: BackupResult[] = [];
   const active = await runs.listRuns({ kind: 'backup', phases: ['validating', 'running'], limit: 100 });
   for (const run of active) {
-    if (!options.config.clusters[run.cluster] || (options.only && !options.only(run))) continue;
+    if (!options.config.clusters[run.cluster] || (options.only && !(await options.only(run)))) continue;
     const free = await locks.clearIfHolderDead(run.cluster, isProcessRunning);
     if (!free) continue; // a live process holds the cluster: the run is not orphaned (or another run is busy)
     let lock;

@@ -9,6 +9,7 @@ import { describeError, isPachbackupError } from '../errors.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { registerConfigCommands } from './config-commands.js';
 import { registerSandboxCommands } from './sandbox-commands.js';
+import { registerServeCommands } from './serve-commands.js';
 import { PACHBACKUP_VERSION } from '../version.js';
 
 const program = new Command('pachbackup')
@@ -18,6 +19,7 @@ const program = new Command('pachbackup')
   .exitOverride();
 
 registerBackupCommands(program);
+registerServeCommands(program);
 registerConfigCommands(program);
 registerSandboxCommands(program);
 

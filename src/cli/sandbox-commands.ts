@@ -60,7 +60,7 @@ export function registerSandboxCommands(program: Command): void {
         console.log(describeSandbox(status.state));
         console.log('');
         for (const s of status.services) {
-          console.log(`  ${s.name.padEnd(11)} pid ${String(s.pid).padEnd(8)} ${s.running ? 'running' : 'STOPPED'}  ${s.endpoint} ${s.listening ? 'answers' : 'NOT LISTENING'}`);
+          console.log(`  ${s.name.padEnd(11)} pid ${String(s.pid).padEnd(8)} ${s.running ? 'running' : 'STOPPED'}  ${s.endpoint ? `${s.endpoint} ${s.listening ? 'answers' : 'NOT LISTENING'}` : '(no port)'}`);
         }
       }
       if (!healthy) process.exitCode = 1;

@@ -46,6 +46,18 @@ export async function waitForPort(port: number, options: { host?: string; timeou
   }
 }
 
+/** Resolves when `file` contains `text` (a process saying it is ready); fails if the process exits first. */
+export async function waitForLogLine(file: string, text: string, isAlive: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const { readFileSync, existsSync } = await import('node:fs');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (existsSync(file) && readFileSync(file, 'utf8').includes(text)) return;
+    if (!isAlive()) throw new PachbackupError('unavailable', `the process logging to ${file} exited before it was ready; see that log`);
+    if (Date.now() > deadline) throw new PachbackupError('timeout', `no "${text}" in ${file} in time`);
+    await sleep(100);
+  }
+}
+
 export interface StartedProcess {
   pid: number;
   /** True while the process has not exited. */

@@ -42,7 +42,9 @@ export async function sandboxStatus(dir: string): Promise<{ state: SandboxState;
   const services = await Promise.all(
     Object.entries(state.pids).map(async ([name, pid]) => {
       const endpoint = endpoints[name] ?? '';
-      return { name, pid, running: isRunning(pid), endpoint, listening: endpoint ? await answers(endpoint) : false };
+      const running = isRunning(pid);
+      // A process without a port (the worker) counts as listening while it runs.
+      return { name, pid, running, endpoint, listening: endpoint ? await answers(endpoint) : running };
     }),
   );
   return { state, services };

@@ -7,7 +7,7 @@ import { PachbackupError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createS3Client } from '../object-store/s3-client.js';
 import { kubeconfigFor } from './kube-sim/kubeconfig.js';
-import { freePort, isRunning, nodeEntry, startProcess, stopProcess, waitForPort } from './processes.js';
+import { freePort, isRunning, nodeEntry, startProcess, stopProcess, waitForLogLine, waitForPort } from './processes.js';
 import { renderSandboxConfig, SANDBOX, sandboxHelmValues } from './sandbox-config.js';
 import { readSandboxState, writeSandboxState, type SandboxState } from './sandbox-state.js';
 import { addChunks, DATASETS, type DatasetSize } from './seed/chunks.js';
@@ -111,6 +111,16 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
       renderSandboxConfig({ postgresPort: postgres.port, caFile: postgres.caFile, redisUrl: redis.url, s3Endpoint: s3.endpoint, kubeconfig, slackApiUrl, appPort, secrets }),
     );
     loadConfig(configFile); // the generated config must pass the same validation as a hand-written one
+
+    // The bot itself: the Slack app and a worker, as separate processes, on the generated config.
+    const cli = entry('../cli/main');
+    const botEnv = { ...process.env, PACHBACKUP_LISTEN_HOST: '127.0.0.1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const appProc = startProcess(cli.command, [...cli.args, 'serve', '--config', configFile], { logFile: join(logs, 'app.log'), env: botEnv });
+    pids.app = appProc.pid;
+    const workerLog = join(logs, 'worker.log');
+    const workerProc = startProcess(cli.command, [...cli.args, 'worker', '--config', configFile], { logFile: workerLog, env: botEnv });
+    pids.worker = workerProc.pid;
+    await Promise.all([waitForPort(appPort, { name: 'pachbackup serve', isAlive: appProc.alive, timeoutMs: 60_000 }), waitForLogLine(workerLog, 'worker is running', workerProc.alive)]);
 
     const state: SandboxState = {
       config: configFile,

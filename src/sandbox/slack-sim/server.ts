@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PachbackupError } from '../../errors.js';
-import { createSlackDriver, type SlackDriver } from './driver.js';
+import { createSlackDriver, type DriverResponse, type SlackDriver } from './driver.js';
 import { SlackApiError } from './message-content.js';
 import { postToResponseUrl } from './response-url.js';
 import { sandboxSeed } from './seed.js';
@@ -24,7 +24,8 @@ import {
  * - `POST /response/<id>` — response URLs handed to the app with commands and clicks.
  * - `GET /messages` — the visible state as JSON (`SlackSnapshot`); `GET /calls` — the Web API call log;
  *   `GET /transcript` — the transcript as text; `GET /healthz`.
- * The driver (`driver.ts`) sends the app what people do, signed with `signingSecret`.
+ * The driver (`driver.ts`) sends the app what people do, signed with `signingSecret`; other processes reach it at
+ * `POST /driver/{slash-command,click,submit-view,open-home}` with the same arguments as JSON.
  */
 
 /** How to start the simulator. */
@@ -160,6 +161,30 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
       }
       const answer = postToResponseUrl(workspace, decodeURIComponent(path.slice('/response/'.length)), payload);
       return sendJson(res, answer.status, answer.body);
+    }
+
+    // The person-side driver over HTTP, for processes other than this one (the sandbox's demo, a shell).
+    if (req.method === 'POST' && path.startsWith('/driver/')) {
+      let input: Record<string, unknown>;
+      try {
+        input = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        return sendJson(res, 400, { ok: false, error: 'invalid_json' });
+      }
+      const action = path.slice('/driver/'.length);
+      const run: Record<string, () => Promise<DriverResponse | undefined>> = {
+        'slash-command': () => driver.slashCommand(input as unknown as Parameters<SlackDriver['slashCommand']>[0]),
+        click: () => driver.clickButton(input as unknown as Parameters<SlackDriver['clickButton']>[0]),
+        'submit-view': () => driver.submitView(input as unknown as Parameters<SlackDriver['submitView']>[0]),
+        'open-home': () => driver.openHome(String(input.userId)),
+      };
+      if (!run[action]) return sendJson(res, 404, { ok: false, error: 'unknown_driver_action', detail: Object.keys(run).join(', ') });
+      try {
+        const answer = await run[action]!();
+        return sendJson(res, 200, { ok: true, status: answer?.status, body: answer?.body, ...(answer && 'triggerId' in answer ? { triggerId: (answer as { triggerId: string }).triggerId } : {}) });
+      } catch (err) {
+        return sendJson(res, 200, { ok: false, error: err instanceof Error ? err.message : String(err) });
+      }
     }
 
     return sendJson(res, 404, { ok: false, error: 'not_found', detail: `${req.method ?? ''} ${path}` });

@@ -1,0 +1,113 @@
+import { WebClient } from '@slack/web-api';
+import type { Command } from 'commander';
+import type { ClusterConfig, Config } from '../config/config.js';
+import { defaultConfigPath, loadConfig } from '../config/load-config.js';
+import { PachbackupError } from '../errors.js';
+import { estimateBackup } from '../estimate/estimate-backup.js';
+import { requestCancel } from '../jobs/cancel-requests.js';
+import { createOperationsQueue } from '../jobs/operations-queue.js';
+import { startWorker } from '../jobs/start-worker.js';
+import { createLogger, type Logger } from '../log.js';
+import { clusterAdapters, type ClusterAdapters } from '../runtime/cluster-adapters.js';
+import { connectState, type StateConnections } from '../runtime/connect-state.js';
+import { createPendingConfirmations } from '../slack/pending-confirmations.js';
+import { startSlackApp } from '../slack/start-slack-app.js';
+
+/** Waits for SIGINT/SIGTERM, then runs `stop` — the graceful shutdown of a long-running process. */
+function untilSignal(log: Logger, stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const handler = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      void stop().finally(resolve);
+    };
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+  });
+}
+
+/** Clients per cluster, built once and shared by every listener. */
+function cachedAdapters(): (cluster: ClusterConfig) => ClusterAdapters {
+  const cache = new Map<string, ClusterAdapters>();
+  return (cluster) => {
+    let adapters = cache.get(cluster.name);
+    if (!adapters) cache.set(cluster.name, (adapters = clusterAdapters(cluster)));
+    return adapters;
+  };
+}
+
+/** Starts the Slack app (and, with `withWorker`, a worker in the same process). */
+export async function serve(config: Config, state: StateConnections, log: Logger, options: { withWorker: boolean; fallbackZone: string }) {
+  if (!config.slack) throw new PachbackupError('config-invalid', `${config.source} has no \`slack\` section`, { hint: 'add slack.botToken and slack.signingSecret (or appToken for Socket Mode)' });
+  const queue = createOperationsQueue(state.redis.duplicate({ maxRetriesPerRequest: null }), config.redis.prefix);
+  const adapters = cachedAdapters();
+  const app = await startSlackApp({
+    slack: config.slack,
+    log,
+    host: process.env.PACHBACKUP_LISTEN_HOST ?? '0.0.0.0',
+    deps: {
+      config,
+      log,
+      runs: state.runs,
+      audit: state.audit,
+      locks: state.locks,
+      queue,
+      confirmations: createPendingConfirmations(state.redis, { prefix: config.redis.prefix }),
+      requestCancel: async (runId) => void (await requestCancel(state.redis, config.redis.prefix, runId)),
+      adapters,
+      estimate: async (cluster) => {
+        const a = adapters(cluster);
+        return (await estimateBackup({ pool: state.pool, cluster, workloads: a.workloads, clusterS3: a.clusterS3, catalog: a.catalog })).estimate;
+      },
+      fallbackZone: options.fallbackZone,
+    },
+  });
+  const worker = options.withWorker ? await startWorker({ config, state, log, slack: app.app.client as unknown as WebClient, fallbackZone: options.fallbackZone }) : undefined;
+  log.info({ mode: config.slack.appToken ? 'socket' : 'http', port: app.port, worker: options.withWorker }, 'pachbackup is serving Slack');
+  return {
+    port: app.port,
+    async stop() {
+      await app.stop();
+      await worker?.stop();
+      await queue.close();
+    },
+  };
+}
+
+/** `pachbackup serve` and `pachbackup worker`: the long-running processes. */
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('run the Slack app (HTTP, or Socket Mode when slack.appToken is set)')
+    .option('-c, --config <file>', 'config file', defaultConfigPath())
+    .option('--with-worker', 'also run a worker in this process')
+    .option('--zone <iana>', 'time zone for plain-text times in announcements', process.env.PACHBACKUP_ZONE ?? 'UTC')
+    .action(async (opts: { config: string; withWorker?: boolean; zone: string }) => {
+      const config = loadConfig(opts.config);
+      const log = createLogger({ name: 'pachbackup-serve' });
+      const state = await connectState(config);
+      const running = await serve(config, state, log, { withWorker: opts.withWorker ?? false, fallbackZone: opts.zone });
+      await untilSignal(log, async () => {
+        await running.stop();
+        await state.close();
+      });
+    });
+
+  program
+    .command('worker')
+    .description('run a worker: take backups off the queue and run them (run as many as you like)')
+    .option('-c, --config <file>', 'config file', defaultConfigPath())
+    .option('--concurrency <n>', 'operations at once (one per cluster at most)', (v) => Number(v), 4)
+    .option('--zone <iana>', 'time zone for plain-text times in announcements', process.env.PACHBACKUP_ZONE ?? 'UTC')
+    .action(async (opts: { config: string; concurrency: number; zone: string }) => {
+      const config = loadConfig(opts.config);
+      const log = createLogger({ name: 'pachbackup-worker' });
+      const state = await connectState(config);
+      const slack = config.slack ? new WebClient(config.slack.botToken, config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}) : undefined;
+      const worker = await startWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, fallbackZone: opts.zone });
+      log.info({ concurrency: opts.concurrency }, 'pachbackup worker is running');
+      await untilSignal(log, async () => {
+        await worker.stop();
+        await state.close();
+      });
+    });
+}

@@ -1,0 +1,57 @@
+import { Queue, type ConnectionOptions } from 'bullmq';
+import type { DowntimeEstimate } from '../slack/views/view-models.js';
+
+/** Where a run reports in Slack: the ops-channel message the app posted for it. */
+export interface SlackRunTarget {
+  channel: string;
+  ts: string;
+  announceChannel?: string;
+}
+
+/** A backup job: the run already exists in the state database (queued); the job carries what the worker needs. */
+export interface BackupJobData {
+  kind: 'backup';
+  runId: string;
+  cluster: string;
+  requestedBy: string;
+  note?: string;
+  estimate?: DowntimeEstimate;
+  slack?: SlackRunTarget;
+}
+
+export type OperationJobData = BackupJobData;
+
+export function operationsQueueName(prefix: string): string {
+  return `${prefix}-operations`;
+}
+
+/**
+ * The queue every operation goes through. The job id is the run id, so a run is enqueued at most once however
+ * often it is requested (double clicks, retried requests). Jobs are not retried on failure — a failed backup is a
+ * result, not an accident — but a job whose worker died is picked up again (stalled-job recovery) and resumes
+ * from its checkpoints.
+ */
+export function createOperationsQueue(connection: ConnectionOptions, prefix: string) {
+  const queue = new Queue<OperationJobData>(operationsQueueName(prefix), {
+    connection,
+    defaultJobOptions: { attempts: 1, removeOnComplete: { age: 7 * 24 * 3600, count: 1000 }, removeOnFail: { age: 30 * 24 * 3600 } },
+  });
+  return {
+    queue,
+    async enqueue(data: OperationJobData): Promise<void> {
+      await queue.add(data.kind, data, { jobId: data.runId });
+    },
+    /** Removes a job that no worker has started; false when it is already running (or gone). */
+    async removeIfWaiting(runId: string): Promise<boolean> {
+      const job = await queue.getJob(runId);
+      if (!job) return false;
+      const state = await job.getState();
+      if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
+      await job.remove();
+      return true;
+    },
+    close: () => queue.close(),
+  };
+}
+
+export type OperationsQueue = ReturnType<typeof createOperationsQueue>;

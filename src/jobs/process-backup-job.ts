@@ -1,0 +1,84 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Job } from 'bullmq';
+import type { BackupDeps } from '../backup/backup-deps.js';
+import { createBackupSteps } from '../backup/backup-steps.js';
+import { runBackup, type BackupResult } from '../backup/run-backup.js';
+import type { PlannedStep } from '../slack/run-reporter.js';
+import type { Config } from '../config/config.js';
+import { PachbackupError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { createRunEvents, type RunEvents } from '../runner/run-event.js';
+import { isFinal } from '../runner/run-phase.js';
+import type { AuditLog } from '../state/audit-log.js';
+import type { ClusterLocks } from '../state/cluster-lock.js';
+import type { RunStore } from '../state/run-store.js';
+import type { BackupJobData } from './operations-queue.js';
+
+/** What the backup job processor needs, built by the worker's composition root. */
+export interface BackupJobDeps {
+  config: Config;
+  runs: RunStore;
+  locks: ClusterLocks;
+  audit: AuditLog;
+  log: Logger;
+  depsFor: (data: BackupJobData) => BackupDeps & { close(): void };
+  /** Attaches reporting (the Slack thread, metrics) to a run's events; returns a function that finishes it. */
+  report?: (data: BackupJobData, events: RunEvents, plan: PlannedStep[], createdAt: Date) => { finish(result: BackupResult): Promise<void> } | undefined;
+}
+
+/**
+ * Takes the cluster lock for a run picked up again after its worker died: the dead worker's lease runs out
+ * within the lock's TTL, then this worker takes over. A lock held by another run means the cluster is busy.
+ */
+async function takeOverLock(deps: BackupJobDeps, data: BackupJobData, signal?: AbortSignal) {
+  const deadline = Date.now() + deps.locks.ttlMs + 5_000;
+  for (;;) {
+    try {
+      return await deps.locks.acquire(data.cluster, { runId: data.runId, kind: 'backup', requestedBy: data.requestedBy });
+    } catch (err) {
+      const holder = await deps.locks.holder(data.cluster);
+      if (!(err instanceof PachbackupError) || err.code !== 'conflict' || (holder && holder.runId !== data.runId) || Date.now() > deadline || signal?.aborted) throw err;
+      await sleep(1000);
+    }
+  }
+}
+
+/**
+ * The BullMQ processor of backup jobs: runs the backup with the step runner, its events feeding the Slack
+ * thread. A job seen again (its worker died: BullMQ's stalled-job recovery) resumes the run from its
+ * checkpoints — the cluster stays consistent, and ends resumed either way; a run already finished is not run
+ * twice. Cancellation arrives as the processor's AbortSignal.
+ */
+export function createBackupJobProcessor(deps: BackupJobDeps) {
+  return async (job: Job<BackupJobData>, _token?: string, signal?: AbortSignal): Promise<BackupResult | { id: string; status: string }> => {
+    const data = job.data;
+    const log = deps.log.child({ runId: data.runId, cluster: data.cluster, jobId: job.id });
+    const existing = await deps.runs.getRun(data.runId);
+    if (existing && isFinal(existing.phase)) {
+      log.info({ phase: existing.phase }, 'run already finished; not running it again');
+      return { id: data.runId, status: existing.phase };
+    }
+    if (!deps.config.clusters[data.cluster]) throw new PachbackupError('config-invalid', `cluster ${data.cluster} is not in this worker's config`);
+    const backupDeps = deps.depsFor(data);
+    const events = createRunEvents((err) => log.warn({ err }, 'a run event listener failed'));
+    const plan = createBackupSteps(backupDeps).map((s) => ({ name: s.name, title: s.title, downtime: s.downtime ?? false }));
+    const reporter = deps.report?.(data, events, plan, existing?.createdAt ?? new Date());
+    try {
+      // A run that already started belongs to a dead worker (BullMQ gave us its stalled job): take over its lock.
+      if (existing && existing.phase !== 'queued') backupDeps.session.lock = await takeOverLock(deps, data, signal);
+      const result = await runBackup({ deps: backupDeps, events, log, ...(signal ? { signal } : {}) });
+      await deps.audit.record({
+        actor: 'pachbackup',
+        action: 'backup',
+        cluster: data.cluster,
+        runId: data.runId,
+        outcome: result.status === 'succeeded' || result.status === 'partially-failed' ? 'succeeded' : result.status === 'cancelled' ? 'cancelled' : 'failed',
+        detail: { status: result.status, error: result.error, downtimeSeconds: result.downtimeSeconds, estimatedSeconds: data.estimate?.expectedSeconds },
+      });
+      await reporter?.finish(result);
+      return result;
+    } finally {
+      backupDeps.close();
+    }
+  };
+}

@@ -1,0 +1,34 @@
+import type { SlackSnapshot } from './workspace.js';
+
+/** What a driver action over HTTP answers: the app's HTTP status and body. */
+export interface RemoteDriverAnswer {
+  ok: boolean;
+  status?: number;
+  body?: string;
+  error?: string;
+}
+
+/**
+ * The Slack simulator's person-side driver from another process (the sandbox demo, a shell): the same actions
+ * as `SlackDriver`, sent to the simulator's `/driver/*` endpoints, which sign them and deliver them to the app.
+ */
+export function createRemoteSlackDriver(simulatorUrl: string) {
+  const base = simulatorUrl.replace(/\/$/, '');
+  const post = async (action: string, input: unknown): Promise<RemoteDriverAnswer> => {
+    const res = await fetch(`${base}/driver/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
+    return (await res.json()) as RemoteDriverAnswer;
+  };
+  return {
+    slashCommand: (input: { text: string; userId: string; channelId: string; command?: string }) => post('slash-command', input),
+    clickButton: (input: { userId: string; actionId: string; message?: { channel: string; ts: string }; channelId?: string; value?: string }) => post('click', input),
+    openHome: (userId: string) => post('open-home', { userId }),
+    async snapshot(): Promise<SlackSnapshot> {
+      return (await (await fetch(`${base}/messages`)).json()) as SlackSnapshot;
+    },
+    async transcript(): Promise<string> {
+      return (await fetch(`${base}/transcript`)).text();
+    },
+  };
+}
+
+export type RemoteSlackDriver = ReturnType<typeof createRemoteSlackDriver>;

@@ -1,0 +1,33 @@
+import type { Config, ClusterConfig } from '../config/config.js';
+import type { OperationsQueue } from '../jobs/operations-queue.js';
+import type { Logger } from '../log.js';
+import type { ClusterAdapters } from '../runtime/cluster-adapters.js';
+import type { AuditLog } from '../state/audit-log.js';
+import type { ClusterLocks } from '../state/cluster-lock.js';
+import type { RunStore } from '../state/run-store.js';
+import type { Authorizer } from './authorize.js';
+import type { PendingConfirmations } from './pending-confirmations.js';
+import type { DowntimeEstimate } from './views/view-models.js';
+
+/**
+ * What the Slack listeners work with, built by `pachbackup serve`: config, state, the queue, and small
+ * functions over the clusters. Listeners only parse, authorize, enqueue and render.
+ */
+export interface SlackAppDeps {
+  config: Config;
+  log: Logger;
+  runs: RunStore;
+  audit: AuditLog;
+  locks: ClusterLocks;
+  queue: Pick<OperationsQueue, 'enqueue' | 'removeIfWaiting'>;
+  confirmations: PendingConfirmations;
+  authorizer: Authorizer;
+  /** Asks the worker running `runId` to cancel it. */
+  requestCancel(runId: string): Promise<void>;
+  /** The cluster's clients (cached). */
+  adapters(cluster: ClusterConfig): ClusterAdapters;
+  /** The downtime estimate of a backup of the cluster now. */
+  estimate(cluster: ClusterConfig): Promise<DowntimeEstimate>;
+  /** IANA zone for plain-text fallbacks of times (Slack shows each reader their own zone). */
+  fallbackZone: string;
+}

@@ -1,0 +1,66 @@
+import type { RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { newBackupId } from '../../catalog/backup-layout.js';
+import type { SlackAppDeps } from '../app-deps.js';
+import { usageError } from '../views/help.js';
+import { buildRunMessage } from '../views/run-message.js';
+import type { DowntimeEstimate } from '../views/view-models.js';
+
+const REFUSALS = {
+  unknown: 'this confirmation is unknown or has expired',
+  used: 'this confirmation was already used',
+  'not-yours': 'only the person who asked for this backup can confirm it',
+} as const;
+
+/**
+ * The Confirm click: takes the one-time confirmation (a forged, replayed or expired value gets an error and
+ * nothing is queued), re-checks the clicker may operate the cluster, creates the run, posts its message in the
+ * ops channel and queues it. Returns the run id, or undefined when refused.
+ */
+export async function confirmBackup(
+  click: { userId: string; confirmationId: string; respond: RespondFn; client: WebClient },
+  deps: SlackAppDeps,
+): Promise<string | undefined> {
+  const taken = await deps.confirmations.take(click.confirmationId, click.userId);
+  if (!taken.ok) {
+    await deps.audit.record({ actor: click.userId, action: 'backup-confirm', outcome: 'refused', ...(taken.pending ? { cluster: taken.pending.cluster } : {}), detail: { reason: taken.reason } });
+    await click.respond({ replace_original: false, ...usageError(REFUSALS[taken.reason], 'start again with /pachbackup backup <cluster>') });
+    return undefined;
+  }
+  const { pending } = taken;
+  const cluster = deps.config.clusters[pending.cluster];
+  if (!cluster || !(await deps.authorizer.can(click.userId, 'operate', cluster))) {
+    await deps.audit.record({ actor: click.userId, action: 'backup-confirm', cluster: pending.cluster, outcome: 'refused', detail: { reason: 'not an operator' } });
+    await click.respond({ replace_original: false, ...usageError(`you are not an operator of ${pending.cluster}`, 'ask one of its operators') });
+    return undefined;
+  }
+  const estimate = pending.estimate as DowntimeEstimate;
+  const runId = newBackupId(cluster.name);
+  const requestedBy = `<@${click.userId}>`;
+  const run = await deps.runs.createRun({ id: runId, kind: 'backup', cluster: cluster.name, requestedBy, ...(pending.note ? { note: pending.note } : {}), estimate });
+  const opsChannel = cluster.slack?.opsChannel ?? pending.channelId;
+  const message = buildRunMessage({
+    id: runId,
+    kind: 'backup',
+    cluster: cluster.name,
+    clusterDisplayName: cluster.displayName,
+    requestedBy,
+    ...(pending.note ? { note: pending.note } : {}),
+    phase: 'queued',
+    steps: [],
+    startedAt: run.createdAt.toISOString(),
+    estimate,
+    warnings: [],
+  });
+  const posted = await click.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
+  const slack = { channel: posted.channel ?? opsChannel, ts: posted.ts!, ...(cluster.slack?.announceChannel ? { announceChannel: cluster.slack.announceChannel } : {}) };
+  await deps.runs.setRunFields(runId, { slack });
+  await deps.queue.enqueue({ kind: 'backup', runId, cluster: cluster.name, requestedBy, ...(pending.note ? { note: pending.note } : {}), estimate, slack });
+  await deps.audit.record({ actor: click.userId, action: 'backup-confirm', cluster: cluster.name, runId, outcome: 'accepted', detail: { note: pending.note } });
+  await click.respond({
+    response_type: 'ephemeral',
+    replace_original: true,
+    text: `Backup ${runId} of ${cluster.displayName} is queued. Follow it in <#${slack.channel}>.`,
+  });
+  return runId;
+}

@@ -1,0 +1,90 @@
+import { parseBackupId } from '../../catalog/backup-layout.js';
+import { describeError } from '../../errors.js';
+import { clusterStatus } from '../../status/cluster-status.js';
+import type { SlackAppDeps } from '../app-deps.js';
+import type { ParsedCommand } from '../parse-command.js';
+import { buildBackupList } from '../views/backup-list.js';
+import { buildBackupShow } from '../views/backup-show.js';
+import { buildClusterStatus } from '../views/cluster-status.js';
+import { buildEstimateView } from '../views/estimate-view.js';
+import { buildHelp, usageError } from '../views/help.js';
+import { buildRunHistory } from '../views/run-history.js';
+import type { BackupListItemView, HistoryItemView } from '../views/view-models.js';
+import { replyPrivately, type CommandContext } from './command-context.js';
+
+/** The status of every configured cluster (or one), gathered in parallel. */
+export async function gatherStatus(deps: SlackAppDeps, only?: string) {
+  const clusters = Object.values(deps.config.clusters).filter((c) => !only || c.name === only);
+  return Promise.all(
+    clusters.map((cluster) => {
+      const adapters = deps.adapters(cluster);
+      return clusterStatus({ cluster, workloads: adapters.workloads, catalog: adapters.catalog, locks: deps.locks, runs: deps.runs });
+    }),
+  );
+}
+
+/**
+ * The read-only subcommands — help, status, estimate, list, show, history — open to anyone in the workspace,
+ * answered privately to whoever asked.
+ */
+export async function handleReadCommand(ctx: CommandContext, command: Exclude<ParsedCommand, { name: 'backup' | 'cancel' }>, deps: SlackAppDeps): Promise<void> {
+  switch (command.name) {
+    case 'help':
+      return replyPrivately(ctx, buildHelp());
+    case 'status':
+      return replyPrivately(ctx, buildClusterStatus(await gatherStatus(deps, command.cluster)));
+    case 'estimate': {
+      const cluster = deps.config.clusters[command.cluster]!;
+      try {
+        return replyPrivately(ctx, buildEstimateView({ cluster: cluster.name, clusterDisplayName: cluster.displayName, estimate: await deps.estimate(cluster) }));
+      } catch (err) {
+        return replyPrivately(ctx, usageError(`could not estimate a backup of ${cluster.name}: ${describeError(err)}`, '/pachbackup estimate <cluster>'));
+      }
+    }
+    case 'list': {
+      const cluster = deps.config.clusters[command.cluster]!;
+      const { backups, incomplete } = await deps.adapters(cluster).catalog.list(cluster.name);
+      const items: BackupListItemView[] = backups.map(({ manifest: m, verification }) => ({
+        id: m.id,
+        completedAt: m.completedAt,
+        downtimeSeconds: m.downtime.seconds,
+        objects: m.objects.count,
+        bytes: m.objects.bytes,
+        databaseBytes: m.databases.reduce((n, d) => n + d.bytes, 0),
+        ...(m.pachyderm.appVersion ? { pachydermVersion: m.pachyderm.appVersion } : {}),
+        verified: verification ? verification.ok : null,
+      }));
+      return replyPrivately(ctx, buildBackupList({ cluster: cluster.name, clusterDisplayName: cluster.displayName, backups: items, incomplete, now: new Date().toISOString() }));
+    }
+    case 'show': {
+      const clusterName = parseBackupId(command.backupId)?.cluster;
+      const cluster = clusterName ? deps.config.clusters[clusterName] : undefined;
+      const manifest = cluster ? await deps.adapters(cluster).catalog.readManifest(cluster.name, command.backupId) : undefined;
+      if (!cluster || !manifest) {
+        return replyPrivately(ctx, usageError(`no complete backup \`${command.backupId.slice(0, 80)}\``, '/pachbackup list <cluster> shows the backups; then /pachbackup show <backup-id>'));
+      }
+      const verification = await deps.adapters(cluster).catalog.readVerification(cluster.name, command.backupId);
+      return replyPrivately(ctx, buildBackupShow(manifest, verification));
+    }
+    case 'history': {
+      const cluster = deps.config.clusters[command.cluster]!;
+      const runs = await deps.runs.listRuns({ cluster: cluster.name, limit: 20 });
+      const items: HistoryItemView[] = runs.map((r) => {
+        const estimate = r.estimate as { expectedSeconds?: number; lowSeconds?: number; highSeconds?: number } | null;
+        return {
+          id: r.id,
+          kind: r.kind,
+          phase: r.phase,
+          requestedBy: r.requestedBy,
+          createdAt: r.createdAt.toISOString(),
+          ...(estimate?.expectedSeconds !== undefined ? { estimatedSeconds: estimate.expectedSeconds } : {}),
+          ...(estimate?.lowSeconds !== undefined ? { estimateLowSeconds: estimate.lowSeconds } : {}),
+          ...(estimate?.highSeconds !== undefined ? { estimateHighSeconds: estimate.highSeconds } : {}),
+          ...(r.downtimeSeconds !== null ? { actualSeconds: r.downtimeSeconds } : {}),
+          ...(r.error ? { error: r.error } : {}),
+        };
+      });
+      return replyPrivately(ctx, buildRunHistory({ cluster: cluster.name, clusterDisplayName: cluster.displayName, runs: items }));
+    }
+  }
+}

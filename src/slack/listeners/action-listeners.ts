@@ -1,0 +1,27 @@
+import type { BlockButtonAction } from '@slack/bolt';
+import type { SlackAppDeps } from '../app-deps.js';
+import { cancelRun } from '../handlers/cancel-run.js';
+import { confirmBackup } from '../handlers/confirm-backup.js';
+import { ACTION_IDS } from '../slack-ids.js';
+import type { ListenerRegistry } from './register-listeners.js';
+
+/** The buttons: confirm or dismiss a backup confirmation, cancel a running operation. Each acks first. */
+export function registerActionListeners(app: ListenerRegistry, deps: SlackAppDeps): void {
+  app.action<BlockButtonAction>(ACTION_IDS.confirmBackup, async ({ ack, body, action, respond, client }) => {
+    await ack();
+    await confirmBackup({ userId: body.user.id, confirmationId: action.value ?? '', respond, client }, deps);
+  });
+
+  app.action<BlockButtonAction>(ACTION_IDS.dismissBackup, async ({ ack, body, action, respond }) => {
+    await ack();
+    const taken = await deps.confirmations.take(action.value ?? '', body.user.id);
+    await deps.audit.record({ actor: body.user.id, action: 'backup-dismiss', outcome: taken.ok ? 'cancelled' : 'refused', ...(taken.pending ? { cluster: taken.pending.cluster } : {}) });
+    await respond({ response_type: 'ephemeral', replace_original: taken.ok, text: taken.ok ? 'Backup not started.' : 'This confirmation is no longer valid.' });
+  });
+
+  app.action<BlockButtonAction>(ACTION_IDS.cancelRun, async ({ ack, body, action, respond, client }) => {
+    await ack();
+    const result = await cancelRun({ userId: body.user.id, runId: action.value ?? '', client }, deps);
+    await respond({ response_type: 'ephemeral', replace_original: false, text: result.text, ...(result.blocks ? { blocks: result.blocks as never } : {}) });
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * `/pachbackup <subcommand> ...` as typed in Slack, parsed into a command or a usage error that says what was
+ * wrong and what would be right. Parsing is pure and strict: unknown subcommands, missing or extra arguments,
+ * unknown flags and over-long input are refused before anything else happens.
+ */
+export type ParsedCommand =
+  | { name: 'help' }
+  | { name: 'status'; cluster?: string }
+  | { name: 'backup'; cluster: string; note?: string }
+  | { name: 'estimate'; cluster: string }
+  | { name: 'list'; cluster: string }
+  | { name: 'show'; backupId: string }
+  | { name: 'history'; cluster: string }
+  | { name: 'cancel'; runId: string };
+
+export interface UsageError {
+  error: string;
+  usage: string;
+}
+
+/** Each subcommand's usage line, as `help` shows it. */
+export const USAGE: Record<ParsedCommand['name'], string> = {
+  help: '/pachbackup help',
+  status: '/pachbackup status [cluster]',
+  backup: '/pachbackup backup <cluster> [--note "text"]',
+  estimate: '/pachbackup estimate <cluster>',
+  list: '/pachbackup list <cluster>',
+  show: '/pachbackup show <backup-id>',
+  history: '/pachbackup history <cluster>',
+  cancel: '/pachbackup cancel <run-id>',
+};
+
+/** Longest command text accepted; Slack allows far more, but no valid command needs it. */
+export const MAX_COMMAND_LENGTH = 1000;
+/** Longest note kept with a backup. */
+export const MAX_NOTE_LENGTH = 300;
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const RUN_ID = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Splits on whitespace, keeping "double" or 'single' or “smart” quoted strings together. */
+function tokenize(text: string): string[] | UsageError {
+  const tokens: string[] = [];
+  const re = /\s*(?:"([^"]*)"|'([^']*)'|“([^”]*)”|(\S+))/gy;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = re.exec(text)) !== null) {
+    if (m[0].trim() === '') break;
+    tokens.push(m[1] ?? m[2] ?? m[3] ?? m[4] ?? '');
+    consumed = re.lastIndex;
+  }
+  if (text.slice(consumed).trim() !== '') return { error: 'a quote is not closed', usage: USAGE.backup };
+  return tokens;
+}
+
+function shown(value: string): string {
+  const text = value.length > 40 ? `${value.slice(0, 37)}...` : value;
+  return `\`${text.replace(/`/g, "'")}\``;
+}
+
+export function parseCommand(text: string, clusters: readonly string[]): ParsedCommand | UsageError {
+  if (text.length > MAX_COMMAND_LENGTH) {
+    return { error: `the command is ${text.length} characters long; commands are at most ${MAX_COMMAND_LENGTH}`, usage: USAGE.help };
+  }
+  const tokens = tokenize(text.trim());
+  if (!Array.isArray(tokens)) return tokens;
+  const [sub, ...args] = tokens;
+  if (sub === undefined || sub === 'help') {
+    if (args.length > 0) return { error: '`help` takes no arguments', usage: USAGE.help };
+    return { name: 'help' };
+  }
+  const known = Object.keys(USAGE);
+  if (!known.includes(sub)) {
+    return { error: `unknown subcommand ${shown(sub)}; expected one of ${known.join(', ')}`, usage: USAGE.help };
+  }
+  const name = sub as ParsedCommand['name'];
+  const cluster = (value: string | undefined): string | UsageError => {
+    if (value === undefined) return { error: `\`${name}\` needs a cluster: one of ${clusters.join(', ')}`, usage: USAGE[name] };
+    if (!NAME.test(value) || !clusters.includes(value)) return { error: `unknown cluster ${shown(value)}; configured clusters: ${clusters.join(', ')}`, usage: USAGE[name] };
+    return value;
+  };
+  const flags = args.filter((a) => a.startsWith('--'));
+  if (name !== 'backup' && flags.length > 0) return { error: `\`${name}\` takes no option ${shown(flags[0]!)}`, usage: USAGE[name] };
+
+  switch (name) {
+    case 'status': {
+      if (args.length > 1) return { error: '`status` takes at most one cluster', usage: USAGE.status };
+      if (args.length === 0) return { name };
+      const c = cluster(args[0]);
+      return typeof c === 'string' ? { name, cluster: c } : c;
+    }
+    case 'estimate':
+    case 'list':
+    case 'history': {
+      if (args.length > 1) return { error: `\`${name}\` takes one cluster, got ${args.length} arguments`, usage: USAGE[name] };
+      const c = cluster(args[0]);
+      return typeof c === 'string' ? { name, cluster: c } : c;
+    }
+    case 'show':
+    case 'cancel': {
+      const id = args[0];
+      const what = name === 'show' ? 'a backup id' : 'a run id';
+      if (id === undefined) return { error: `\`${name}\` needs ${what} (see \`/pachbackup list <cluster>\`)`, usage: USAGE[name] };
+      if (args.length > 1) return { error: `\`${name}\` takes one id, got ${args.length} arguments`, usage: USAGE[name] };
+      if (!RUN_ID.test(id) || id.length > 100) return { error: `${shown(id)} is not ${what}; ids look like prod-20261124t031500z-7f3a`, usage: USAGE[name] };
+      return name === 'show' ? { name, backupId: id } : { name, runId: id };
+    }
+    case 'backup': {
+      let note: string | undefined;
+      const positional: string[] = [];
+      for (let i = 0; i < args.length; i++) {
+        const arg = args[i]!;
+        if (arg === '--note') {
+          const value = args[++i];
+          if (value === undefined || value === '') return { error: '`--note` needs a text, e.g. --note "before the 2.12 upgrade"', usage: USAGE.backup };
+          if (value.length > MAX_NOTE_LENGTH) return { error: `the note is ${value.length} characters; at most ${MAX_NOTE_LENGTH}`, usage: USAGE.backup };
+          note = value;
+        } else if (arg.startsWith('--')) {
+          return { error: `unknown option ${shown(arg)}; \`backup\` takes --note`, usage: USAGE.backup };
+        } else {
+          positional.push(arg);
+        }
+      }
+      if (positional.length > 1) return { error: `\`backup\` takes one cluster, got ${positional.join(' ')}; quote a note with --note "..."`, usage: USAGE.backup };
+      const c = cluster(positional[0]);
+      if (typeof c !== 'string') return c;
+      return note === undefined ? { name, cluster: c } : { name, cluster: c, note };
+    }
+    default:
+      return { name: 'help' };
+  }
+}
+
+export function isUsageError(value: ParsedCommand | UsageError): value is UsageError {
+  return 'error' in value;
+}

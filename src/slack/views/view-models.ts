@@ -1,0 +1,146 @@
+import type { RunPhase, StepState } from '../../runner/run-phase.js';
+import type { StepSizes } from '../../runner/run-event.js';
+
+/**
+ * Platform-neutral data the Slack views are rendered from (as Botkube builds messages as data first).
+ * Builders in this folder are pure functions of these: same data, same Block Kit JSON.
+ */
+
+/** A downtime estimate with its range (seconds). */
+export interface DowntimeEstimate {
+  expectedSeconds: number;
+  lowSeconds: number;
+  highSeconds: number;
+  /** `history`: fitted on past runs (n of them); `throughput`: no history yet, from measured throughput. */
+  basis: 'history' | 'throughput';
+  runs: number;
+  perStep: { step: string; title: string; expectedSeconds: number }[];
+}
+
+/** One step of a run as the checklist shows it. */
+export interface StepView {
+  name: string;
+  title: string;
+  state: StepState;
+  downtime: boolean;
+  durationMs?: number;
+  sizes?: StepSizes;
+  summary?: string;
+  error?: string;
+}
+
+/** A run (backup now; restore and drill later) as its ops-channel message shows it. */
+export interface RunView {
+  id: string;
+  kind: 'backup' | 'restore' | 'drill';
+  cluster: string;
+  clusterDisplayName: string;
+  requestedBy: string;
+  note?: string;
+  phase: RunPhase;
+  steps: StepView[];
+  startedAt: string;
+  finishedAt?: string;
+  estimate?: DowntimeEstimate;
+  /** Seconds paused so far (while paused) or in all (after). */
+  downtimeSeconds?: number;
+  pausedAt?: string;
+  error?: string;
+  warnings: string[];
+}
+
+/** The end of a backup, for the final summary reply. */
+export interface BackupSummaryView {
+  id: string;
+  cluster: string;
+  phase: RunPhase;
+  error?: string;
+  warnings: string[];
+  downtimeSeconds: number | null;
+  estimate?: DowntimeEstimate;
+  objects: { total: number; copied: number; copiedWhilePaused: number };
+  bytes: { total: number; copied: number };
+  /** Seconds the copies took in all, for throughput. */
+  copySeconds: number;
+  databases: { name: string; bytes: number }[];
+  verified?: boolean;
+}
+
+/** What the users' channel is told about an outage. */
+export interface AnnouncementView {
+  cluster: string;
+  clusterDisplayName: string;
+  /** `upcoming`: a scheduled backup's heads-up; `paused`: outage under way; `overrun`: past the estimate; `back`: all clear; `failed-back`: the backup failed but the cluster is back. */
+  state: 'upcoming' | 'paused' | 'overrun' | 'back' | 'failed-back';
+  /** When the outage starts (or started), ISO. */
+  startsAt: string;
+  estimate: DowntimeEstimate;
+  /** Revised expected end while overrunning, ISO. */
+  revisedEndAt?: string;
+  /** The real downtime, when back. */
+  actualSeconds?: number;
+  /** IANA zone for the plain-text fallback (readers see their own zone through Slack's date tokens). */
+  fallbackZone: string;
+}
+
+/** A cluster's state for `status` and App Home. */
+export interface ClusterStatusView {
+  name: string;
+  displayName: string;
+  context: string;
+  namespace: string;
+  reachable: boolean;
+  error?: string;
+  pachd?: { replicas: number; ready: number; image?: string };
+  paused: boolean;
+  workers: { name: string; replicas: number; ready: number }[];
+  running?: { runId: string; kind: string; requestedBy: string; since: string; phase?: RunPhase };
+  lastGoodBackup?: { id: string; completedAt: string; downtimeSeconds: number };
+  /** Now, ISO: ages are computed against it so renders are reproducible. */
+  now: string;
+}
+
+/** A complete backup in `list`. */
+export interface BackupListItemView {
+  id: string;
+  completedAt: string;
+  downtimeSeconds: number;
+  objects: number;
+  bytes: number;
+  databaseBytes: number;
+  pachydermVersion?: string;
+  verified: boolean | null;
+}
+
+/** A past run in `history`, with its estimate against the real downtime. */
+export interface HistoryItemView {
+  id: string;
+  kind: string;
+  phase: RunPhase;
+  requestedBy: string;
+  createdAt: string;
+  estimatedSeconds?: number;
+  estimateLowSeconds?: number;
+  estimateHighSeconds?: number;
+  actualSeconds?: number;
+  error?: string;
+}
+
+/** What will be paused, for the confirmation. */
+export interface BackupConfirmationView {
+  confirmationId: string;
+  cluster: string;
+  clusterDisplayName: string;
+  context: string;
+  namespace: string;
+  pauseStrategy: 'scale' | 'enterprise';
+  deployments: { name: string; replicas: number }[];
+  workers: { name: string; replicas: number }[];
+  ingress: string[];
+  databases: string[];
+  bucket: string;
+  backupStore: string;
+  estimate: DowntimeEstimate;
+  note?: string;
+  expiresAt: string;
+}

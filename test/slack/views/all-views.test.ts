@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { ACTION_IDS } from '../../../src/slack/slack-ids.js';
+import { buildAnnouncement } from '../../../src/slack/views/announcement.js';
+import { buildAppHome } from '../../../src/slack/views/app-home.js';
+import { buildBackupConfirmation } from '../../../src/slack/views/backup-confirmation.js';
+import { buildBackupList } from '../../../src/slack/views/backup-list.js';
+import { buildBackupShow } from '../../../src/slack/views/backup-show.js';
+import type { SlackMessage } from '../../../src/slack/views/block-kit.js';
+import { buildClusterStatus } from '../../../src/slack/views/cluster-status.js';
+import { buildEstimateView } from '../../../src/slack/views/estimate-view.js';
+import { buildHelp, usageError } from '../../../src/slack/views/help.js';
+import { buildRunHistory } from '../../../src/slack/views/run-history.js';
+import { buildRunMessage } from '../../../src/slack/views/run-message.js';
+import { buildRunSummary } from '../../../src/slack/views/run-summary.js';
+import { buildStepReply } from '../../../src/slack/views/step-reply.js';
+import { actionIdsOf, blockKitProblems, mrkdwnTexts } from './block-kit-check.js';
+import * as f from './view-fixtures.js';
+
+/** Every builder with representative data (or, with `inject`, with every free-text field set to an injection attempt). */
+function renderAll(inject: <T>(value: T) => T): Record<string, SlackMessage> {
+  const statuses = [f.upStatus, f.pausedStatus, f.unreachableStatus].map(inject);
+  return {
+    help: buildHelp(),
+    usageError: usageError(f.INJECTED_NOTE, '/pachbackup backup <cluster>'),
+    confirmation: buildBackupConfirmation(inject(f.confirmation)),
+    runRunning: buildRunMessage(inject(f.runningRun)),
+    runFailed: buildRunMessage(inject(f.failedRun)),
+    ...Object.fromEntries(inject(f.failedRun).steps.map((s, i) => [`stepReply${i}`, buildStepReply(s)])),
+    summary: buildRunSummary(inject({ ...f.summary, error: 'x', warnings: ['w'] })),
+    ...Object.fromEntries((['upcoming', 'paused', 'overrun', 'back', 'failed-back'] as const).map((s) => [`announcement-${s}`, buildAnnouncement(inject(f.announcement(s, { actualSeconds: 100 })))])),
+    status: buildClusterStatus(statuses),
+    list: buildBackupList(inject({ cluster: 'prod', clusterDisplayName: 'Production', backups: f.listItems, incomplete: ['x'], now: f.NOW })),
+    show: buildBackupShow(inject(f.manifest), inject(f.verification)),
+    history: buildRunHistory(inject({ cluster: 'prod', clusterDisplayName: 'Production', runs: f.historyItems })),
+    estimate: buildEstimateView(inject({ cluster: 'prod', clusterDisplayName: 'Production', estimate: f.estimate })),
+    home: { text: 'home', blocks: buildAppHome(statuses).blocks as SlackMessage['blocks'] },
+  };
+}
+
+/** Fields that are not free text: enums, times and zones keep their values so the views still render. */
+const STRUCTURAL = new Set(['state', 'phase', 'kind', 'basis', 'pauseStrategy', 'fallbackZone', 'format', 'status', 'now', 'since', 'step']);
+const isTime = (key: string) => /At$/.test(key) || key === 'now' || key === 'since';
+
+function injectEverywhere<T>(value: T, key = ''): T {
+  if (typeof value === 'string') return (STRUCTURAL.has(key) || isTime(key) ? value : `${value} ${f.INJECTED_NOTE}`) as T;
+  if (Array.isArray(value)) return value.map((v) => injectEverywhere(v, key)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, injectEverywhere(v, k)])) as T;
+  }
+  return value;
+}
+
+describe('every view', () => {
+  it('is valid Block Kit: known block types, mrkdwn or plain_text text objects, within the limits', () => {
+    for (const [name, message] of Object.entries(renderAll((v) => v))) {
+      expect(blockKitProblems(message, name === 'home' ? 100 : 50), name).toEqual([]);
+    }
+  });
+
+  it('uses only action ids from ACTION_IDS, and every action id has its button somewhere', () => {
+    const used = Object.values(renderAll((v) => v)).flatMap((m) => actionIdsOf(m.blocks));
+    const known = Object.values(ACTION_IDS) as string[];
+    for (const id of used) expect(known).toContain(id);
+    expect(new Set(used)).toEqual(new Set(known));
+  });
+
+  it('escapes every free-text field, so nothing from users or clusters can mention, link or fake a date', () => {
+    for (const [name, message] of Object.entries(renderAll(injectEverywhere))) {
+      expect(blockKitProblems(message, name === 'home' ? 100 : 50), name).toEqual([]);
+      for (const text of mrkdwnTexts(message)) {
+        expect(text, name).not.toContain('<!channel>');
+        expect(text, name).not.toContain('<https://evil');
+      }
+    }
+  });
+});

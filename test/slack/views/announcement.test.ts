@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { buildAnnouncement, slackDate } from '../../../src/slack/views/announcement.js';
+import type { AnnouncementView } from '../../../src/slack/views/view-models.js';
+import { allText, blockKitProblems } from './block-kit-check.js';
+import { expectGolden } from './golden.js';
+import { INJECTED_NOTE, START, START_UNIX, announcement } from './view-fixtures.js';
+
+const STATES: AnnouncementView['state'][] = ['upcoming', 'paused', 'overrun', 'back', 'failed-back'];
+
+function render(view: AnnouncementView) {
+  return buildAnnouncement(view);
+}
+
+describe('announcement', () => {
+  it('renders every state as in the golden files', () => {
+    const views: Record<AnnouncementView['state'], AnnouncementView> = {
+      upcoming: announcement('upcoming'),
+      paused: announcement('paused'),
+      overrun: announcement('overrun', { revisedEndAt: '2026-11-24T03:08:30.000Z' }),
+      back: announcement('back', { actualSeconds: 192 }),
+      'failed-back': announcement('failed-back', { actualSeconds: 141 }),
+    };
+    for (const state of STATES) {
+      const message = render(views[state]);
+      expectGolden(`announcement-${state}`, message);
+      expect(blockKitProblems(message), state).toEqual([]);
+    }
+  });
+
+  it('says when Pachyderm paused and when it is expected back, as Slack date tokens with a luxon fallback', () => {
+    const message = render(announcement('paused'));
+    expect(message.text).toBe(
+      `⏸️ Pachyderm *Production* is paused for a backup since <!date^${START_UNIX}^{date_short_pretty} at {time}|Tue 24 Nov 03:00 UTC>. ` +
+        `Expected back around <!date^${START_UNIX + 240}^{date_short_pretty} at {time}|Tue 24 Nov 03:04 UTC> (estimated 3–5 min).`,
+    );
+    expect(allText(message).join('\n')).toContain('Pipelines and uploads wait until then');
+  });
+
+  it('makes the fallback in the configured zone while the token stays the same instant', () => {
+    const text = render(announcement('paused', { fallbackZone: 'Europe/Berlin' })).text;
+    expect(text).toContain(`<!date^${START_UNIX}^{date_short_pretty} at {time}|Tue 24 Nov 04:00 GMT+1>`);
+    expect(slackDate(START, '{time}', 'America/New_York')).toBe(`<!date^${START_UNIX}^{time}|22:00 EST>`);
+    expect(slackDate('2026-11-24T04:00:00+01:00', '{date_short_pretty}', 'UTC')).toBe(`<!date^${START_UNIX}^{date_short_pretty}|Tue 24 Nov 2026>`);
+  });
+
+  it('gives a heads-up with the start time for a scheduled backup', () => {
+    const text = render(announcement('upcoming')).text;
+    expect(text).toMatch(/^📣 Heads-up: Pachyderm \*Production\* will pause for a backup at <!date\^1795489200\^/);
+    expect(text).toContain('for about 4 min (3–5 min)');
+  });
+
+  it('revises the expected end when the estimate is exceeded', () => {
+    const text = render(announcement('overrun', { revisedEndAt: '2026-11-24T03:08:30.000Z' })).text;
+    expect(text).toContain('taking longer than estimated');
+    expect(text).toContain(`Now expected back around <!date^${START_UNIX + 510}^{date_short_pretty} at {time}|Tue 24 Nov 03:08 UTC>`);
+  });
+
+  it('gives the all clear with the real pause against the estimate, and says so when the backup failed', () => {
+    expect(render(announcement('back', { actualSeconds: 192 })).text).toBe('✅ Pachyderm *Production* is back (paused 3 min 12 s, estimated 4 min).');
+    expect(render(announcement('failed-back', { actualSeconds: 141 })).text).toBe('⚠️ The backup of Pachyderm *Production* failed, but Pachyderm is back (paused 2 min 21 s).');
+  });
+
+  it('talks to data scientists, not to Kubernetes', () => {
+    for (const state of STATES) {
+      const text = allText(render(announcement(state, { actualSeconds: 100 }))).join('\n');
+      expect(text, state).not.toMatch(/\bRCs?\b|replica|deployment|pachd|namespace|kubectl/i);
+    }
+  });
+
+  it('escapes a display name that tries to ping the channel', () => {
+    const text = render(announcement('paused', { clusterDisplayName: INJECTED_NOTE })).text;
+    expect(text).toContain('*&lt;!channel&gt; &lt;https://evil|click&gt;*');
+    expect(text).not.toContain('<!channel>');
+  });
+});
