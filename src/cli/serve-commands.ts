@@ -36,14 +36,14 @@ function cachedAdapters(): (cluster: ClusterConfig) => ClusterAdapters {
 }
 
 /** Starts the Slack app (and, with `withWorker`, a worker in the same process). */
-export async function serve(config: Config, state: StateConnections, log: Logger, options: { withWorker: boolean; fallbackZone: string }) {
+export async function serve(config: Config, state: StateConnections, log: Logger, options: { withWorker: boolean; fallbackZone: string; host: string; workerLockDurationMs?: number }) {
   if (!config.slack) throw new PachbackupError('config-invalid', `${config.source} has no \`slack\` section`, { hint: 'add slack.botToken and slack.signingSecret (or appToken for Socket Mode)' });
   const queue = createOperationsQueue(state.redis.duplicate({ maxRetriesPerRequest: null }), config.redis.prefix);
   const adapters = cachedAdapters();
   const app = await startSlackApp({
     slack: config.slack,
     log,
-    host: process.env.PACHBACKUP_LISTEN_HOST ?? '0.0.0.0',
+    host: options.host,
     deps: {
       config,
       log,
@@ -61,7 +61,7 @@ export async function serve(config: Config, state: StateConnections, log: Logger
       fallbackZone: options.fallbackZone,
     },
   });
-  const worker = options.withWorker ? await startWorker({ config, state, log, slack: app.app.client as unknown as WebClient, fallbackZone: options.fallbackZone }) : undefined;
+  const worker = options.withWorker ? await startWorker({ config, state, log, slack: app.app.client as unknown as WebClient, fallbackZone: options.fallbackZone, ...(options.workerLockDurationMs ? { lockDurationMs: options.workerLockDurationMs } : {}) }) : undefined;
   log.info({ mode: config.slack.appToken ? 'socket' : 'http', port: app.port, worker: options.withWorker }, 'pachbackup is serving Slack');
   return {
     port: app.port,
@@ -85,7 +85,7 @@ export function registerServeCommands(program: Command): void {
       const config = loadConfig(opts.config);
       const log = createLogger({ name: 'pachbackup-serve' });
       const state = await connectState(config);
-      const running = await serve(config, state, log, { withWorker: opts.withWorker ?? false, fallbackZone: opts.zone });
+      const running = await serve(config, state, log, { withWorker: opts.withWorker ?? false, fallbackZone: opts.zone, host: process.env.PACHBACKUP_LISTEN_HOST ?? '0.0.0.0' });
       await untilSignal(log, async () => {
         await running.stop();
         await state.close();
@@ -103,7 +103,8 @@ export function registerServeCommands(program: Command): void {
       const log = createLogger({ name: 'pachbackup-worker' });
       const state = await connectState(config);
       const slack = config.slack ? new WebClient(config.slack.botToken, config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}) : undefined;
-      const worker = await startWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, fallbackZone: opts.zone });
+      const lockMs = Number(process.env.PACHBACKUP_JOB_LOCK_MS);
+      const worker = await startWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, fallbackZone: opts.zone, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) });
       log.info({ concurrency: opts.concurrency }, 'pachbackup worker is running');
       await untilSignal(log, async () => {
         await worker.stop();

@@ -47,7 +47,7 @@ export function renderSandboxConfig(i: SandboxConfigInputs): string {
     },
     clusters: {
       [SANDBOX.cluster]: {
-        displayName: 'Pachyderm sandbox',
+        displayName: 'Sandbox',
         kubernetes: { kubeconfig: i.kubeconfig, context: 'sandbox', namespace: SANDBOX.namespace },
         pachyderm: {
           deployment: 'pachd',

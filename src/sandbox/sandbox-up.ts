@@ -114,7 +114,7 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
 
     // The bot itself: the Slack app and a worker, as separate processes, on the generated config.
     const cli = entry('../cli/main');
-    const botEnv = { ...process.env, PACHBACKUP_LISTEN_HOST: '127.0.0.1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const botEnv = { ...process.env, LOG_LEVEL: 'info', PACHBACKUP_LISTEN_HOST: '127.0.0.1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     const appProc = startProcess(cli.command, [...cli.args, 'serve', '--config', configFile], { logFile: join(logs, 'app.log'), env: botEnv });
     pids.app = appProc.pid;
     const workerLog = join(logs, 'worker.log');

@@ -46,6 +46,7 @@ function tokenize(text: string): string[] | UsageError {
   let consumed = 0;
   while ((m = re.exec(text)) !== null) {
     if (m[0].trim() === '') break;
+    if (m[4] !== undefined && /^["'“]/.test(m[4])) return { error: 'a quote is not closed', usage: USAGE.backup };
     tokens.push(m[1] ?? m[2] ?? m[3] ?? m[4] ?? '');
     consumed = re.lastIndex;
   }

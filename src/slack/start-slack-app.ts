@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { SlackConfig } from '../config/config.js';
 import type { Logger } from '../log.js';
+import { createAuthorizer } from './authorize.js';
 import { registerListeners } from './listeners/register-listeners.js';
 import type { SlackAppDeps } from './app-deps.js';
 
@@ -41,7 +42,6 @@ export async function startSlackApp(options: { slack: SlackConfig; deps: Omit<Sl
   const app = slack.appToken
     ? new App({ ...common, appToken: slack.appToken, socketMode: true })
     : new App({ ...common, signingSecret: slack.signingSecret, processBeforeResponse: false });
-  const { createAuthorizer } = await import('./authorize.js');
   registerListeners(app, { ...options.deps, authorizer: options.deps.authorizer ?? createAuthorizer(app.client) });
   app.error(async (err) => {
     log.error({ err }, 'unhandled error in a Slack listener');

@@ -34,7 +34,7 @@ describe('pachbackup sandbox up --detach / status / down', () => {
     await cli('sandbox', '--dir', dir, 'up', '--detach');
     const state = JSON.parse(readFileSync(join(dir, 'sandbox.json'), 'utf8')) as SandboxState;
 
-    expect(Object.keys(state.pids).sort()).toEqual(['kubernetes', 'postgres', 'redis', 's3', 'slack']);
+    expect(Object.keys(state.pids).sort()).toEqual(['app', 'kubernetes', 'postgres', 'redis', 's3', 'slack', 'worker']);
     for (const pid of Object.values(state.pids)) expect(isRunning(pid)).toBe(true);
     expect(state).toMatchObject({ cluster: 'sandbox', s3: { clusterBucket: 'pachyderm-data', backupBucket: 'pachbackup-store' }, kubernetes: { namespace: 'pachyderm' } });
     for (const endpoint of [state.postgres.url, state.redis.url, state.s3.endpoint, state.kubernetes.server, state.slack.apiUrl]) {

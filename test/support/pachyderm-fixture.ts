@@ -25,7 +25,7 @@ export const quietLogger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? '
  * Kubernetes simulator; plus the config file pointing at all of it, as an operator would write it.
  */
 export async function createPachydermFixture(
-  options: { objects?: number; podDelayMs?: number; pauseStrategy?: 'scale' | 'enterprise'; pauseTimeoutSeconds?: number; dedicatedPostgres?: boolean } = {},
+  options: { objects?: number; podDelayMs?: number; pauseStrategy?: 'scale' | 'enterprise'; pauseTimeoutSeconds?: number; dedicatedPostgres?: boolean; editConfig?: (config: Record<string, any>, dir: string) => void } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'pachbackup-fixture-'));
   // A test that stops PostgreSQL gets a server of its own; the others share the suite's.
@@ -55,9 +55,7 @@ export async function createPachydermFixture(
   writeFileSync(secret, 'S3RVER\n');
   const redisPrefix = uniqueName('pachbackup-test');
   const configFile = join(dir, 'pachbackup.yaml');
-  writeFileSync(
-    configFile,
-    stringify({
+  const rawConfig: Record<string, any> = {
       stateDatabase: { url: stateDb.url },
       redis: { url: services().redisUrl, prefix: redisPrefix },
       clusters: {
@@ -71,8 +69,9 @@ export async function createPachydermFixture(
           backup: { pauseTimeoutSeconds: options.pauseTimeoutSeconds ?? 30, resumeTimeoutSeconds: 30 },
         },
       },
-    }),
-  );
+  };
+  options.editConfig?.(rawConfig, dir);
+  writeFileSync(configFile, stringify(rawConfig));
   const config: Config = loadConfig(configFile);
   const cluster: ClusterConfig = config.clusters.test!;
   const state: StateConnections = await connectState(config);

@@ -1,3 +1,4 @@
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { backupFiles } from '../../catalog/backup-layout.js';
 import type { ManifestDatabase } from '../../catalog/manifest.js';
 import { formatBytes } from '../../format-units.js';
@@ -25,11 +26,15 @@ export function dumpDatabases(deps: BackupDeps): Step<BackupOutputs> {
       const report = () => ctx.progress({ bytesDone: [...done.values()].reduce((a, b) => a + b, 0), message: `${cluster.postgres.databases.length} databases` });
       const dumps = await Promise.all(
         cluster.postgres.databases.map(async (database): Promise<ManifestDatabase> => {
+          const key = backupFiles.dump(cluster.backupStore, cluster.name, deps.backupId, database);
+          // A retried run (its worker died mid-dump) may have left this run's own dump behind: the dump is taken
+          // again now, while still paused, so replace it. Dumps of other backups are never touched.
+          await deps.backupS3.send(new DeleteObjectCommand({ Bucket: cluster.backupStore.bucket, Key: key }), { abortSignal: ctx.signal });
           const [dump, tables] = await Promise.all([
             dumpDatabase({
               postgres: cluster.postgres,
               database,
-              target: { s3: deps.backupS3, bucket: cluster.backupStore.bucket, key: backupFiles.dump(cluster.backupStore, cluster.name, deps.backupId, database) },
+              target: { s3: deps.backupS3, bucket: cluster.backupStore.bucket, key },
               signal: ctx.signal,
               ...(ctx.outputs.preflight?.pgDumpPath ? { pgDumpPath: ctx.outputs.preflight.pgDumpPath } : {}),
               onProgress: (p) => {

@@ -1,0 +1,90 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { serve } from '../../src/cli/serve-commands.js';
+import { operationsQueueName } from '../../src/jobs/operations-queue.js';
+import { SANDBOX_BOT_TOKEN } from '../../src/sandbox/slack-sim/seed.js';
+import { startSlackSimulator, type SlackSimulator } from '../../src/sandbox/slack-sim/server.js';
+import type { MessageView } from '../../src/sandbox/slack-sim/workspace.js';
+import { createPachydermFixture, quietLogger } from './pachyderm-fixture.js';
+
+export const SIGNING_SECRET = 'slack-fixture-signing-secret-0123';
+/** The sandbox workspace's people and channels. */
+export const ALICE = 'U0OPS1';
+export const BOB = 'U0OPS2';
+export const DAVE = 'U0USER1';
+export const OPS = 'C0OPS';
+export const ANNOUNCE = 'C0ANNOUNCE';
+
+/**
+ * A Pachyderm cluster (see pachyderm-fixture) with the whole bot around it: the Slack simulator, the real Bolt
+ * app over HTTP on loopback and a worker in this process — the production code paths, with Slack simulated.
+ */
+export async function createSlackFixture(options: { podDelayMs?: number; objects?: number; worker?: boolean; workerLockDurationMs?: number } = {}) {
+  const sim: SlackSimulator = await startSlackSimulator({ signingSecret: SIGNING_SECRET });
+  const f = await createPachydermFixture({
+    ...(options.podDelayMs !== undefined ? { podDelayMs: options.podDelayMs } : {}),
+    ...(options.objects !== undefined ? { objects: options.objects } : {}),
+    editConfig: (config, dir) => {
+      writeFileSync(join(dir, 'bot-token'), `${SANDBOX_BOT_TOKEN}\n`);
+      writeFileSync(join(dir, 'signing-secret'), `${SIGNING_SECRET}\n`);
+      config.slack = { botToken: { file: join(dir, 'bot-token') }, signingSecret: { file: join(dir, 'signing-secret') }, apiUrl: sim.apiUrl, port: 0 };
+      config.clusters.test.slack = { opsChannel: OPS, announceChannel: ANNOUNCE };
+      config.clusters.test.access = { operators: { users: [ALICE], groups: ['S0PLATFORM'] }, approvers: { users: ['U0APR1'] } };
+    },
+  });
+  const running = await serve(f.config, f.state, quietLogger, {
+    withWorker: options.worker ?? true,
+    fallbackZone: 'UTC',
+    host: '127.0.0.1',
+    ...(options.workerLockDurationMs ? { workerLockDurationMs: options.workerLockDurationMs } : {}),
+  });
+  sim.setAppEventsUrl(`http://127.0.0.1:${running.port}/slack/events`);
+  const queue = new Queue(operationsQueueName(f.config.redis.prefix), { connection: f.state.redis.duplicate() });
+
+  const messagesIn = (channel: string): MessageView[] => sim.snapshot().channels.find((c) => c.id === channel)?.messages ?? [];
+  return {
+    ...f,
+    sim,
+    queue,
+    /** Jobs ever queued (any state). */
+    async jobCount(): Promise<number> {
+      const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized');
+      return Object.values(counts).reduce((a, b) => a + b, 0);
+    },
+    messagesIn,
+    /** The last ephemeral message `user` sees. */
+    lastEphemeral(user: string) {
+      return sim.snapshot().ephemerals.filter((e) => e.user === user).at(-1);
+    },
+    async command(user: string, text: string) {
+      const seen = new Set(sim.snapshot().ephemerals.map((e) => e.id));
+      const answer = await sim.driver.slashCommand({ userId: user, channelId: OPS, text });
+      const reply = await sim.waitForEphemeral((e) => e.user === user && !seen.has(e.id), { description: `an answer to "${text.slice(0, 40)}"` });
+      return { answer, reply };
+    },
+    /** Requests and confirms a backup as `user`; resolves with the run id once it is queued. */
+    async backupThroughSlack(user = ALICE, text = 'backup test') {
+      const { reply } = await this.command(user, text);
+      await sim.driver.clickButton({ userId: user, message: { channel: reply.channel, ts: reply.ts }, actionId: 'backup_confirm' });
+      const queued = await sim.waitForEphemeral((e) => e.user === user && /is queued/.test(e.text ?? ''), { description: 'the queued notice' });
+      return /Backup (\S+) of/.exec(queued.text ?? '')![1]!;
+    },
+    /** Waits until the worker finished the run and posted its summary. */
+    async finished(runId: string, timeoutMs = 60_000) {
+      // The summary reply: "<badge> Backup <id> of <cluster> <outcome>".
+      return sim.waitForMessage((m) => m.thread_ts !== undefined && m.thread_ts !== m.ts && (m.text ?? '').includes(`Backup ${runId} of`), {
+        timeoutMs,
+        description: `the summary of ${runId}`,
+      });
+    },
+    async cleanup() {
+      await queue.close();
+      await running.stop();
+      await sim.close();
+      await f.cleanup();
+    },
+  };
+}
+
+export type SlackFixture = Awaited<ReturnType<typeof createSlackFixture>>;
