@@ -19,5 +19,6 @@ export { PIPELINE_REPLICAS_ANNOTATION, WORKER_SELECTOR, PACHD_CONFIG_MAP, pachdM
 export { ObjectStore, type StoreEvent, type StoreSnapshot, type WatchEventType } from './store.js';
 export { KINDS, RESOURCE_TYPES, type ResourceType, type Verb } from './resources.js';
 export type { DeniedRule } from './access-rules.js';
+export type { RecordedRequest } from './request-log.js';
 export type { Faults, FailureRule } from './faults.js';
 export type { KubeObject, ObjectMeta } from './kube-object.js';

@@ -10,6 +10,7 @@ import { openApiV3Document, openApiV3Root } from './openapi.js';
 import { cloneJson, isJsonObject, statusOf, type JsonObject, type KubeObject } from './kube-object.js';
 import { applyPatch, patchTypeOf } from './patch.js';
 import { PROTOBUF_MEDIA_TYPE, decodeKubeProtobuf } from './protobuf.js';
+import type { RecordedRequest } from './request-log.js';
 import { KINDS, RESOURCE_TYPES, apiVersionOf, findResource, type ResourceType, type Subresource, type Verb } from './resources.js';
 import { formatRequirements, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, workloadSelector } from './selectors.js';
 import type { ObjectStore } from './store.js';
@@ -30,6 +31,8 @@ export interface KubeApiDeps {
   policy: AccessPolicy;
   faults: Faults;
   logger?: SimLogger;
+  /** Called with every resource request (not discovery, OpenAPI or health), before authorization. */
+  onRequest?: (request: RecordedRequest) => void;
 }
 
 /** The HTTP side of the simulator: a node:http request listener plus a way to end open watches. */
@@ -129,6 +132,7 @@ export function createKubeApiHandler(deps: KubeApiDeps): KubeApiHandler {
       ...(route.namespace !== undefined ? { namespace: route.namespace } : {}),
       ...(route.name !== undefined ? { name: route.name } : {}),
     };
+    deps.onRequest?.({ ...attrs, verb: route.verb, subresource: route.subresource ?? '' });
     if (!route.resource.virtual && findDenial(deps.policy.denied, attrs)) {
       throw new ApiError(403, 'Forbidden', forbiddenMessage(attrs, deps.policy.user), {
         ...(route.name !== undefined ? { name: route.name } : {}),

@@ -6,6 +6,7 @@ import { noFaults, type Faults } from './faults.js';
 import { kubeconfigFor } from './kubeconfig.js';
 import { applyPachdStartup } from './pachd-mode.js';
 import { seedPachydermCluster, type SeedOptions, type SeededCluster } from './pachyderm-cluster.js';
+import { createRequestLog, type RecordedRequest } from './request-log.js';
 import { seedBaseCluster } from './seed-workload.js';
 import { createKubeApiHandler, type AccessPolicy } from './server.js';
 import { ObjectStore, type StoreSnapshot } from './store.js';
@@ -28,6 +29,8 @@ export interface KubeSimulatorOptions {
   faults?: Partial<Faults>;
   /** The user named in 403 messages (default `system:serviceaccount:pachyderm:pachbackup`). */
   user?: string;
+  /** How many of the most recent requests {@link KubeSimulator.requests} keeps (default 10 000; 0: none). */
+  requestLogLimit?: number;
   logger?: SimLogger;
 }
 
@@ -44,6 +47,14 @@ export interface KubeSimulator {
   readonly denied: DeniedRule[];
   /** The injected faults in force; edit to change them while running, then call {@link KubeSimulator.resync}. */
   readonly faults: Faults;
+  /**
+   * The resource requests received so far, oldest first, in RBAC terms (verb, group, resource, subresource,
+   * namespace, name) — refused and failed ones included; discovery, OpenAPI and health checks left out.
+   * Bounded by `requestLogLimit`. Only requests over HTTP: the simulator's own controllers are not in it.
+   */
+  requests(): RecordedRequest[];
+  /** Empties the request log. */
+  clearRequests(): void;
   /** A kubeconfig YAML for this simulator (context `sandbox`). */
   kubeconfig(namespace?: string): string;
   /** Re-runs every controller once (after changing `faults.neverReady`). */
@@ -76,7 +87,8 @@ export async function startKubeSimulator(options: KubeSimulatorOptions = {}): Pr
     ...(logger ? { logger } : {}),
     hooks: { podReady: (pod) => applyPachdStartup(store, pod, logger) },
   });
-  const api = createKubeApiHandler({ store, policy, faults, ...(logger ? { logger } : {}) });
+  const requestLog = createRequestLog(options.requestLogLimit ?? 10_000);
+  const api = createKubeApiHandler({ store, policy, faults, onRequest: requestLog.record, ...(logger ? { logger } : {}) });
   const server: Server = createServer({ keepAliveTimeout: 5000 }, api.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -98,6 +110,8 @@ export async function startKubeSimulator(options: KubeSimulatorOptions = {}): Pr
     seeded,
     denied: policy.denied,
     faults,
+    requests: () => requestLog.entries(),
+    clearRequests: () => requestLog.clear(),
     kubeconfig: (namespace) => kubeconfigFor(url, namespace ?? seeded?.namespace ?? 'default'),
     resync: () => controllers.resyncAll(),
     close: () => {

@@ -1,0 +1,82 @@
+import { SLASH_COMMAND } from '../slack-ids.js';
+import { type SlackMessage, context, fieldsSection, messageText, section } from './block-kit.js';
+import { escapeAndTruncate } from './mrkdwn.js';
+import { SLACK_DATE_TIME, slackDate } from './time-text.js';
+
+/** A cluster whose last good backup is too old (or that has none), as the ops-channel alert shows it. */
+export interface StaleBackupAlertView {
+  cluster: string;
+  displayName: string;
+  /** The last backup that succeeded (or partially failed, still usable); absent when there has never been one. */
+  lastGoodBackup?: { id: string; completedAt: string };
+  /** How old the last good backup may get before this alert. */
+  thresholdSeconds: number;
+  /** Now, ISO: the age is computed against it so renders are reproducible. */
+  now: string;
+  /** Zone of the date tokens' plain-text fallback; default UTC. */
+  fallbackZone?: string;
+}
+
+/** The all-clear of a stale-backup alert: a good backup finished. */
+export interface StaleBackupResolvedView {
+  cluster: string;
+  displayName: string;
+  backup: { id: string; completedAt: string };
+  fallbackZone?: string;
+}
+
+/**
+ * A length of time in the largest units that matter for backup ages: "45 min", "3 h 20 min", "26 h", "3 days 4 h", "12 days".
+ * Whole minutes, rounded down, so an age is never shown larger than it is.
+ */
+export function formatAgeSpan(seconds: number): string {
+  const minutes = Math.max(0, Math.floor(seconds / 60));
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return minutes % 60 === 0 || hours >= 10 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
+  const days = Math.floor(hours / 24);
+  return days >= 10 || hours % 24 === 0 ? `${days} days` : `${days} days ${hours % 24} h`;
+}
+
+/**
+ * The ops-channel alert for a cluster without a recent good backup: how long it has been, against how often
+ * backups are expected, the last good one (id and time, as a Slack date token so each reader sees local time),
+ * and what to do next. Posted once per staleness episode (and repeated while it lasts) by the stale-backup
+ * alerter; cluster names and ids are escaped.
+ */
+export function buildStaleBackupAlert(view: StaleBackupAlertView): SlackMessage {
+  const zone = view.fallbackZone ?? 'UTC';
+  const name = escapeAndTruncate(view.displayName, 200);
+  const id = escapeAndTruncate(view.cluster, 200);
+  const expected = `at least every ${formatAgeSpan(view.thresholdSeconds)}`;
+  const last = view.lastGoodBackup;
+  let line: string;
+  let lastField: string;
+  if (last) {
+    const age = formatAgeSpan((Date.parse(view.now) - Date.parse(last.completedAt)) / 1000);
+    const when = slackDate(last.completedAt, SLACK_DATE_TIME, zone);
+    line = `⚠️ No good backup of *${name}* (\`${id}\`) for *${age}*: the last one finished ${when}. Backups are expected ${expected}.`;
+    lastField = `*Last good backup*\n\`${escapeAndTruncate(last.id, 200)}\`\n${when} (${age} ago)`;
+  } else {
+    line = `⚠️ *${name}* (\`${id}\`) has *no good backup* on record. Backups are expected ${expected}.`;
+    lastField = '*Last good backup*\nnone on record';
+  }
+  return {
+    text: messageText(line),
+    blocks: [
+      section(line),
+      fieldsSection([lastField, `*Expected*\n${expected}`]),
+      context(
+        `See what went wrong with \`${SLASH_COMMAND} history ${id}\`, or start one with \`${SLASH_COMMAND} backup ${id}\`. ` +
+          'This alert is repeated while it lasts, and resolved here when a backup succeeds.',
+      ),
+    ],
+  };
+}
+
+/** The reply in the alert's thread when a good backup finished: the cluster is covered again. */
+export function buildStaleBackupResolved(view: StaleBackupResolvedView): SlackMessage {
+  const when = slackDate(view.backup.completedAt, SLACK_DATE_TIME, view.fallbackZone ?? 'UTC');
+  const line = `✅ Resolved: *${escapeAndTruncate(view.displayName, 200)}* (\`${escapeAndTruncate(view.cluster, 200)}\`) has a good backup again, \`${escapeAndTruncate(view.backup.id, 200)}\`, finished ${when}.`;
+  return { text: messageText(line), blocks: [section(line)] };
+}
