@@ -3,7 +3,8 @@ import type { ObjectStoreConfig } from '../config/config.js';
 /**
  * Where a backup's files live in the backup store (DESIGN.md, "Backup store layout"):
  * `<prefix>/backups/<cluster>/<backup-id>/` holds manifest.json (written last: its presence means complete),
- * helm-values.yaml, postgres/<database>.dump, inventory.ndjson.gz and verify.json; the object pool is
+ * helm-values.yaml, postgres/<database>.dump, inventory.ndjson.gz, verify.json and pinned.json (kept by
+ * retention whatever the policy); the object pool is
  * `<prefix>/objects/`.
  */
 export function storePath(store: ObjectStoreConfig, ...parts: string[]): string {
@@ -24,6 +25,7 @@ export const backupFiles = {
   dump: (store: ObjectStoreConfig, cluster: string, id: string, database: string) => `${backupFolder(store, cluster, id)}/postgres/${database}.dump`,
   inventory: (store: ObjectStoreConfig, cluster: string, id: string) => `${backupFolder(store, cluster, id)}/inventory.ndjson.gz`,
   verification: (store: ObjectStoreConfig, cluster: string, id: string) => `${backupFolder(store, cluster, id)}/verify.json`,
+  pin: (store: ObjectStoreConfig, cluster: string, id: string) => `${backupFolder(store, cluster, id)}/pinned.json`,
 };
 
 /** Backup ids sort by time and name their cluster: `<cluster>-20261124t031500z-7f3a`. */

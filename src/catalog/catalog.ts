@@ -1,13 +1,15 @@
-import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { listObjects } from '../object-store/list-objects.js';
 import type { ObjectStoreConfig } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
 import { backupFiles, clusterBackupsPrefix } from './backup-layout.js';
-import type { BackupManifest, VerificationRecord } from './manifest.js';
+import type { BackupManifest, PinRecord, VerificationRecord } from './manifest.js';
 
 /** A backup as the catalog lists it: its manifest and its latest verification, if any. */
 export interface CatalogEntry {
   manifest: BackupManifest;
   verification?: VerificationRecord;
+  pin?: PinRecord;
 }
 
 /**
@@ -31,17 +33,18 @@ export function createCatalog(s3: S3Client, store: ObjectStoreConfig) {
   }
 
   const catalog = {
-    /** Backup folders of a cluster, by id (complete or not). */
+    /**
+     * Backup folders of a cluster, by id (complete or not), ascending. Lists the files rather than asking for
+     * common prefixes: some S3-compatible stores (s3rver) drop common prefixes, and a backup has a handful of files.
+     */
     async listBackupIds(cluster: string): Promise<string[]> {
       const prefix = clusterBackupsPrefix(store, cluster);
-      const ids: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
-        for (const p of page.CommonPrefixes ?? []) if (p.Prefix) ids.push(p.Prefix.slice(prefix.length, -1));
-        token = page.NextContinuationToken;
-      } while (token);
-      return ids;
+      const ids = new Set<string>();
+      for await (const object of listObjects(s3, store.bucket, prefix)) {
+        const slash = object.key.indexOf('/');
+        if (slash > 0) ids.add(object.key.slice(0, slash));
+      }
+      return [...ids];
     },
 
     async readManifest(cluster: string, id: string): Promise<BackupManifest | undefined> {
@@ -63,6 +66,18 @@ export function createCatalog(s3: S3Client, store: ObjectStoreConfig) {
       );
     },
 
+    async readPin(cluster: string, id: string): Promise<PinRecord | undefined> {
+      return getJson<PinRecord>(backupFiles.pin(store, cluster, id));
+    },
+
+    async writePin(cluster: string, pin: PinRecord): Promise<void> {
+      await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: backupFiles.pin(store, cluster, pin.backupId), Body: `${JSON.stringify(pin, null, 2)}\n`, ContentType: 'application/json' }));
+    },
+
+    async removePin(cluster: string, id: string): Promise<void> {
+      await s3.send(new DeleteObjectCommand({ Bucket: store.bucket, Key: backupFiles.pin(store, cluster, id) }));
+    },
+
     /**
      * Complete backups, newest first, and the ids of folders without a manifest (a backup that failed or is
      * still being written — never listed as a backup).
@@ -72,8 +87,8 @@ export function createCatalog(s3: S3Client, store: ObjectStoreConfig) {
       const entries = await mapLimit(ids, 8, async (id) => {
         const manifest = await catalog.readManifest(cluster, id);
         if (!manifest) return { id, entry: undefined };
-        const verification = await catalog.readVerification(cluster, id);
-        return { id, entry: { manifest, ...(verification ? { verification } : {}) } };
+        const [verification, pin] = await Promise.all([catalog.readVerification(cluster, id), catalog.readPin(cluster, id)]);
+        return { id, entry: { manifest, ...(verification ? { verification } : {}), ...(pin ? { pin } : {}) } };
       });
       const backups = entries.flatMap((e) => (e.entry ? [e.entry] : [])).sort((a, b) => b.manifest.completedAt.localeCompare(a.manifest.completedAt));
       return { backups, incomplete: entries.filter((e) => !e.entry).map((e) => e.id) };

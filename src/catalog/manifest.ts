@@ -61,3 +61,11 @@ export interface VerificationRecord {
   ok: boolean;
   checks: { name: string; ok: boolean; detail: string }[];
 }
+
+/** pinned.json — a backup retention must keep, whatever the policy. */
+export interface PinRecord {
+  backupId: string;
+  pinnedBy: string;
+  pinnedAt: string;
+  reason?: string;
+}

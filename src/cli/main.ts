@@ -8,6 +8,7 @@ import { ConfigError } from '../config/load-config.js';
 import { describeError, isPachbackupError } from '../errors.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { registerConfigCommands } from './config-commands.js';
+import { registerRetentionCommands } from './retention-commands.js';
 import { registerSandboxCommands } from './sandbox-commands.js';
 import { registerServeCommands } from './serve-commands.js';
 import { PACHBACKUP_VERSION } from '../version.js';
@@ -20,6 +21,7 @@ const program = new Command('pachbackup')
 
 registerBackupCommands(program);
 registerServeCommands(program);
+registerRetentionCommands(program);
 registerConfigCommands(program);
 registerSandboxCommands(program);
 

@@ -65,6 +65,7 @@ export interface ClusterConfig {
   backupStore: ObjectStoreConfig;
   ingress: { cronJobs: string[]; deployments: string[] };
   backup: { copyConcurrency: number; pauseTimeoutSeconds: number; resumeTimeoutSeconds: number };
+  retention: { keepLast?: number; keepDays?: number; incompleteAfterHours: number };
   slack?: { opsChannel: string; announceChannel?: string };
   access: { operators: Principals; approvers: Principals };
 }

@@ -169,6 +169,7 @@ function resolveCluster(name: string, raw: RawCluster, r: Resolver): ClusterConf
     backupStore,
     ingress: raw.ingress,
     backup: raw.backup,
+    retention: raw.retention,
     access: raw.access,
   };
   if (raw.pachyderm.quiesce.includes(raw.pachyderm.deployment)) {

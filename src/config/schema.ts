@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CRON_EXAMPLE, DEFAULT_HEADS_UP_MINUTES, DEFAULT_TIMEZONE, cronProblem, isTimeZone } from '../schedules/schedule.js';
 
 /**
  * The shape of pachbackup's configuration file (YAML). Everything that is not a secret lives here; secrets are
@@ -143,6 +144,34 @@ const backupSettingsSchema = z
   })
   .default({ copyConcurrency: 16, pauseTimeoutSeconds: 300, resumeTimeoutSeconds: 600 });
 
+/** How long backups are kept; unset keeps them all. Pinned backups are always kept, and so is the newest. */
+const retentionSchema = z
+  .strictObject({
+    /** Keep the newest N complete backups. */
+    keepLast: z.int().min(1).optional(),
+    /** Keep every backup younger than this many days. */
+    keepDays: z.int().min(1).optional(),
+    /** Folders without a manifest (failed backups) older than this are removed. */
+    incompleteAfterHours: z.int().min(1).default(48),
+  })
+  .default({ incompleteAfterHours: 48 });
+
+/**
+ * A backup schedule: a cron expression (5 fields, or 6 with seconds first, as BullMQ's job schedulers read it)
+ * in an IANA time zone, with a heads-up to the cluster's users that many minutes before each run (0: none).
+ */
+const scheduleSchema = z.strictObject({
+  cron: z.string().superRefine((cron, ctx) => {
+    const problem = cronProblem(cron);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `expected a cron expression such as ${CRON_EXAMPLE}; ${problem}` });
+  }),
+  timezone: z
+    .string()
+    .refine(isTimeZone, { message: 'expected an IANA time zone such as Europe/Berlin, America/New_York or UTC' })
+    .default(DEFAULT_TIMEZONE),
+  headsUpMinutes: z.int().min(0).max(7 * 24 * 60).default(DEFAULT_HEADS_UP_MINUTES),
+});
+
 const clusterSchema = z.strictObject({
   /** Shown in Slack and announcements, e.g. "Pachyderm production". */
   displayName: z.string().min(1).max(80).optional(),
@@ -153,6 +182,9 @@ const clusterSchema = z.strictObject({
   backupStore: backupStoreSchema,
   ingress: ingressSchema,
   backup: backupSettingsSchema,
+  /** Backups run on their own, e.g. `[{ cron: '0 3 * * *', timezone: Europe/Berlin }]`. */
+  schedules: z.array(scheduleSchema).default([]),
+  retention: retentionSchema,
   slack: z
     .strictObject({
       opsChannel: slackChannel,

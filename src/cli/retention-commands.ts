@@ -1,0 +1,66 @@
+import { hostname, userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { parseBackupId } from '../catalog/backup-layout.js';
+import { defaultConfigPath, loadConfig } from '../config/load-config.js';
+import { PachbackupError } from '../errors.js';
+import { formatBytes } from '../format-units.js';
+import { runRetention } from '../retention/run-retention.js';
+import { clusterAdapters, clusterNamed } from '../runtime/cluster-adapters.js';
+import { connectState } from '../runtime/connect-state.js';
+
+/** `pachbackup prune|pin|unpin`: retention on demand, and backups kept whatever the policy. */
+export function registerRetentionCommands(program: Command): void {
+  const actor = () => `cli:${userInfo().username}@${hostname()}`;
+
+  program
+    .command('prune')
+    .description("apply the cluster's retention policy: delete backups it does not keep and pool objects no kept backup needs")
+    .option('-c, --config <file>', 'config file', defaultConfigPath())
+    .option('--cluster <name>', 'which configured cluster')
+    .option('--dry-run', 'show what would be deleted, delete nothing')
+    .option('--json', 'print JSON')
+    .action(async (opts: { config: string; cluster?: string; dryRun?: boolean; json?: boolean }) => {
+      const config = loadConfig(opts.config);
+      const cluster = clusterNamed(config, opts.cluster);
+      const state = await connectState(config);
+      const adapters = clusterAdapters(cluster);
+      try {
+        const result = await runRetention({ cluster, s3: adapters.backupS3, catalog: adapters.catalog, locks: state.locks, requestedBy: actor(), dryRun: opts.dryRun ?? false });
+        await state.audit.record({ actor: actor(), action: 'prune', cluster: cluster.name, outcome: 'succeeded', detail: { dryRun: result.dryRun, removed: result.plan.remove.map((r) => r.id), incomplete: result.incomplete, poolObjects: result.pool.objects } });
+        if (opts.json) return console.log(JSON.stringify(result, null, 2));
+        const verb = result.dryRun ? 'would delete' : 'deleted';
+        console.log(`${cluster.name}: keeping ${result.plan.keep.length} backups (${result.plan.keep.map((k) => `${k.id}: ${k.reasons.join(', ')}`).join('; ') || 'none'})`);
+        console.log(`${verb} ${result.plan.remove.length} backups${result.plan.remove.length ? `: ${result.plan.remove.map((r) => r.id).join(', ')}` : ''}`);
+        console.log(`${verb} ${result.incomplete.length} incomplete folders${result.incomplete.length ? `: ${result.incomplete.join(', ')}` : ''}`);
+        console.log(`${verb} ${result.pool.objects} pool objects (${formatBytes(result.pool.bytes)}) no kept backup references`);
+      } finally {
+        adapters.close();
+        await state.close();
+      }
+    });
+
+  for (const [name, pin] of [
+    ['pin', true],
+    ['unpin', false],
+  ] as const) {
+    program
+      .command(name)
+      .description(pin ? 'keep a backup whatever the retention policy' : 'let retention delete a backup again')
+      .argument('<backup-id>')
+      .option('-c, --config <file>', 'config file', defaultConfigPath())
+      .option('--reason <text>', 'why it is kept')
+      .action(async (id: string, opts: { config: string; reason?: string }) => {
+        const config = loadConfig(opts.config);
+        const cluster = clusterNamed(config, parseBackupId(id)?.cluster);
+        const adapters = clusterAdapters(cluster);
+        try {
+          if (!(await adapters.catalog.readManifest(cluster.name, id))) throw new PachbackupError('not-found', `no complete backup ${id} of ${cluster.name}`);
+          if (pin) await adapters.catalog.writePin(cluster.name, { backupId: id, pinnedBy: actor(), pinnedAt: new Date().toISOString(), ...(opts.reason ? { reason: opts.reason } : {}) });
+          else await adapters.catalog.removePin(cluster.name, id);
+          console.log(`${id} ${pin ? 'pinned: retention keeps it' : 'unpinned'}`);
+        } finally {
+          adapters.close();
+        }
+      });
+  }
+}
