@@ -21,9 +21,33 @@ export const REDACTED_PATHS = [
   '*.signingSecret',
   'headers.authorization',
   '*.headers.authorization',
+  'headers.Authorization',
+  '*.headers.Authorization',
+  '*.*.headers.authorization',
+  '*.*.headers.Authorization',
+  'botToken',
+  'appToken',
+  'signingSecret',
+  'secretAccessKey',
+  '*.*.botToken',
+  '*.*.appToken',
+  '*.*.signingSecret',
+  '*.*.*.password',
+  '*.*.*.*.password',
+  '*.*.*.secretAccessKey',
+  '*.*.*.*.secretAccessKey',
+  '*.*.*.*.*.secretAccessKey',
+  'stateDatabaseUrl',
+  '*.stateDatabaseUrl',
+  'redis.url',
+  '*.redis.url',
 ];
 
-/** The root logger; composition roots create it once and pass `child({ runId, step })` loggers down. */
+/**
+ * The root logger; composition roots create it once and pass `child({ runId, step })` loggers down. Paths name
+ * where secrets sit in objects; text (a token inside a URL or an error message) is scrubbed by the destination the
+ * long-running processes use (`createSecretScrubbingStream`).
+ */
 export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
   const opts = {
     name: options.name ?? 'pachbackup',

@@ -23,6 +23,8 @@ export interface BackupJobDeps {
   log: Logger;
   depsFor: (data: BackupJobData) => BackupDeps & { close(): void };
   /** Attaches reporting (the Slack thread, metrics) to a run's events; returns a function that finishes it. */
+  /** Starts observing a run's events (metrics); the returned function stops it, however the job ends. */
+  observe?: (data: BackupJobData, events: RunEvents) => () => void;
   report?: (data: BackupJobData, events: RunEvents, plan: PlannedStep[], createdAt: Date) => { finish(result: BackupResult): Promise<void> } | undefined;
 }
 
@@ -61,6 +63,7 @@ export function createBackupJobProcessor(deps: BackupJobDeps) {
     if (!deps.config.clusters[data.cluster]) throw new PachbackupError('config-invalid', `cluster ${data.cluster} is not in this worker's config`);
     const backupDeps = deps.depsFor(data);
     const events = createRunEvents((err) => log.warn({ err }, 'a run event listener failed'));
+    const stopObserving = deps.observe?.(data, events);
     const plan = createBackupSteps(backupDeps).map((s) => ({ name: s.name, title: s.title, downtime: s.downtime ?? false }));
     const reporter = deps.report?.(data, events, plan, existing?.createdAt ?? new Date());
     try {
@@ -78,6 +81,7 @@ export function createBackupJobProcessor(deps: BackupJobDeps) {
       await reporter?.finish(result);
       return result;
     } finally {
+      stopObserving?.();
       backupDeps.close();
     }
   };

@@ -51,8 +51,8 @@ export async function runReadinessChecks(checks: readonly ReadinessCheck[], defa
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          controller.abort();
           reject(new Error(`no answer within ${limit} ms`));
+          controller.abort();
         }, limit);
       });
       try {
