@@ -14,10 +14,11 @@
 # or fetched in `build` (msgpackr-extract's prebuilds) match the runtime's Node ABI and libc.
 ARG NODE_IMAGE=node:22-bookworm-slim
 # pg_dump must be at least the server's major version (it refuses newer servers, "server version mismatch"),
-# and a newer pg_dump dumps every older server back to 9.2. Debian bookworm only has 15, too old for the
-# PostgreSQL 16 and 17 servers Pachyderm runs on (its chart defaults, RDS, Cloud SQL), so the client comes from
-# the PostgreSQL project's own apt repository: 17 dumps and restores servers 9.2-17. Raise it when a server
-# moves to 18; pachbackup picks the newest /usr/lib/postgresql/<major>/bin and preflight refuses a mismatch.
+# and a newer pg_dump dumps every older server back to 9.2. Debian bookworm only has 15, which refuses the
+# PostgreSQL 16 and 17 servers that managed services (RDS, Cloud SQL, Azure) now create, so the client comes
+# from the PostgreSQL project's own apt repository: 17 dumps and restores every server from 9.2 to 17, which
+# covers the 13-17 that Pachyderm installations run. Raise it when a server moves to 18: pachbackup uses the
+# newest /usr/lib/postgresql/<major>/bin, and its preflight refuses a server newer than that pg_dump.
 ARG PG_MAJOR=17
 
 FROM ${NODE_IMAGE} AS build
@@ -62,8 +63,8 @@ RUN set -eu; \
     rm -rf /var/lib/apt/lists/*; \
     "/usr/lib/postgresql/${PG_MAJOR}/bin/pg_dump" --version; \
     rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg; \
-    groupadd --system --gid 10001 pachbackup; \
-    useradd --system --uid 10001 --gid 10001 --home-dir /home/pachbackup --create-home --shell /usr/sbin/nologin pachbackup
+    groupadd --gid 10001 pachbackup; \
+    useradd --uid 10001 --gid 10001 --home-dir /home/pachbackup --create-home --shell /usr/sbin/nologin pachbackup
 
 WORKDIR /app
 # Owned by root and read-only to the app: the code cannot be changed by the process running it.
