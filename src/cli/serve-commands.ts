@@ -10,6 +10,9 @@ import { startWorker } from '../jobs/start-worker.js';
 import { createLogger, type Logger } from '../log.js';
 import { clusterAdapters, type ClusterAdapters } from '../runtime/cluster-adapters.js';
 import { connectState, type StateConnections } from '../runtime/connect-state.js';
+import { createScheduleJobs } from '../schedules/schedule-jobs.js';
+import { createScheduleStore } from '../schedules/schedule-store.js';
+import { createSchedules } from '../schedules/schedules.js';
 import { createPendingConfirmations } from '../slack/pending-confirmations.js';
 import { startSlackApp } from '../slack/start-slack-app.js';
 
@@ -40,6 +43,18 @@ export async function serve(config: Config, state: StateConnections, log: Logger
   if (!config.slack) throw new PachbackupError('config-invalid', `${config.source} has no \`slack\` section`, { hint: 'add slack.botToken and slack.signingSecret (or appToken for Socket Mode)' });
   const queue = createOperationsQueue(state.redis.duplicate({ maxRetriesPerRequest: null }), config.redis.prefix);
   const adapters = cachedAdapters();
+  const estimate = async (cluster: ClusterConfig) => {
+    const a = adapters(cluster);
+    return (await estimateBackup({ pool: state.pool, cluster, workloads: a.workloads, clusterS3: a.clusterS3, catalog: a.catalog })).estimate;
+  };
+  // Schedules made in Slack take effect at once: the app installs their job schedulers itself.
+  const minInterval = Number(process.env.PACHBACKUP_SCHEDULE_MIN_INTERVAL_SECONDS);
+  const schedules = createSchedules({
+    config,
+    store: createScheduleStore(state.pool),
+    jobs: createScheduleJobs(queue.queue),
+    ...(process.env.PACHBACKUP_SCHEDULE_MIN_INTERVAL_SECONDS && minInterval >= 0 ? { minIntervalSeconds: minInterval } : {}),
+  });
   const app = await startSlackApp({
     slack: config.slack,
     log,
@@ -54,14 +69,14 @@ export async function serve(config: Config, state: StateConnections, log: Logger
       confirmations: createPendingConfirmations(state.redis, { prefix: config.redis.prefix }),
       requestCancel: async (runId) => void (await requestCancel(state.redis, config.redis.prefix, runId)),
       adapters,
-      estimate: async (cluster) => {
-        const a = adapters(cluster);
-        return (await estimateBackup({ pool: state.pool, cluster, workloads: a.workloads, clusterS3: a.clusterS3, catalog: a.catalog })).estimate;
-      },
+      estimate,
       fallbackZone: options.fallbackZone,
+      schedules,
     },
   });
-  const worker = options.withWorker ? await startWorker({ config, state, log, slack: app.app.client as unknown as WebClient, fallbackZone: options.fallbackZone, ...(options.workerLockDurationMs ? { lockDurationMs: options.workerLockDurationMs } : {}) }) : undefined;
+  const worker = options.withWorker
+    ? await startWorker({ config, state, log, slack: app.app.client as unknown as WebClient, fallbackZone: options.fallbackZone, estimate, ...(options.workerLockDurationMs ? { lockDurationMs: options.workerLockDurationMs } : {}) })
+    : undefined;
   log.info({ mode: config.slack.appToken ? 'socket' : 'http', port: app.port, worker: options.withWorker }, 'pachbackup is serving Slack');
   return {
     port: app.port,

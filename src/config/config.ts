@@ -48,6 +48,15 @@ export interface Principals {
   groups: string[];
 }
 
+/** A backup schedule from the config file: a cron expression in an IANA zone, and the users' heads-up before each run. */
+export interface ScheduleConfig {
+  cron: string;
+  /** IANA zone, canonical spelling (default UTC). */
+  timezone: string;
+  /** Minutes before each run that the announce channel is told (default 30; 0: no heads-up). */
+  headsUpMinutes: number;
+}
+
 /** One Pachyderm installation: where it runs, where its state is, where its backups go, who may touch it. */
 export interface ClusterConfig {
   name: string;
@@ -65,6 +74,8 @@ export interface ClusterConfig {
   backupStore: ObjectStoreConfig;
   ingress: { cronJobs: string[]; deployments: string[] };
   backup: { copyConcurrency: number; pauseTimeoutSeconds: number; resumeTimeoutSeconds: number };
+  /** Backups that run on their own (the config file's; more are made in Slack and kept in the state database). */
+  schedules: ScheduleConfig[];
   retention: { keepLast?: number; keepDays?: number; incompleteAfterHours: number };
   slack?: { opsChannel: string; announceChannel?: string };
   access: { operators: Principals; approvers: Principals };

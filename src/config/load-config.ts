@@ -3,7 +3,8 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { PachbackupError } from '../errors.js';
-import type { ClusterConfig, Config, ObjectStoreConfig } from './config.js';
+import { canonicalTimeZone } from '../schedules/schedule.js';
+import type { ClusterConfig, Config, ObjectStoreConfig, ScheduleConfig } from './config.js';
 import { configSchema, type RawCluster, type RawConfig, type SecretRef } from './schema.js';
 import { formatIssue } from './format-issue.js';
 
@@ -169,6 +170,7 @@ function resolveCluster(name: string, raw: RawCluster, r: Resolver): ClusterConf
     backupStore,
     ingress: raw.ingress,
     backup: raw.backup,
+    schedules: resolveSchedules(key, raw.schedules, r),
     retention: raw.retention,
     access: raw.access,
   };
@@ -184,6 +186,19 @@ function resolveCluster(name: string, raw: RawCluster, r: Resolver): ClusterConf
   if (ca !== undefined) cluster.postgres.sslRootCert = ca;
   if (raw.slack) cluster.slack = raw.slack;
   return cluster;
+}
+
+/** The cluster's schedules with canonical zone names; the same cron and zone twice would run two backups at once. */
+function resolveSchedules(key: string, raw: RawCluster['schedules'], r: Resolver): ScheduleConfig[] {
+  const seen = new Map<string, number>();
+  return raw.map((s, i) => {
+    const schedule = { cron: s.cron.trim(), timezone: canonicalTimeZone(s.timezone), headsUpMinutes: s.headsUpMinutes };
+    const same = `${schedule.cron}\n${schedule.timezone}`;
+    const first = seen.get(same);
+    if (first !== undefined) r.problem(`${key}.schedules[${i}]`, `repeats schedules[${first}] ("${schedule.cron}" in ${schedule.timezone}); expected each schedule once`);
+    else seen.set(same, i);
+    return schedule;
+  });
 }
 
 function resolveStore(

@@ -169,7 +169,11 @@ const scheduleSchema = z.strictObject({
     .string()
     .refine(isTimeZone, { message: 'expected an IANA time zone such as Europe/Berlin, America/New_York or UTC' })
     .default(DEFAULT_TIMEZONE),
-  headsUpMinutes: z.int().min(0).max(7 * 24 * 60).default(DEFAULT_HEADS_UP_MINUTES),
+  headsUpMinutes: z
+    .int()
+    .min(0, 'a number of minutes, 0 or more (0: no heads-up)')
+    .max(7 * 24 * 60, 'at most 10080 minutes (a week)')
+    .default(DEFAULT_HEADS_UP_MINUTES),
 });
 
 const clusterSchema = z.strictObject({

@@ -19,7 +19,28 @@ export interface BackupJobData {
   slack?: SlackRunTarget;
 }
 
-export type OperationJobData = BackupJobData;
+/**
+ * One run of a schedule, made by the schedule's BullMQ job scheduler (job name `scheduled-backup`). It does not
+ * back up by itself: the worker checks the cluster is free, creates the run and queues a `backup` job for it.
+ */
+export interface ScheduledBackupJobData {
+  kind: 'scheduled-backup';
+  scheduleId: string;
+  cluster: string;
+}
+
+/** The users' heads-up before a scheduled run at `runAt` (epoch ms); job name `heads-up`, delayed until it is due. */
+export interface HeadsUpJobData {
+  kind: 'heads-up';
+  scheduleId: string;
+  cluster: string;
+  runAt: number;
+}
+
+export type OperationJobData = BackupJobData | ScheduledBackupJobData | HeadsUpJobData;
+
+/** The job names the worker processes (each job's name is its data's `kind`). */
+export type OperationJobName = OperationJobData['kind'];
 
 export function operationsQueueName(prefix: string): string {
   return `${prefix}-operations`;
@@ -38,7 +59,7 @@ export function createOperationsQueue(connection: ConnectionOptions, prefix: str
   });
   return {
     queue,
-    async enqueue(data: OperationJobData): Promise<void> {
+    async enqueue(data: BackupJobData): Promise<void> {
       await queue.add(data.kind, data, { jobId: data.runId });
     },
     /** Removes a job that no worker has started; false when it is already running (or gone). */

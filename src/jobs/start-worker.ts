@@ -1,20 +1,43 @@
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { WebClient } from '@slack/web-api';
 import { recoverInterruptedRuns } from '../backup/recover-interrupted.js';
-import type { Config } from '../config/config.js';
+import type { ClusterConfig, Config } from '../config/config.js';
+import { PachbackupError } from '../errors.js';
+import { estimateBackup } from '../estimate/estimate-backup.js';
 import type { Logger } from '../log.js';
 import { createRunEvents } from '../runner/run-event.js';
 import { backupDepsFor } from '../runtime/backup-deps-for.js';
+import { clusterAdapters } from '../runtime/cluster-adapters.js';
 import type { StateConnections } from '../runtime/connect-state.js';
+import { createHeadsUpProcessor } from '../schedules/post-heads-up.js';
+import { createScheduledBackupProcessor } from '../schedules/run-scheduled-backup.js';
+import { createScheduleJobs, HEADS_UP_JOB, SCHEDULED_BACKUP_JOB } from '../schedules/schedule-jobs.js';
+import { createScheduleStore } from '../schedules/schedule-store.js';
+import { createSchedules } from '../schedules/schedules.js';
 import { createRunReporter } from '../slack/run-reporter.js';
+import type { DowntimeEstimate } from '../slack/views/view-models.js';
 import { onCancelRequest } from './cancel-requests.js';
-import { operationsQueueName, type BackupJobData } from './operations-queue.js';
+import { createOperationsQueue, operationsQueueName, type BackupJobData, type HeadsUpJobData, type OperationJobData, type ScheduledBackupJobData } from './operations-queue.js';
 import { createBackupJobProcessor } from './process-backup-job.js';
+
+/** A backup's downtime estimate made with clients opened for it and closed after. */
+async function estimateWithFreshClients(state: StateConnections, cluster: ClusterConfig): Promise<DowntimeEstimate> {
+  const a = clusterAdapters(cluster);
+  try {
+    return (await estimateBackup({ pool: state.pool, cluster, workloads: a.workloads, clusterS3: a.clusterS3, catalog: a.catalog })).estimate;
+  } finally {
+    a.close();
+  }
+}
 
 /**
  * A worker: takes operations off the queue and runs them, as many processes as you like. At start it ends
  * backups left in flight by a dead CLI process (jobs of dead workers come back through BullMQ's stalled-job
- * recovery instead, and resume from their checkpoints). Cancel requests arrive over Redis pub/sub.
+ * recovery instead, and resume from their checkpoints), and makes the queue's job schedulers match the
+ * schedules (config file and Slack). Cancel requests arrive over Redis pub/sub.
+ *
+ * Jobs are dispatched by name: `backup` runs a backup; `scheduled-backup` (made by a schedule's job scheduler)
+ * starts one unless the cluster is busy; `heads-up` tells users about a coming scheduled backup.
  */
 export async function startWorker(options: {
   config: Config;
@@ -25,6 +48,8 @@ export async function startWorker(options: {
   fallbackZone?: string;
   /** Shorter BullMQ lock and stall intervals, for tests of worker death. */
   lockDurationMs?: number;
+  /** The downtime estimate of a backup now (scheduled runs and heads-ups); default: made with fresh clients. */
+  estimate?: (cluster: ClusterConfig) => Promise<DowntimeEstimate>;
 }) {
   const { config, state, log, slack } = options;
   const queueName = operationsQueueName(config.redis.prefix);
@@ -61,6 +86,36 @@ export async function startWorker(options: {
       await queue.close();
     }
   };
+  const operations = createOperationsQueue(state.redis.duplicate({ maxRetriesPerRequest: null }), config.redis.prefix);
+  const scheduleJobs = createScheduleJobs(operations.queue);
+  const schedules = createSchedules({ config, store: createScheduleStore(state.pool), jobs: scheduleJobs });
+  const scheduleDeps = {
+    config,
+    runs: state.runs,
+    locks: state.locks,
+    audit: state.audit,
+    log: log.child({ component: 'schedules' }),
+    schedules,
+    jobs: scheduleJobs,
+    enqueue: operations.enqueue,
+    hasPendingJob: async (runId: string) => {
+      const job = await operations.queue.getJob(runId);
+      return job !== undefined && ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(await job.getState());
+    },
+    estimate: options.estimate ?? ((cluster: ClusterConfig) => estimateWithFreshClients(state, cluster)),
+    ...(slack ? { slack } : {}),
+    ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),
+  };
+  const runScheduledBackup = createScheduledBackupProcessor(scheduleDeps);
+  const postHeadsUp = createHeadsUpProcessor(scheduleDeps);
+  const dispatch = async (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) => {
+    if (job.name === SCHEDULED_BACKUP_JOB) return runScheduledBackup(job as Job<ScheduledBackupJobData>);
+    if (job.name === HEADS_UP_JOB) return postHeadsUp(job as Job<HeadsUpJobData>);
+    if (job.name === 'backup') return processor(job as Job<BackupJobData>, token, signal);
+    // A job a newer version queued: fail it visibly rather than run it as something it is not.
+    throw new PachbackupError('internal', `this worker does not know jobs named ${JSON.stringify(job.name)}`, { hint: 'run the same pachbackup version on every worker' });
+  };
+
   await recoverInterruptedRuns({
     config,
     runs: state.runs,
@@ -71,7 +126,10 @@ export async function startWorker(options: {
     only: async (run) => !(await hasJob(run.id)),
   });
 
-  const worker = new Worker<BackupJobData>(queueName, processor, {
+  const synced = await schedules.sync();
+  if (synced.installed > 0 || synced.removed.length > 0) log.info(synced, 'job schedulers match the schedules');
+
+  const worker = new Worker<OperationJobData>(queueName, dispatch, {
     connection: state.redis.duplicate({ maxRetriesPerRequest: null }),
     concurrency: options.concurrency ?? 4,
     lockDuration,
@@ -89,6 +147,7 @@ export async function startWorker(options: {
     async stop() {
       await stopCancels();
       await worker.close();
+      await operations.close();
     },
   };
 }

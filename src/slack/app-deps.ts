@@ -2,6 +2,7 @@ import type { Config, ClusterConfig } from '../config/config.js';
 import type { OperationsQueue } from '../jobs/operations-queue.js';
 import type { Logger } from '../log.js';
 import type { ClusterAdapters } from '../runtime/cluster-adapters.js';
+import type { Schedules } from '../schedules/schedules.js';
 import type { AuditLog } from '../state/audit-log.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
 import type { RunStore } from '../state/run-store.js';
@@ -30,4 +31,6 @@ export interface SlackAppDeps {
   estimate(cluster: ClusterConfig): Promise<DowntimeEstimate>;
   /** IANA zone for plain-text fallbacks of times (Slack shows each reader their own zone). */
   fallbackZone: string;
+  /** Backup schedules (config file and Slack-made) for `/pachbackup schedule`; absent: the command says it is unavailable. */
+  schedules?: Schedules;
 }

@@ -1,3 +1,5 @@
+import { CRON_EXAMPLE, DEFAULT_TIMEZONE, SCHEDULE_ID, canonicalTimeZone, cronProblem, isTimeZone } from '../schedules/schedule.js';
+
 /**
  * `/pachbackup <subcommand> ...` as typed in Slack, parsed into a command or a usage error that says what was
  * wrong and what would be right. Parsing is pure and strict: unknown subcommands, missing or extra arguments,
@@ -11,7 +13,14 @@ export type ParsedCommand =
   | { name: 'list'; cluster: string }
   | { name: 'show'; backupId: string }
   | { name: 'history'; cluster: string }
-  | { name: 'cancel'; runId: string };
+  | { name: 'cancel'; runId: string }
+  | ScheduleCommand;
+
+/** `schedule <cluster> "<cron>" [zone]`, `schedule list` and `schedule remove <schedule-id>`. */
+export type ScheduleCommand =
+  | { name: 'schedule'; action: 'add'; cluster: string; cron: string; timezone: string }
+  | { name: 'schedule'; action: 'list' }
+  | { name: 'schedule'; action: 'remove'; scheduleId: string };
 
 export interface UsageError {
   error: string;
@@ -28,7 +37,15 @@ export const USAGE: Record<ParsedCommand['name'], string> = {
   show: '/pachbackup show <backup-id>',
   history: '/pachbackup history <cluster>',
   cancel: '/pachbackup cancel <run-id>',
+  schedule: '/pachbackup schedule <cluster> "<cron>" [time zone]',
 };
+
+/** The usage of each form of `schedule`. */
+export const SCHEDULE_USAGE = {
+  add: USAGE.schedule,
+  list: '/pachbackup schedule list',
+  remove: '/pachbackup schedule remove <schedule-id>',
+} as const;
 
 /** Longest command text accepted; Slack allows far more, but no valid command needs it. */
 export const MAX_COMMAND_LENGTH = 1000;
@@ -127,9 +144,46 @@ export function parseCommand(text: string, clusters: readonly string[]): ParsedC
       if (typeof c !== 'string') return c;
       return note === undefined ? { name, cluster: c } : { name, cluster: c, note };
     }
+    case 'schedule':
+      return parseSchedule(args, cluster);
     default:
       return { name: 'help' };
   }
+}
+
+/**
+ * `schedule list`, `schedule remove <id>`, or `schedule <cluster> "<cron>" [zone]`. The words `list` and `remove`
+ * win over clusters of those names unless what follows only makes sense as a new schedule.
+ */
+function parseSchedule(args: string[], cluster: (value: string | undefined) => string | UsageError): ScheduleCommand | UsageError {
+  const [first, ...rest] = args;
+  if (first === undefined) {
+    return { error: '`schedule` needs a cluster and a cron expression in quotes, or `list`, or `remove <schedule-id>`', usage: SCHEDULE_USAGE.add };
+  }
+  const isCluster = (value: string) => cluster(value) === value;
+  if (first === 'list' && !(rest.length > 0 && isCluster('list'))) {
+    if (rest.length > 0) return { error: '`schedule list` takes no arguments', usage: SCHEDULE_USAGE.list };
+    return { name: 'schedule', action: 'list' };
+  }
+  if (first === 'remove' && !(isCluster('remove') && rest[0] !== undefined && cronProblem(rest[0]) === undefined)) {
+    const id = rest[0];
+    if (id === undefined) return { error: '`schedule remove` needs a schedule id (`/pachbackup schedule list` shows them)', usage: SCHEDULE_USAGE.remove };
+    if (rest.length > 1) return { error: `\`schedule remove\` takes one schedule id, got ${rest.length} arguments`, usage: SCHEDULE_USAGE.remove };
+    if (!SCHEDULE_ID.test(id)) return { error: `${shown(id)} is not a schedule id; ids look like sched-1a2b3c (\`/pachbackup schedule list\` shows them)`, usage: SCHEDULE_USAGE.remove };
+    return { name: 'schedule', action: 'remove', scheduleId: id };
+  }
+  const c = cluster(first);
+  if (typeof c !== 'string') return c;
+  const [cron, zone, ...extra] = rest;
+  if (cron === undefined) return { error: `\`schedule ${c}\` needs a cron expression in quotes, e.g. "0 3 * * *" for 03:00 every day`, usage: SCHEDULE_USAGE.add };
+  if (extra.length > 0) {
+    return { error: `too many arguments after the cluster (${rest.length}): put the cron expression in quotes, e.g. "0 3 * * *", then the time zone`, usage: SCHEDULE_USAGE.add };
+  }
+  const problem = cronProblem(cron);
+  if (problem !== undefined) return { error: `${shown(cron)} is not a cron expression: ${problem}; expected something like ${CRON_EXAMPLE}`, usage: SCHEDULE_USAGE.add };
+  const timezone = zone ?? DEFAULT_TIMEZONE;
+  if (!isTimeZone(timezone)) return { error: `unknown time zone ${shown(timezone)}; expected an IANA time zone such as Europe/Berlin, America/New_York or UTC`, usage: SCHEDULE_USAGE.add };
+  return { name: 'schedule', action: 'add', cluster: c, cron: cron.trim().replace(/\s+/g, ' '), timezone: canonicalTimeZone(timezone) };
 }
 
 export function isUsageError(value: ParsedCommand | UsageError): value is UsageError {

@@ -62,6 +62,23 @@ const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       CREATE INDEX audit_at ON audit (at DESC);
     `,
   },
+  {
+    id: 2,
+    name: 'schedules',
+    // Schedules made in Slack (the config file's are not stored: the file is their source of truth).
+    sql: `
+      CREATE TABLE schedules (
+        id text PRIMARY KEY,
+        cluster text NOT NULL,
+        cron text NOT NULL,
+        timezone text NOT NULL,
+        heads_up_minutes int NOT NULL CHECK (heads_up_minutes >= 0),
+        created_by text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (cluster, cron, timezone)
+      );
+    `,
+  },
 ];
 
 /** Brings the state database's schema up to date. */

@@ -89,6 +89,13 @@ describe('configuration', () => {
     ['a bad worker selector', (c) => (c.clusters.prod.pachyderm.workerSelector = 'suite=pachyderm,,x'), /workerSelector: got "suite=pachyderm,,x"; expected a Kubernetes label selector/],
     ['an access key id without its secret', (c) => delete c.clusters.prod.objectStore.secretAccessKey, /clusters\.prod\.objectStore: has only one of `accessKeyId` and `secretAccessKey`/],
     ['a bot token of the wrong kind', (c) => (c.slack.botToken = { env: 'S3_SECRET' }), /slack\.botToken: the value does not start with "xoxb-"/],
+    ['a schedule with an impossible minute', (c) => (c.clusters.prod.schedules = [{ cron: '61 3 * * *' }]), /clusters\.prod\.schedules\[0\]\.cron: got "61 3 \* \* \*"; expected a cron expression such as "0 3 \* \* \*" .*; Constraint error, got value 61 expected range 0-59/],
+    ['a schedule with too few cron fields', (c) => (c.clusters.prod.schedules = [{ cron: '0 3 *' }]), /clusters\.prod\.schedules\[0\]\.cron: got "0 3 \*"; expected a cron expression .*; the cron expression has 3 fields; it needs 5, or 6 with seconds first/],
+    ['a schedule in an unknown time zone', (c) => (c.clusters.prod.schedules = [{ cron: '0 3 * * *', timezone: 'Mars/Olympus_Mons' }]), /clusters\.prod\.schedules\[0\]\.timezone: got "Mars\/Olympus_Mons"; expected an IANA time zone such as Europe\/Berlin/],
+    ['a negative heads-up', (c) => (c.clusters.prod.schedules = [{ cron: '0 3 * * *', headsUpMinutes: -5 }]), /clusters\.prod\.schedules\[0\]\.headsUpMinutes: got -5; expected a number of minutes, 0 or more/],
+    ['a misspelt schedule key', (c) => (c.clusters.prod.schedules = [{ cron: '0 3 * * *', headsUp: 10 }]), /unknown key "headsUp" in clusters\.prod\.schedules\[0\]; expected one of cron, timezone, headsUpMinutes/],
+    ['a schedule without its cron', (c) => (c.clusters.prod.schedules = [{ timezone: 'UTC' }]), /clusters\.prod\.schedules\[0\]\.cron: missing; expected a string/],
+    ['the same schedule twice', (c) => (c.clusters.prod.schedules = [{ cron: '0 3 * * *', timezone: 'Europe/Berlin' }, { cron: ' 0 3 * * * ', timezone: 'europe/berlin' }]), /clusters\.prod\.schedules\[1\]: repeats schedules\[0\] \("0 3 \* \* \*" in Europe\/Berlin\); expected each schedule once/],
     ['pachd listed among the deployments to quiesce', (c) => (c.clusters.prod.pachyderm.quiesce = ['pachw', 'pachd']), /clusters\.prod\.pachyderm\.quiesce: lists "pachd", the pachd deployment itself/],
   ];
   for (const [what, breakIt, message] of bad) {
@@ -99,6 +106,18 @@ describe('configuration', () => {
       expect(problems.join('\n')).toMatch(message);
     });
   }
+
+  it('reads schedules with their defaults: UTC, a 30-minute heads-up, zones spelt canonically', () => {
+    const raw = goodConfig();
+    raw.clusters.prod.schedules = [{ cron: '0 3 * * *', timezone: 'europe/berlin', headsUpMinutes: 0 }, { cron: '*/30 * * * * *' }, { cron: '@weekly', timezone: 'America/New_York', headsUpMinutes: 120 }];
+    const config = parseConfig(stringify(raw), { source: 'test.yaml', env });
+    expect(config.clusters.prod!.schedules).toEqual([
+      { cron: '0 3 * * *', timezone: 'Europe/Berlin', headsUpMinutes: 0 },
+      { cron: '*/30 * * * * *', timezone: 'UTC', headsUpMinutes: 30 },
+      { cron: '@weekly', timezone: 'America/New_York', headsUpMinutes: 120 },
+    ]);
+    expect(config.clusters.staging!.schedules).toEqual([]);
+  });
 
   it('reports every problem at once, one line each', () => {
     const config = goodConfig();

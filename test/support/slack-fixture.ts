@@ -20,7 +20,9 @@ export const ANNOUNCE = 'C0ANNOUNCE';
  * A Pachyderm cluster (see pachyderm-fixture) with the whole bot around it: the Slack simulator, the real Bolt
  * app over HTTP on loopback and a worker in this process — the production code paths, with Slack simulated.
  */
-export async function createSlackFixture(options: { podDelayMs?: number; objects?: number; worker?: boolean; workerLockDurationMs?: number } = {}) {
+export async function createSlackFixture(
+  options: { podDelayMs?: number; objects?: number; worker?: boolean; workerLockDurationMs?: number; editConfig?: (config: Record<string, any>, dir: string) => void } = {},
+) {
   const sim: SlackSimulator = await startSlackSimulator({ signingSecret: SIGNING_SECRET });
   const f = await createPachydermFixture({
     ...(options.podDelayMs !== undefined ? { podDelayMs: options.podDelayMs } : {}),
@@ -31,6 +33,7 @@ export async function createSlackFixture(options: { podDelayMs?: number; objects
       config.slack = { botToken: { file: join(dir, 'bot-token') }, signingSecret: { file: join(dir, 'signing-secret') }, apiUrl: sim.apiUrl, port: 0 };
       config.clusters.test.slack = { opsChannel: OPS, announceChannel: ANNOUNCE };
       config.clusters.test.access = { operators: { users: [ALICE], groups: ['S0PLATFORM'] }, approvers: { users: ['U0APR1'] } };
+      options.editConfig?.(config, dir);
     },
   });
   const running = await serve(f.config, f.state, quietLogger, {

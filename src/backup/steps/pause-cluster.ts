@@ -4,6 +4,9 @@ import type { Step, StepContext } from '../../runner/step.js';
 import type { BackupDeps } from '../backup-deps.js';
 import type { BackupOutputs } from '../backup-outputs.js';
 
+/** What pausing and resuming use: the cluster's settings and its workloads (restores pause a target cluster too). */
+export type PauseDeps = Pick<BackupDeps, 'cluster' | 'workloads'>;
+
 function describeReplicas(r: WorkloadReplicas): string {
   const workers = r.workers.reduce((n, w) => n + w.replicas, 0);
   return [`${r.pachd.name} ×${r.pachd.replicas}`, ...r.deployments.map((d) => `${d.name} ×${d.replicas}`), `${r.workers.length} worker RCs (${workers} pods)`].join(', ');
@@ -14,7 +17,7 @@ function describeReplicas(r: WorkloadReplicas): string {
  * recorded counts are applied explicitly so nothing depends on it), then waits for pachd to be ready.
  * Idempotent: run as the resume step, as the undo of the pause, and by crash recovery.
  */
-export async function resumeWorkloads(deps: BackupDeps, recorded: WorkloadReplicas, signal?: AbortSignal): Promise<void> {
+export async function resumeWorkloads(deps: PauseDeps, recorded: WorkloadReplicas, signal?: AbortSignal): Promise<void> {
   const { workloads, cluster } = deps;
   if (cluster.pachyderm.pauseStrategy === 'enterprise') {
     await workloads.setPachdMode(recorded.pachdMode === 'paused' ? 'paused' : 'full');
@@ -38,7 +41,7 @@ function recordedReplicas(ctx: StepContext<BackupOutputs>): WorkloadReplicas | u
  * deployments; then waits — watching pods — until nothing that writes to the bucket or the databases runs.
  * Refuses to go on while anything still runs. Undo: `resumeWorkloads` with the recorded replicas.
  */
-export function pauseCluster(deps: BackupDeps): Step<BackupOutputs> {
+export function pauseCluster(deps: PauseDeps): Step<BackupOutputs> {
   const { cluster, workloads } = deps;
   const strategy = cluster.pachyderm.pauseStrategy;
   return {
@@ -99,7 +102,7 @@ export function pauseCluster(deps: BackupDeps): Step<BackupOutputs> {
 }
 
 /** Resumes Pachyderm with exactly the recorded replicas and waits until pachd is ready: the end of the outage. */
-export function resumeCluster(deps: BackupDeps): Step<BackupOutputs> {
+export function resumeCluster(deps: PauseDeps): Step<BackupOutputs> {
   return {
     name: 'resume',
     title: 'Resume Pachyderm',

@@ -4,6 +4,7 @@ import { cancelRun } from '../handlers/cancel-run.js';
 import { replyPrivately } from '../handlers/command-context.js';
 import { handleReadCommand } from '../handlers/read-commands.js';
 import { requestBackup } from '../handlers/request-backup.js';
+import { handleScheduleCommand } from '../handlers/schedule-commands.js';
 import { isUsageError, parseCommand } from '../parse-command.js';
 import { SLASH_COMMAND } from '../slack-ids.js';
 import { usageError } from '../views/help.js';
@@ -30,7 +31,8 @@ export function registerCommandListener(app: ListenerRegistry, deps: SlackAppDep
       else if (parsed.name === 'cancel') {
         const result = await cancelRun({ userId: command.user_id, runId: parsed.runId, client }, deps);
         await replyPrivately(ctx, result as { text: string; blocks?: unknown[] });
-      } else await handleReadCommand(ctx, parsed, deps);
+      } else if (parsed.name === 'schedule') await handleScheduleCommand(ctx, parsed, deps);
+      else await handleReadCommand(ctx, parsed, deps);
     } catch (err) {
       log.error({ err }, 'command failed');
       await replyPrivately(ctx, usageError(`something went wrong: ${describeError(err)}`, 'try again; if it persists, the pachbackup logs say more'));

@@ -20,6 +20,11 @@ export const COMMAND_HELP = {
   list: { usage: `${SLASH_COMMAND} list <cluster>`, description: 'The complete backups of a cluster, newest first.' },
   show: { usage: `${SLASH_COMMAND} show <backup-id>`, description: 'Everything recorded about one backup: versions, databases, objects, timings, verification.' },
   history: { usage: `${SLASH_COMMAND} history <cluster>`, description: 'Past runs with their estimated and real downtime.' },
+  schedule: {
+    usage: `${SLASH_COMMAND} schedule <cluster> "<cron>" [time zone]`,
+    description:
+      'Back up a cluster on a schedule, e.g. `"0 3 * * *" Europe/Berlin` (the zone defaults to UTC); its users get a heads-up before each run. `schedule list` shows every schedule, `schedule remove <schedule-id>` removes one made in Slack.',
+  },
   cancel: { usage: `${SLASH_COMMAND} cancel <run-id>`, description: 'Stop a run; whatever it changed is undone and the cluster is resumed.' },
 } as const satisfies Record<string, CommandHelp>;
 
