@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { recoverInterruptedRuns } from '../backup/recover-interrupted.js';
 import { runBackup, type BackupResult } from '../backup/run-backup.js';
 import { verifyBackup } from '../backup/verify-backup.js';
+import { recoverInterruptedRestores } from '../restore/recover-interrupted-restores.js';
+import { restoreDepsFor } from '../restore/restore-deps-for.js';
 import { newBackupId, parseBackupId } from '../catalog/backup-layout.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
 import type { ClusterConfig, Config } from '../config/config.js';
@@ -31,7 +33,7 @@ function print(json: boolean | undefined, value: unknown, human: () => string): 
 }
 
 /**
- * Ends backups a dead process left in flight (resuming their clusters) before doing anything else: every CLI
+ * Ends backups and restores a dead process left in flight (resuming their clusters) before doing anything else: every CLI
  * start that reaches the state database does this, so a cluster is never left paused by a crash.
  */
 export async function recoverAtStart(config: Config, state: StateConnections, log: Logger, events: RunEvents): Promise<BackupResult[]> {
@@ -46,6 +48,18 @@ export async function recoverAtStart(config: Config, state: StateConnections, lo
   for (const r of recovered) {
     await state.audit.record({ actor: 'pachbackup', action: 'recover', cluster: r.cluster, runId: r.id, outcome: r.status === 'failed' ? 'succeeded' : 'failed', detail: { status: r.status, error: r.error } });
     console.error(`pachbackup: recovered interrupted backup ${r.id} on ${r.cluster}: ${r.error ?? r.status}`);
+  }
+  const restores = await recoverInterruptedRestores({
+    config,
+    runs: state.runs,
+    locks: state.locks,
+    log,
+    events,
+    depsFor: (run, record) => restoreDepsFor(config, config.clusters[run.cluster]!, state, { id: run.id, backupId: record.plan.backup.id, requestedBy: run.requestedBy }),
+  });
+  for (const r of restores) {
+    await state.audit.record({ actor: 'pachbackup', action: 'recover', cluster: r.cluster, runId: r.id, outcome: r.status === 'failed' ? 'succeeded' : 'failed', detail: { kind: 'restore', status: r.status, error: r.error } });
+    console.error(`pachbackup: recovered interrupted restore ${r.id} on ${r.cluster}: ${r.error ?? r.status}`);
   }
   return recovered;
 }

@@ -8,6 +8,7 @@ import { ConfigError } from '../config/load-config.js';
 import { describeError, isPachbackupError } from '../errors.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { registerConfigCommands } from './config-commands.js';
+import { registerRestoreCommands } from './restore-commands.js';
 import { registerRetentionCommands } from './retention-commands.js';
 import { registerSandboxCommands } from './sandbox-commands.js';
 import { registerServeCommands } from './serve-commands.js';
@@ -22,6 +23,7 @@ const program = new Command('pachbackup')
 registerBackupCommands(program);
 registerServeCommands(program);
 registerRetentionCommands(program);
+registerRestoreCommands(program);
 registerConfigCommands(program);
 registerSandboxCommands(program);
 

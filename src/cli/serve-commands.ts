@@ -8,6 +8,10 @@ import { requestCancel } from '../jobs/cancel-requests.js';
 import { createOperationsQueue } from '../jobs/operations-queue.js';
 import { startWorker } from '../jobs/start-worker.js';
 import { createLogger, type Logger } from '../log.js';
+import { startHealthServer } from '../observability/health-server.js';
+import { createMetrics, loadClusterMetrics, type PachbackupMetrics } from '../observability/metrics.js';
+import { redisCheck, stateDatabaseCheck } from '../observability/readiness-checks.js';
+import { createSecretScrubbingStream } from '../observability/secret-scrub.js';
 import { clusterAdapters, type ClusterAdapters } from '../runtime/cluster-adapters.js';
 import { connectState, type StateConnections } from '../runtime/connect-state.js';
 import { createScheduleJobs } from '../schedules/schedule-jobs.js';
@@ -39,7 +43,12 @@ function cachedAdapters(): (cluster: ClusterConfig) => ClusterAdapters {
 }
 
 /** Starts the Slack app (and, with `withWorker`, a worker in the same process). */
-export async function serve(config: Config, state: StateConnections, log: Logger, options: { withWorker: boolean; fallbackZone: string; host: string; workerLockDurationMs?: number }) {
+export async function serve(
+  config: Config,
+  state: StateConnections,
+  log: Logger,
+  options: { withWorker: boolean; fallbackZone: string; host: string; workerLockDurationMs?: number; metrics?: PachbackupMetrics },
+) {
   if (!config.slack) throw new PachbackupError('config-invalid', `${config.source} has no \`slack\` section`, { hint: 'add slack.botToken and slack.signingSecret (or appToken for Socket Mode)' });
   const queue = createOperationsQueue(state.redis.duplicate({ maxRetriesPerRequest: null }), config.redis.prefix);
   const adapters = cachedAdapters();
@@ -75,7 +84,16 @@ export async function serve(config: Config, state: StateConnections, log: Logger
     },
   });
   const worker = options.withWorker
-    ? await startWorker({ config, state, log, slack: app.app.client as unknown as WebClient, fallbackZone: options.fallbackZone, estimate, ...(options.workerLockDurationMs ? { lockDurationMs: options.workerLockDurationMs } : {}) })
+    ? await startWorker({
+        config,
+        state,
+        log,
+        slack: app.app.client as unknown as WebClient,
+        fallbackZone: options.fallbackZone,
+        estimate,
+        ...(options.metrics ? { metrics: options.metrics } : {}),
+        ...(options.workerLockDurationMs ? { lockDurationMs: options.workerLockDurationMs } : {}),
+      })
     : undefined;
   log.info({ mode: config.slack.appToken ? 'socket' : 'http', port: app.port, worker: options.withWorker }, 'pachbackup is serving Slack');
   return {
@@ -88,6 +106,28 @@ export async function serve(config: Config, state: StateConnections, log: Logger
   };
 }
 
+/**
+ * Metrics, liveness and readiness for a long-running process, on PACHBACKUP_METRICS_PORT (default 9090): the
+ * port the Kubernetes probes and the Service in deploy/ use.
+ */
+async function startObservability(config: Config, state: StateConnections, log: Logger, process_: 'serve' | 'worker') {
+  const metrics = createMetrics({ defaultLabels: { process: process_ } });
+  await loadClusterMetrics(metrics, { config, runs: state.runs });
+  const health = await startHealthServer({
+    port: Number(process.env.PACHBACKUP_METRICS_PORT ?? 9090),
+    host: process.env.PACHBACKUP_LISTEN_HOST ?? '0.0.0.0',
+    registry: metrics.registry,
+    checks: [stateDatabaseCheck(state.pool), redisCheck(state.redis)],
+    log,
+  });
+  return { metrics, health };
+}
+
+/** The root logger of a long-running process: JSON lines, secrets redacted by path and scrubbed from text. */
+function processLogger(name: string): Logger {
+  return createLogger({ name, destination: createSecretScrubbingStream() });
+}
+
 /** `pachbackup serve` and `pachbackup worker`: the long-running processes. */
 export function registerServeCommands(program: Command): void {
   program
@@ -98,11 +138,13 @@ export function registerServeCommands(program: Command): void {
     .option('--zone <iana>', 'time zone for plain-text times in announcements', process.env.PACHBACKUP_ZONE ?? 'UTC')
     .action(async (opts: { config: string; withWorker?: boolean; zone: string }) => {
       const config = loadConfig(opts.config);
-      const log = createLogger({ name: 'pachbackup-serve' });
+      const log = processLogger('pachbackup-serve');
       const state = await connectState(config);
-      const running = await serve(config, state, log, { withWorker: opts.withWorker ?? false, fallbackZone: opts.zone, host: process.env.PACHBACKUP_LISTEN_HOST ?? '0.0.0.0' });
+      const { metrics, health } = await startObservability(config, state, log, 'serve');
+      const running = await serve(config, state, log, { withWorker: opts.withWorker ?? false, fallbackZone: opts.zone, host: process.env.PACHBACKUP_LISTEN_HOST ?? '0.0.0.0', metrics });
       await untilSignal(log, async () => {
         await running.stop();
+        await health.close();
         await state.close();
       });
     });
@@ -115,14 +157,16 @@ export function registerServeCommands(program: Command): void {
     .option('--zone <iana>', 'time zone for plain-text times in announcements', process.env.PACHBACKUP_ZONE ?? 'UTC')
     .action(async (opts: { config: string; concurrency: number; zone: string }) => {
       const config = loadConfig(opts.config);
-      const log = createLogger({ name: 'pachbackup-worker' });
+      const log = processLogger('pachbackup-worker');
       const state = await connectState(config);
+      const { metrics, health } = await startObservability(config, state, log, 'worker');
       const slack = config.slack ? new WebClient(config.slack.botToken, config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}) : undefined;
       const lockMs = Number(process.env.PACHBACKUP_JOB_LOCK_MS);
-      const worker = await startWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, fallbackZone: opts.zone, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) });
+      const worker = await startWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, fallbackZone: opts.zone, metrics, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) });
       log.info({ concurrency: opts.concurrency }, 'pachbackup worker is running');
       await untilSignal(log, async () => {
         await worker.stop();
+        await health.close();
         await state.close();
       });
     });

@@ -1,11 +1,13 @@
 import { Worker, type Job } from 'bullmq';
 import type { WebClient } from '@slack/web-api';
 import { recoverInterruptedRuns } from '../backup/recover-interrupted.js';
+import { recoverInterruptedRestores } from '../restore/recover-interrupted-restores.js';
+import { restoreDepsFor } from '../restore/restore-deps-for.js';
 import type { ClusterConfig, Config } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
 import { estimateBackup } from '../estimate/estimate-backup.js';
 import type { Logger } from '../log.js';
-import { createRunEvents } from '../runner/run-event.js';
+import { createRunEvents, type RunEvents } from '../runner/run-event.js';
 import { backupDepsFor } from '../runtime/backup-deps-for.js';
 import { clusterAdapters } from '../runtime/cluster-adapters.js';
 import type { StateConnections } from '../runtime/connect-state.js';
@@ -16,6 +18,8 @@ import { createScheduleStore } from '../schedules/schedule-store.js';
 import { createSchedules } from '../schedules/schedules.js';
 import { createRunReporter } from '../slack/run-reporter.js';
 import type { DowntimeEstimate } from '../slack/views/view-models.js';
+import { createMaintenance, RETENTION_JOB, STALE_CHECK_JOB } from '../maintenance/maintenance-jobs.js';
+import { observeRun, type PachbackupMetrics } from '../observability/metrics.js';
 import { onCancelRequest } from './cancel-requests.js';
 import { createOperationsQueue, operationsQueueName, type BackupJobData, type HeadsUpJobData, type OperationJobData, type ScheduledBackupJobData } from './operations-queue.js';
 import { createBackupJobProcessor } from './process-backup-job.js';
@@ -50,6 +54,8 @@ export async function startWorker(options: {
   lockDurationMs?: number;
   /** The downtime estimate of a backup now (scheduled runs and heads-ups); default: made with fresh clients. */
   estimate?: (cluster: ClusterConfig) => Promise<DowntimeEstimate>;
+  /** Where runs are counted and timed (Prometheus). */
+  metrics?: PachbackupMetrics;
 }) {
   const { config, state, log, slack } = options;
   const queueName = operationsQueueName(config.redis.prefix);
@@ -60,6 +66,12 @@ export async function startWorker(options: {
     locks: state.locks,
     audit: state.audit,
     log,
+    ...(options.metrics
+      ? {
+          observe: (data: BackupJobData, events: RunEvents) =>
+            observeRun(options.metrics!, { kind: 'backup', cluster: data.cluster, ...(data.estimate ? { estimateSeconds: data.estimate.expectedSeconds } : {}) }, events),
+        }
+      : {}),
     depsFor: (data: BackupJobData) => backupDepsFor(config.clusters[data.cluster]!, state, { id: data.runId, requestedBy: data.requestedBy, ...(data.note ? { note: data.note } : {}) }),
     report: (data, events, plan, createdAt) =>
       slack && data.slack
@@ -106,12 +118,14 @@ export async function startWorker(options: {
     ...(slack ? { slack } : {}),
     ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),
   };
+  const maintenance = createMaintenance({ config, state, log: log.child({ component: 'maintenance' }), queue: operations.queue, ...(slack ? { slack } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}) });
   const runScheduledBackup = createScheduledBackupProcessor(scheduleDeps);
   const postHeadsUp = createHeadsUpProcessor(scheduleDeps);
   const dispatch = async (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) => {
     if (job.name === SCHEDULED_BACKUP_JOB) return runScheduledBackup(job as Job<ScheduledBackupJobData>);
     if (job.name === HEADS_UP_JOB) return postHeadsUp(job as Job<HeadsUpJobData>);
     if (job.name === 'backup') return processor(job as Job<BackupJobData>, token, signal);
+    if (job.name === RETENTION_JOB || job.name === STALE_CHECK_JOB) return maintenance.process(job.name, job.data as { cluster?: string });
     // A job a newer version queued: fail it visibly rather than run it as something it is not.
     throw new PachbackupError('internal', `this worker does not know jobs named ${JSON.stringify(job.name)}`, { hint: 'run the same pachbackup version on every worker' });
   };
@@ -126,6 +140,16 @@ export async function startWorker(options: {
     only: async (run) => !(await hasJob(run.id)),
   });
 
+  // Restores run from the CLI only (for now): any left in flight by a dead process is ended here too.
+  await recoverInterruptedRestores({
+    config,
+    runs: state.runs,
+    locks: state.locks,
+    log,
+    events: createRunEvents(),
+    depsFor: (run, record) => restoreDepsFor(config, config.clusters[run.cluster]!, state, { id: run.id, backupId: record.plan.backup.id, requestedBy: run.requestedBy }),
+  });
+  await maintenance.sync();
   const synced = await schedules.sync();
   if (synced.installed > 0 || synced.removed.length > 0) log.info(synced, 'job schedulers match the schedules');
 

@@ -28,6 +28,8 @@ export interface SandboxState {
     bytes: number;
   };
   kubernetes: { server: string; namespace: string; kubeconfig: string };
+  /** Prometheus endpoints of the bot's processes (also /healthz and /readyz). */
+  metrics: { app: string; worker: string };
   slack: {
     apiUrl: string;
     messagesUrl: string;

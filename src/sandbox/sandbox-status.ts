@@ -21,6 +21,7 @@ export function serviceEndpoints(state: SandboxState): Record<string, string> {
     kubernetes: new URL(state.kubernetes.server).host,
     slack: new URL(state.slack.apiUrl).host,
     app: new URL(state.slack.eventsUrl).host,
+    worker: new URL(state.metrics.worker).host,
   };
 }
 

@@ -115,10 +115,11 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
     // The bot itself: the Slack app and a worker, as separate processes, on the generated config.
     const cli = entry('../cli/main');
     const botEnv = { ...process.env, LOG_LEVEL: 'info', PACHBACKUP_LISTEN_HOST: '127.0.0.1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-    const appProc = startProcess(cli.command, [...cli.args, 'serve', '--config', configFile], { logFile: join(logs, 'app.log'), env: botEnv });
+    const [appMetricsPort, workerMetricsPort] = await Promise.all([freePort(), freePort()]);
+    const appProc = startProcess(cli.command, [...cli.args, 'serve', '--config', configFile], { logFile: join(logs, 'app.log'), env: { ...botEnv, PACHBACKUP_METRICS_PORT: String(appMetricsPort) } });
     pids.app = appProc.pid;
     const workerLog = join(logs, 'worker.log');
-    const workerProc = startProcess(cli.command, [...cli.args, 'worker', '--config', configFile], { logFile: workerLog, env: botEnv });
+    const workerProc = startProcess(cli.command, [...cli.args, 'worker', '--config', configFile], { logFile: workerLog, env: { ...botEnv, PACHBACKUP_METRICS_PORT: String(workerMetricsPort) } });
     pids.worker = workerProc.pid;
     await Promise.all([waitForPort(appPort, { name: 'pachbackup serve', isAlive: appProc.alive, timeoutMs: 60_000 }), waitForLogLine(workerLog, 'worker is running', workerProc.alive)]);
 
@@ -141,6 +142,7 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
         bytes: seeded.bytes,
       },
       kubernetes: { server: kubeServer, namespace: SANDBOX.namespace, kubeconfig },
+      metrics: { app: `http://127.0.0.1:${appMetricsPort}/metrics`, worker: `http://127.0.0.1:${workerMetricsPort}/metrics` },
       slack: {
         apiUrl: slackApiUrl,
         messagesUrl: `http://127.0.0.1:${slackPort}/messages`,

@@ -50,10 +50,10 @@ export async function createSlackFixture(
     ...f,
     sim,
     queue,
-    /** Jobs ever queued (any state). */
+    /** Backup jobs ever queued (any state); housekeeping jobs are not counted. */
     async jobCount(): Promise<number> {
-      const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized');
-      return Object.values(counts).reduce((a, b) => a + b, 0);
+      const jobs = await queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized']);
+      return jobs.filter((j) => j?.name === 'backup').length;
     },
     messagesIn,
     /** The last ephemeral message `user` sees. */

@@ -1,0 +1,58 @@
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { isProcessRunning } from '../runtime/is-process-running.js';
+import type { RunEvents } from '../runner/run-event.js';
+import type { ClusterLocks } from '../state/cluster-lock.js';
+import type { RunRecord, RunStore } from '../state/run-store.js';
+import type { RestoreDeps } from './restore-deps.js';
+import { runRestore, type RestoreResult, type RestoreRunRecord } from './run-restore.js';
+
+/**
+ * Finds restore runs left in flight by a process that died and ends them safely, as `recoverInterruptedRuns`
+ * does for backups: takes the target's lock, runs the compensations of what they did — staging databases
+ * dropped, the target resumed with its recorded replicas — and marks them failed. Call it wherever backups are
+ * recovered (CLI and worker start): a restore never leaves a cluster paused either.
+ */
+export async function recoverInterruptedRestores(options: {
+  config: Config;
+  runs: RunStore;
+  locks: ClusterLocks;
+  log: Logger;
+  events: RunEvents;
+  depsFor: (run: RunRecord, record: RestoreRunRecord) => RestoreDeps & { close?(): void };
+  only?: (run: RunRecord) => boolean | Promise<boolean>;
+}): Promise<RestoreResult[]> {
+  const { runs, locks, log } = options;
+  const recovered: RestoreResult[] = [];
+  const active = await runs.listRuns({ kind: 'restore', phases: ['validating', 'running'], limit: 100 });
+  for (const run of active) {
+    const record = run.result as RestoreRunRecord | null;
+    if (!options.config.clusters[run.cluster] || !record?.plan || (options.only && !(await options.only(run)))) continue;
+    const free = await locks.clearIfHolderDead(run.cluster, isProcessRunning);
+    if (!free) continue;
+    let lock;
+    try {
+      lock = await locks.acquire(run.cluster, { runId: run.id, kind: 'recovery', requestedBy: 'pachbackup (recovery)' });
+    } catch {
+      continue;
+    }
+    log.warn({ runId: run.id, cluster: run.cluster }, 'found an interrupted restore; dropping its staging databases, resuming the cluster and ending the run');
+    const deps = options.depsFor(run, record);
+    deps.session.lock = lock;
+    try {
+      recovered.push(
+        await runRestore({
+          deps,
+          plan: record.plan,
+          events: options.events,
+          log,
+          mode: 'abort',
+          abortReason: 'interrupted: the process running this restore stopped; pachbackup undid what it had started and resumed the cluster',
+        }),
+      );
+    } finally {
+      deps.close?.();
+    }
+  }
+  return recovered;
+}
