@@ -6,7 +6,8 @@ import { verifyBackup } from '../backup/verify-backup.js';
 import { recoverInterruptedRestores } from '../restore/recover-interrupted-restores.js';
 import { restoreDepsFor } from '../restore/restore-deps-for.js';
 import { newBackupId, parseBackupId } from '../catalog/backup-layout.js';
-import type { CatalogEntry } from '../catalog/catalog.js';
+import type { Catalog, CatalogEntry } from '../catalog/catalog.js';
+import type { BackupManifest } from '../catalog/manifest.js';
 import type { ClusterConfig, Config } from '../config/config.js';
 import { defaultConfigPath, loadConfig } from '../config/load-config.js';
 import { PachbackupError } from '../errors.js';
@@ -78,6 +79,13 @@ function describeEntry(e: CatalogEntry): string {
   const m = e.manifest;
   const verified = e.verification ? (e.verification.ok ? 'verified' : 'VERIFY FAILED') : 'unverified';
   return `${m.id}  ${m.completedAt}  downtime ${formatDuration(m.downtime.seconds * 1000).padEnd(9)} ${String(m.objects.count).padStart(7)} objects ${formatBytes(m.objects.bytes).padStart(10)}  ${m.databases.map((d) => `${d.name} ${formatBytes(d.bytes)}`).join(', ')}  ${verified}`;
+}
+
+/** A complete backup's manifest, or a not-found error that says where to look. */
+async function requireManifest(catalog: Catalog, cluster: string, id: string): Promise<BackupManifest> {
+  const manifest = await catalog.readManifest(cluster, id);
+  if (!manifest) throw new PachbackupError('not-found', `no complete backup ${id} of ${cluster}`, { hint: `\`pachbackup list --cluster ${cluster}\` shows the backups` });
+  return manifest;
 }
 
 /** The backup's cluster: named in its id, or given with --cluster. */
@@ -181,8 +189,7 @@ export function registerBackupCommands(program: Command): void {
       const cluster = clusterOfBackup(config, id, opts.cluster);
       const adapters = clusterAdapters(cluster);
       try {
-        const manifest = await adapters.catalog.readManifest(cluster.name, id);
-        if (!manifest) throw new PachbackupError('not-found', `no complete backup ${id} of ${cluster.name}`, { hint: `\`pachbackup list --cluster ${cluster.name}\` shows the backups` });
+        const manifest = await requireManifest(adapters.catalog, cluster.name, id);
         const verification = await adapters.catalog.readVerification(cluster.name, id);
         print(opts.json, { manifest, verification: verification ?? null }, () =>
           [
@@ -206,8 +213,7 @@ export function registerBackupCommands(program: Command): void {
       const cluster = clusterOfBackup(config, id, opts.cluster);
       const adapters = clusterAdapters(cluster);
       try {
-        const manifest = await adapters.catalog.readManifest(cluster.name, id);
-        if (!manifest) throw new PachbackupError('not-found', `no complete backup ${id} of ${cluster.name}`, { hint: `\`pachbackup list --cluster ${cluster.name}\` shows the backups` });
+        const manifest = await requireManifest(adapters.catalog, cluster.name, id);
         const record = await verifyBackup({ s3: adapters.backupS3, store: cluster.backupStore, manifest });
         await adapters.catalog.writeVerification(cluster.name, record);
         print(opts.json, record, () => [`${id}: ${record.ok ? 'OK' : 'FAILED'}`, ...record.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`)].join('\n'));

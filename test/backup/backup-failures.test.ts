@@ -8,6 +8,7 @@ import { newBackupId } from '../../src/catalog/backup-layout.js';
 import { backupDepsFor } from '../../src/runtime/backup-deps-for.js';
 import { createRunEvents, type RunEvent } from '../../src/runner/run-event.js';
 import { createPachydermFixture, quietLogger, type PachydermFixture } from '../support/pachyderm-fixture.js';
+import { runCli } from '../support/run-cli.js';
 
 let fixture: PachydermFixture | undefined;
 afterEach(async () => {
@@ -145,13 +146,3 @@ describe('the enterprise pause strategy', () => {
   });
 });
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/pachbackup.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { DeleteBucketCommand, DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { listAll } from '../object-store/s3-fixtures.js';
 import { expect } from 'vitest';
@@ -34,17 +33,7 @@ export async function inventoryOf(f: PachydermFixture, manifest: BackupManifest)
 
 export { listAll, readObject } from '../object-store/s3-fixtures.js';
 
-/** Runs the built CLI (`npm run build` first) and collects its exit code and output. */
-export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/pachbackup.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+export { runCli } from '../support/run-cli.js';
 
 /** Empties and removes a bucket if it exists (a restore may have created it). */
 export async function removeBucket(s3: S3Client, bucket: string): Promise<void> {
