@@ -77,6 +77,7 @@ export interface ClusterConfig {
   /** Backups that run on their own (the config file's; more are made in Slack and kept in the state database). */
   schedules: ScheduleConfig[];
   retention: { keepLast?: number; keepDays?: number; incompleteAfterHours: number };
+  alerts: { staleAfterHours: number };
   slack?: { opsChannel: string; announceChannel?: string };
   access: { operators: Principals; approvers: Principals };
 }

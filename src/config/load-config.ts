@@ -172,6 +172,7 @@ function resolveCluster(name: string, raw: RawCluster, r: Resolver): ClusterConf
     backup: raw.backup,
     schedules: resolveSchedules(key, raw.schedules, r),
     retention: raw.retention,
+    alerts: raw.alerts,
     access: raw.access,
   };
   if (raw.pachyderm.quiesce.includes(raw.pachyderm.deployment)) {

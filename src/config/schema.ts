@@ -189,6 +189,8 @@ const clusterSchema = z.strictObject({
   /** Backups run on their own, e.g. `[{ cron: '0 3 * * *', timezone: Europe/Berlin }]`. */
   schedules: z.array(scheduleSchema).default([]),
   retention: retentionSchema,
+  /** An alert in the ops channel when the last good backup is older than this. */
+  alerts: z.strictObject({ staleAfterHours: z.number().positive().max(24 * 365).default(26) }).default({ staleAfterHours: 26 }),
   slack: z
     .strictObject({
       opsChannel: slackChannel,

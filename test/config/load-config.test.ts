@@ -96,6 +96,8 @@ describe('configuration', () => {
     ['a misspelt schedule key', (c) => (c.clusters.prod.schedules = [{ cron: '0 3 * * *', headsUp: 10 }]), /unknown key "headsUp" in clusters\.prod\.schedules\[0\]; expected one of cron, timezone, headsUpMinutes/],
     ['a schedule without its cron', (c) => (c.clusters.prod.schedules = [{ timezone: 'UTC' }]), /clusters\.prod\.schedules\[0\]\.cron: missing; expected a string/],
     ['the same schedule twice', (c) => (c.clusters.prod.schedules = [{ cron: '0 3 * * *', timezone: 'Europe/Berlin' }, { cron: ' 0 3 * * * ', timezone: 'europe/berlin' }]), /clusters\.prod\.schedules\[1\]: repeats schedules\[0\] \("0 3 \* \* \*" in Europe\/Berlin\); expected each schedule once/],
+    ['a stale-backup threshold of zero', (c) => (c.clusters.prod.alerts = { staleAfterHours: 0 }), /clusters\.prod\.alerts\.staleAfterHours: got 0; expected/],
+    ['a retention that keeps no backup', (c) => (c.clusters.prod.retention = { keepLast: 0 }), /clusters\.prod\.retention\.keepLast: got 0; expected/],
     ['pachd listed among the deployments to quiesce', (c) => (c.clusters.prod.pachyderm.quiesce = ['pachw', 'pachd']), /clusters\.prod\.pachyderm\.quiesce: lists "pachd", the pachd deployment itself/],
   ];
   for (const [what, breakIt, message] of bad) {
