@@ -1,3 +1,4 @@
+import { createRestoreRequestStore } from '../restore/restore-request-store.js';
 import { WebClient } from '@slack/web-api';
 import type { Command } from 'commander';
 import type { ClusterConfig, Config } from '../config/config.js';
@@ -81,6 +82,7 @@ export async function serve(
       estimate,
       fallbackZone: options.fallbackZone,
       schedules,
+      restoreRequests: createRestoreRequestStore(state.pool),
     },
   });
   const worker = options.withWorker

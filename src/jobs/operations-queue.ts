@@ -1,4 +1,5 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
+import type { RestorePlan } from '../restore/restore-plan.js';
 import type { DowntimeEstimate } from '../slack/views/view-models.js';
 
 /** Where a run reports in Slack: the ops-channel message the app posted for it. */
@@ -20,6 +21,34 @@ export interface BackupJobData {
 }
 
 /**
+ * A restore drill (job name `drill`): the worker runs `runDrill`, which creates the run record itself; the ops
+ * channel message was posted when it was requested and its thread gets the checks and the verdict.
+ */
+export interface DrillJobData {
+  kind: 'drill';
+  runId: string;
+  cluster: string;
+  /** The backup to drill; default: the newest complete one. */
+  backupId?: string;
+  requestedBy: string;
+  slack?: SlackRunTarget;
+}
+
+/**
+ * An approved restore (job name `restore`): the plan that was approved (the run plans again and refuses unless
+ * the fingerprint is the same), who asked and who approved; it reports in the plan message's thread.
+ */
+export interface RestoreJobData {
+  kind: 'restore';
+  runId: string;
+  cluster: string;
+  plan: RestorePlan;
+  requestedBy: string;
+  approvedBy: string;
+  slack?: SlackRunTarget;
+}
+
+/**
  * One run of a schedule, made by the schedule's BullMQ job scheduler (job name `scheduled-backup`). It does not
  * back up by itself: the worker checks the cluster is free, creates the run and queues a `backup` job for it.
  */
@@ -37,7 +66,7 @@ export interface HeadsUpJobData {
   runAt: number;
 }
 
-export type OperationJobData = BackupJobData | ScheduledBackupJobData | HeadsUpJobData;
+export type OperationJobData = BackupJobData | DrillJobData | RestoreJobData | ScheduledBackupJobData | HeadsUpJobData;
 
 /** The job names the worker processes (each job's name is its data's `kind`). */
 export type OperationJobName = OperationJobData['kind'];
@@ -59,7 +88,7 @@ export function createOperationsQueue(connection: ConnectionOptions, prefix: str
   });
   return {
     queue,
-    async enqueue(data: BackupJobData): Promise<void> {
+    async enqueue(data: BackupJobData | DrillJobData | RestoreJobData): Promise<void> {
       await queue.add(data.kind, data, { jobId: data.runId });
     },
     /** Removes a job that no worker has started; false when it is already running (or gone). */

@@ -21,8 +21,11 @@ import type { DowntimeEstimate } from '../slack/views/view-models.js';
 import { createMaintenance, RETENTION_JOB, STALE_CHECK_JOB } from '../maintenance/maintenance-jobs.js';
 import { observeRun, type PachbackupMetrics } from '../observability/metrics.js';
 import { onCancelRequest } from './cancel-requests.js';
-import { createOperationsQueue, operationsQueueName, type BackupJobData, type HeadsUpJobData, type OperationJobData, type ScheduledBackupJobData } from './operations-queue.js';
+import { createOperationsQueue, operationsQueueName, type BackupJobData, type DrillJobData, type HeadsUpJobData, type RestoreJobData, type OperationJobData, type ScheduledBackupJobData } from './operations-queue.js';
 import { createBackupJobProcessor } from './process-backup-job.js';
+import { createDrillJobProcessor } from './process-drill-job.js';
+import { createRestoreJobProcessor } from './process-restore-job.js';
+import { drillDepsFor } from '../drill/drill-deps-for.js';
 
 /** A backup's downtime estimate made with clients opened for it and closed after. */
 async function estimateWithFreshClients(state: StateConnections, cluster: ClusterConfig): Promise<DowntimeEstimate> {
@@ -41,7 +44,8 @@ async function estimateWithFreshClients(state: StateConnections, cluster: Cluste
  * schedules (config file and Slack). Cancel requests arrive over Redis pub/sub.
  *
  * Jobs are dispatched by name: `backup` runs a backup; `scheduled-backup` (made by a schedule's job scheduler)
- * starts one unless the cluster is busy; `heads-up` tells users about a coming scheduled backup.
+ * starts one unless the cluster is busy; `drill` runs a restore drill; `restore` runs an approved restore;
+ * `heads-up` tells users about a coming scheduled backup.
  */
 export async function startWorker(options: {
   config: Config;
@@ -119,12 +123,31 @@ export async function startWorker(options: {
     ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),
   };
   const maintenance = createMaintenance({ config, state, log: log.child({ component: 'maintenance' }), queue: operations.queue, ...(slack ? { slack } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}) });
+  const runDrillJob = createDrillJobProcessor({
+    config,
+    runs: state.runs,
+    audit: state.audit,
+    log,
+    ...(slack ? { slack } : {}),
+    depsFor: (data: DrillJobData) => drillDepsFor(config.clusters[data.cluster]!, state, { id: data.runId, requestedBy: data.requestedBy, ...(data.backupId ? { backupId: data.backupId } : {}) }),
+  });
+  const runRestoreJob = createRestoreJobProcessor({
+    config,
+    runs: state.runs,
+    audit: state.audit,
+    log,
+    ...(slack ? { slack } : {}),
+    depsFor: (data: RestoreJobData) =>
+      restoreDepsFor(config, config.clusters[data.cluster]!, state, { id: data.runId, backupId: data.plan.backup.id, requestedBy: data.requestedBy, approvedBy: data.approvedBy }),
+  });
   const runScheduledBackup = createScheduledBackupProcessor(scheduleDeps);
   const postHeadsUp = createHeadsUpProcessor(scheduleDeps);
   const dispatch = async (job: Job<OperationJobData>, token?: string, signal?: AbortSignal) => {
     if (job.name === SCHEDULED_BACKUP_JOB) return runScheduledBackup(job as Job<ScheduledBackupJobData>);
     if (job.name === HEADS_UP_JOB) return postHeadsUp(job as Job<HeadsUpJobData>);
     if (job.name === 'backup') return processor(job as Job<BackupJobData>, token, signal);
+    if (job.name === 'drill') return runDrillJob(job as Job<DrillJobData>, token, signal);
+    if (job.name === 'restore') return runRestoreJob(job as Job<RestoreJobData>, token, signal);
     if (job.name === RETENTION_JOB || job.name === STALE_CHECK_JOB) return maintenance.process(job.name, job.data as { cluster?: string });
     // A job a newer version queued: fail it visibly rather than run it as something it is not.
     throw new PachbackupError('internal', `this worker does not know jobs named ${JSON.stringify(job.name)}`, { hint: 'run the same pachbackup version on every worker' });
@@ -140,7 +163,8 @@ export async function startWorker(options: {
     only: async (run) => !(await hasJob(run.id)),
   });
 
-  // Restores run from the CLI only (for now): any left in flight by a dead process is ended here too.
+  // Restores left in flight by a dead CLI process are ended here too; one with a job (an approved Slack restore)
+  // comes back through stalled-job recovery instead.
   await recoverInterruptedRestores({
     config,
     runs: state.runs,
@@ -148,6 +172,7 @@ export async function startWorker(options: {
     log,
     events: createRunEvents(),
     depsFor: (run, record) => restoreDepsFor(config, config.clusters[run.cluster]!, state, { id: run.id, backupId: record.plan.backup.id, requestedBy: run.requestedBy }),
+    only: async (run) => !(await hasJob(run.id)),
   });
   await maintenance.sync();
   const synced = await schedules.sync();

@@ -3,6 +3,7 @@ import type { OperationsQueue } from '../jobs/operations-queue.js';
 import type { Logger } from '../log.js';
 import type { ClusterAdapters } from '../runtime/cluster-adapters.js';
 import type { Schedules } from '../schedules/schedules.js';
+import type { RestoreRequestStore } from '../restore/restore-request-store.js';
 import type { AuditLog } from '../state/audit-log.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
 import type { RunStore } from '../state/run-store.js';
@@ -33,4 +34,6 @@ export interface SlackAppDeps {
   fallbackZone: string;
   /** Backup schedules (config file and Slack-made) for `/pachbackup schedule`; absent: the command says it is unavailable. */
   schedules?: Schedules;
+  /** Restore requests waiting for approval (the state database). */
+  restoreRequests?: RestoreRequestStore;
 }

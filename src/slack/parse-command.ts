@@ -14,6 +14,8 @@ export type ParsedCommand =
   | { name: 'show'; backupId: string }
   | { name: 'history'; cluster: string }
   | { name: 'cancel'; runId: string }
+  | { name: 'drill'; cluster: string; backupId?: string }
+  | { name: 'restore'; cluster?: string }
   | ScheduleCommand;
 
 /** `schedule <cluster> "<cron>" [zone]`, `schedule list` and `schedule remove <schedule-id>`. */
@@ -37,6 +39,8 @@ export const USAGE: Record<ParsedCommand['name'], string> = {
   show: '/pachbackup show <backup-id>',
   history: '/pachbackup history <cluster>',
   cancel: '/pachbackup cancel <run-id>',
+  drill: '/pachbackup drill <cluster> [backup-id]',
+  restore: '/pachbackup restore [cluster]',
   schedule: '/pachbackup schedule <cluster> "<cron>" [time zone]',
 };
 
@@ -101,6 +105,12 @@ export function parseCommand(text: string, clusters: readonly string[]): ParsedC
   if (name !== 'backup' && flags.length > 0) return { error: `\`${name}\` takes no option ${shown(flags[0]!)}`, usage: USAGE[name] };
 
   switch (name) {
+    case 'restore': {
+      if (args.length > 1) return { error: '`restore` takes at most one cluster; the rest is chosen in the form it opens', usage: USAGE.restore };
+      if (args.length === 0) return { name };
+      const c = cluster(args[0]);
+      return typeof c === 'string' ? { name, cluster: c } : c;
+    }
     case 'status': {
       if (args.length > 1) return { error: '`status` takes at most one cluster', usage: USAGE.status };
       if (args.length === 0) return { name };
@@ -143,6 +153,15 @@ export function parseCommand(text: string, clusters: readonly string[]): ParsedC
       const c = cluster(positional[0]);
       if (typeof c !== 'string') return c;
       return note === undefined ? { name, cluster: c } : { name, cluster: c, note };
+    }
+    case 'drill': {
+      if (args.length > 2) return { error: `\`drill\` takes a cluster and at most one backup id, got ${args.length} arguments`, usage: USAGE.drill };
+      const c = cluster(args[0]);
+      if (typeof c !== 'string') return c;
+      const id = args[1];
+      if (id === undefined) return { name, cluster: c };
+      if (!RUN_ID.test(id) || id.length > 100) return { error: `${shown(id)} is not a backup id; ids look like prod-20261124t031500z-7f3a (see \`/pachbackup list ${c}\`)`, usage: USAGE.drill };
+      return { name, cluster: c, backupId: id };
     }
     case 'schedule':
       return parseSchedule(args, cluster);

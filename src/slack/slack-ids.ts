@@ -11,12 +11,19 @@ export const ACTION_IDS = {
   dismissBackup: 'backup_dismiss',
   /** Cancel button on a running operation's message (value: the run id). */
   cancelRun: 'run_cancel',
+  /** Approve button of a restore plan (value: the restore request id). */
+  approveRestore: 'restore_approve',
+  /** Reject button of a restore plan (value: the restore request id). */
+  rejectRestore: 'restore_reject',
 } as const;
 
 export type ActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
 
-/** Modal callback ids (restore requests arrive with issue 5). */
-export const VIEW_IDS = {} as const;
+/** Modal callback ids. */
+export const VIEW_IDS = {
+  /** The `/pachbackup restore` modal. */
+  restoreRequest: 'restore_request',
+} as const;
 
 /** Events the app subscribes to. */
 export const EVENTS = {

@@ -79,6 +79,32 @@ const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: 3,
+    name: 'restore requests',
+    // Restores asked for in Slack, waiting for (or past) approval. The plan is the one shown for approval; the
+    // fingerprint binds the approval to it. Approving is one UPDATE ... WHERE status = 'pending', so two clicks
+    // start one restore.
+    sql: `
+      CREATE TABLE restore_requests (
+        id text PRIMARY KEY,
+        cluster text NOT NULL,
+        backup_id text NOT NULL,
+        fingerprint text NOT NULL,
+        request jsonb NOT NULL,
+        plan jsonb NOT NULL,
+        requested_by text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL DEFAULT now() + interval '1 hour',
+        required_approvals int NOT NULL DEFAULT 1 CHECK (required_approvals >= 1),
+        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'expired', 'started')),
+        approvals jsonb NOT NULL DEFAULT '[]',
+        slack jsonb,
+        run_id text
+      );
+      CREATE INDEX restore_requests_pending ON restore_requests (cluster) WHERE status = 'pending';
+    `,
+  },
 ];
 
 /** Brings the state database's schema up to date. */

@@ -2,7 +2,8 @@ import type { BlockButtonAction } from '@slack/bolt';
 import type { SlackAppDeps } from '../app-deps.js';
 import { cancelRun } from '../handlers/cancel-run.js';
 import { confirmBackup } from '../handlers/confirm-backup.js';
-import { ACTION_IDS } from '../slack-ids.js';
+import { decideRestore, submitRestoreRequest } from '../handlers/restore-requests.js';
+import { ACTION_IDS, VIEW_IDS } from '../slack-ids.js';
 import type { ListenerRegistry } from './register-listeners.js';
 
 /** The buttons: confirm or dismiss a backup confirmation, cancel a running operation. Each acks first. */
@@ -23,5 +24,42 @@ export function registerActionListeners(app: ListenerRegistry, deps: SlackAppDep
     await ack();
     const result = await cancelRun({ userId: body.user.id, runId: action.value ?? '', client }, deps);
     await respond({ response_type: 'ephemeral', replace_original: false, text: result.text, ...(result.blocks ? { blocks: result.blocks as never } : {}) });
+  });
+
+  for (const [actionId, decision] of [
+    [ACTION_IDS.approveRestore, 'approve'],
+    [ACTION_IDS.rejectRestore, 'reject'],
+  ] as const) {
+    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
+      await ack();
+      try {
+        await decideRestore(
+          {
+            userId: body.user.id,
+            requestId: action.value ?? '',
+            decision,
+            ...(body.channel?.id && body.message?.ts ? { message: { channel: body.channel.id, ts: body.message.ts } } : {}),
+            client,
+            respond: (m) => respond({ response_type: 'ephemeral', replace_original: false, text: m.text, ...(m.blocks ? { blocks: m.blocks as never } : {}) }),
+          },
+          deps,
+        );
+      } catch (err) {
+        deps.log.error({ err }, 'restore decision failed');
+        await respond({ response_type: 'ephemeral', replace_original: false, text: 'Something went wrong deciding this restore request; the pachbackup logs say more.' });
+      }
+    });
+  }
+
+  // The restore modal's submission: answered within 3 s (field errors, or closed), planned after.
+  app.view(VIEW_IDS.restoreRequest, async ({ ack, body, view, client }) => {
+    try {
+      await submitRestoreRequest(
+        { userId: body.user.id, values: view.state.values as never, privateMetadata: view.private_metadata ?? '', ack: (answer) => (answer ? ack(answer as never) : ack()), client },
+        deps,
+      );
+    } catch (err) {
+      deps.log.error({ err }, 'restore request failed');
+    }
   });
 }

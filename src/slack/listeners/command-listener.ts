@@ -4,6 +4,8 @@ import { cancelRun } from '../handlers/cancel-run.js';
 import { replyPrivately } from '../handlers/command-context.js';
 import { handleReadCommand } from '../handlers/read-commands.js';
 import { requestBackup } from '../handlers/request-backup.js';
+import { requestDrill } from '../handlers/request-drill.js';
+import { openRestoreModal } from '../handlers/restore-requests.js';
 import { handleScheduleCommand } from '../handlers/schedule-commands.js';
 import { isUsageError, parseCommand } from '../parse-command.js';
 import { SLASH_COMMAND } from '../slack-ids.js';
@@ -28,6 +30,8 @@ export function registerCommandListener(app: ListenerRegistry, deps: SlackAppDep
     try {
       await deps.audit.record({ actor: command.user_id, action: `command:${parsed.name}`, ...('cluster' in parsed && parsed.cluster ? { cluster: parsed.cluster } : {}), outcome: 'accepted', detail: {} });
       if (parsed.name === 'backup') await requestBackup(ctx, parsed, deps);
+      else if (parsed.name === 'drill') await requestDrill(ctx, parsed, deps);
+      else if (parsed.name === 'restore') await openRestoreModal({ ...ctx, triggerId: command.trigger_id }, parsed, deps);
       else if (parsed.name === 'cancel') {
         const result = await cancelRun({ userId: command.user_id, runId: parsed.runId, client }, deps);
         await replyPrivately(ctx, result as { text: string; blocks?: unknown[] });

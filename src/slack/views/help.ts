@@ -25,6 +25,14 @@ export const COMMAND_HELP = {
     description:
       'Back up a cluster on a schedule, e.g. `"0 3 * * *" Europe/Berlin` (the zone defaults to UTC); its users get a heads-up before each run. `schedule list` shows every schedule, `schedule remove <schedule-id>` removes one made in Slack.',
   },
+  restore: {
+    usage: `${SLASH_COMMAND} restore [cluster]`,
+    description: 'Ask to restore a backup: a form for the backup, the target cluster and where the databases and objects go; the plan is posted for an approver, and nothing is restored until someone else approves it.',
+  },
+  drill: {
+    usage: `${SLASH_COMMAND} drill <cluster> [backup-id]`,
+    description: 'Prove a backup restores: restores it into scratch databases and a scratch prefix, checks every table and object, then removes the scratch. The cluster is not touched. Defaults to the newest complete backup.',
+  },
   cancel: { usage: `${SLASH_COMMAND} cancel <run-id>`, description: 'Stop a run; whatever it changed is undone and the cluster is resumed.' },
 } as const satisfies Record<string, CommandHelp>;
 

@@ -13,6 +13,9 @@ import { buildRunHistory } from '../../../src/slack/views/run-history.js';
 import { buildRunMessage } from '../../../src/slack/views/run-message.js';
 import { buildRunSummary } from '../../../src/slack/views/run-summary.js';
 import { buildStepReply } from '../../../src/slack/views/step-reply.js';
+import { buildDrillCheckReply, buildDrillMessage, buildDrillSummary } from '../../../src/slack/views/drill-summary.js';
+import { buildRestorePlanMessage } from '../../../src/slack/views/restore-plan.js';
+import { inPlacePlan, sideBySidePlan } from './restore-view-fixtures.js';
 import { actionIdsOf, blockKitProblems, mrkdwnTexts } from './block-kit-check.js';
 import * as f from './view-fixtures.js';
 
@@ -34,6 +37,13 @@ function renderAll(inject: <T>(value: T) => T): Record<string, SlackMessage> {
     history: buildRunHistory(inject({ cluster: 'prod', clusterDisplayName: 'Production', runs: f.historyItems })),
     estimate: buildEstimateView(inject({ cluster: 'prod', clusterDisplayName: 'Production', estimate: f.estimate })),
     home: { text: 'home', blocks: buildAppHome(statuses).blocks as SlackMessage['blocks'] },
+    restorePlan: buildRestorePlanMessage(inject({ requestId: 'prod-20261124t100000z-restore-1a2b3c', plan: sideBySidePlan, requestedBy: 'U0OPS1', expiresAt: '2026-11-24T11:00:00.000Z' })),
+    restorePlanDecided: buildRestorePlanMessage(
+      inject({ requestId: 'r', plan: inPlacePlan, requestedBy: 'U0OPS1', expiresAt: '2026-11-24T11:00:00.000Z', decision: { state: 'void' as const, at: '2026-11-24T10:05:00.000Z', reason: ['objects changed'] } }),
+    ),
+    drillMessage: buildDrillMessage(inject({ id: 'd', cluster: 'prod', backupId: 'b', requestedBy: 'U0OPS1', state: 'failed' as const })),
+    drillCheck: buildDrillCheckReply(inject({ name: 'rows of pachyderm', ok: false, detail: 'table x: 1 row, the backup says 2' })),
+    drillSummary: buildDrillSummary(inject({ id: 'd', cluster: 'prod', backupId: 'b', ok: false, error: 'e', checks: [{ name: 'n', ok: false, detail: 'd' }], durationMs: 1000 })),
   };
 }
 

@@ -1,0 +1,29 @@
+import { newOperationId } from '../../restore/operation-id.js';
+import type { SlackAppDeps } from '../app-deps.js';
+import { buildDrillMessage } from '../views/drill-summary.js';
+import { usageError } from '../views/help.js';
+import { replyPrivately, type CommandContext } from './command-context.js';
+
+/**
+ * `/pachbackup drill <cluster> [backup-id]` (operators): no approval and no confirmation — a drill restores into
+ * scratch and never touches the cluster. Posts the drill's message in the ops channel and queues it; the worker
+ * reports each check and the verdict in its thread.
+ */
+export async function requestDrill(ctx: CommandContext, command: { cluster: string; backupId?: string }, deps: SlackAppDeps): Promise<string | undefined> {
+  const cluster = deps.config.clusters[command.cluster]!;
+  if (!(await deps.authorizer.can(ctx.userId, 'operate', cluster))) {
+    await deps.audit.record({ actor: ctx.userId, action: 'drill', cluster: cluster.name, outcome: 'refused', detail: { via: 'slack', reason: 'not an operator' } });
+    await replyPrivately(ctx, usageError(`you are not an operator of ${cluster.name}: only its operators may run drills`, 'ask one of its operators, or use /pachbackup list to see its backups'));
+    return undefined;
+  }
+  const runId = newOperationId('drill', cluster.name);
+  const requestedBy = `<@${ctx.userId}>`;
+  const opsChannel = cluster.slack?.opsChannel ?? ctx.channelId;
+  const message = buildDrillMessage({ id: runId, cluster: cluster.name, ...(command.backupId ? { backupId: command.backupId } : {}), requestedBy, state: 'queued' });
+  const posted = await ctx.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
+  const slack = { channel: posted.channel ?? opsChannel, ts: posted.ts! };
+  await deps.queue.enqueue({ kind: 'drill', runId, cluster: cluster.name, requestedBy, ...(command.backupId ? { backupId: command.backupId } : {}), slack });
+  await deps.audit.record({ actor: ctx.userId, action: 'drill', cluster: cluster.name, runId, outcome: 'requested', detail: { via: 'slack', backupId: command.backupId ?? null } });
+  await replyPrivately(ctx, { text: `Drill ${runId} of ${cluster.name} is queued. Follow it in <#${slack.channel}>.` });
+  return runId;
+}

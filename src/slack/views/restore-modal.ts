@@ -1,0 +1,140 @@
+import type { KnownBlock, View } from '@slack/types';
+import { formatBytes } from '../../format-units.js';
+import type { DatabaseTarget, ObjectTarget, RestoreRequest } from '../../restore/restore-request.js';
+import { VIEW_IDS } from '../slack-ids.js';
+import { formatAge } from './time-text.js';
+
+/** One complete backup offered in the restore modal. */
+export interface RestoreBackupChoice {
+  id: string;
+  completedAt: string;
+  bytes: number;
+  pachydermVersion?: string;
+  /** verify.json: passed, failed, or none yet. */
+  verified: 'ok' | 'failed' | 'unverified';
+}
+
+/** What the modal remembers between opening and submitting (private_metadata). */
+export interface RestoreModalMetadata {
+  channelId: string;
+}
+
+const option = (text: string, value: string, description?: string) => ({
+  text: { type: 'plain_text' as const, text: text.slice(0, 75) },
+  value,
+  ...(description ? { description: { type: 'plain_text' as const, text: description.slice(0, 75) } } : {}),
+});
+
+/** Block and action ids of the modal's inputs (block id = action id). */
+export const RESTORE_INPUTS = {
+  backup: 'backup',
+  target: 'target',
+  databases: 'databases',
+  suffix: 'suffix',
+  objects: 'objects',
+  bucket: 'bucket',
+  overwrite: 'overwrite',
+  confirm: 'confirm',
+} as const;
+
+const input = (id: string, label: string, element: Record<string, unknown>, extra: { optional?: boolean; hint?: string } = {}): KnownBlock =>
+  ({
+    type: 'input',
+    block_id: id,
+    label: { type: 'plain_text', text: label },
+    element: { ...element, action_id: id },
+    ...(extra.optional ? { optional: true } : {}),
+    ...(extra.hint ? { hint: { type: 'plain_text', text: extra.hint } } : {}),
+  }) as KnownBlock;
+
+/**
+ * The `/pachbackup restore` modal: which backup (newest first, with age, size, Pachyderm version and verify
+ * state), into which cluster, where the databases and objects go, overwrite, and the target cluster's name typed
+ * to confirm. Submitting it asks for approval; nothing is restored yet.
+ */
+export function buildRestoreModal(options: { backups: RestoreBackupChoice[]; clusters: string[]; defaultCluster?: string; now: string; metadata: RestoreModalMetadata }): View {
+  const backups = options.backups.slice(0, 100).map((b) =>
+    option(
+      b.id,
+      b.id,
+      `${formatAge(b.completedAt, options.now)} · ${formatBytes(b.bytes)} · Pachyderm ${b.pachydermVersion ?? '?'} · ${{ ok: 'verified', failed: 'VERIFY FAILED', unverified: 'not verified' }[b.verified]}`,
+    ),
+  );
+  const clusters = options.clusters.map((c) => option(c, c));
+  const initialCluster = options.defaultCluster ? clusters.find((c) => c.value === options.defaultCluster) : undefined;
+  const suffix = `restored_${options.now.slice(0, 10).replace(/-/g, '')}`;
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: 'Pick a backup and where it goes. Submitting shows the plan in the ops channel for an approver; *nothing is restored until someone else approves it*.' } },
+    backups.length > 0
+      ? input(RESTORE_INPUTS.backup, 'Backup', { type: 'static_select', placeholder: { type: 'plain_text', text: 'newest first' }, options: backups, initial_option: backups[0] })
+      : { type: 'section', text: { type: 'mrkdwn', text: '❌ There is no complete backup to restore.' } },
+    input(RESTORE_INPUTS.target, 'Target cluster', { type: 'static_select', options: clusters, ...(initialCluster ? { initial_option: initialCluster } : {}) }),
+    input(RESTORE_INPUTS.databases, 'Databases', {
+      type: 'radio_buttons',
+      options: [option('New databases with a suffix (safe)', 'new'), option('The original names (in place needs overwrite)', 'original')],
+      initial_option: option('New databases with a suffix (safe)', 'new'),
+    }),
+    input(RESTORE_INPUTS.suffix, 'Suffix of the new databases', { type: 'plain_text_input', initial_value: suffix, max_length: 40 }, { optional: true }),
+    input(RESTORE_INPUTS.objects, 'Objects', {
+      type: 'radio_buttons',
+      options: [
+        option("The target cluster's own bucket", 'cluster-bucket'),
+        option('A new bucket (name below)', 'bucket'),
+        option('The backup store in place (no copy)', 'backup-pool', '⚠️ the backup store stops being a backup'),
+      ],
+      initial_option: option('A new bucket (name below)', 'bucket'),
+    }),
+    input(RESTORE_INPUTS.bucket, 'New bucket', { type: 'plain_text_input', max_length: 63, placeholder: { type: 'plain_text', text: 'e.g. pachyderm-restored' } }, { optional: true }),
+    input(RESTORE_INPUTS.overwrite, 'Overwrite', { type: 'checkboxes', options: [option('Replace non-empty databases and write into a non-empty bucket', 'overwrite')] }, { optional: true }),
+    input(RESTORE_INPUTS.confirm, "Type the target cluster's name to confirm", { type: 'plain_text_input', max_length: 100 }),
+  ];
+  return {
+    type: 'modal',
+    callback_id: VIEW_IDS.restoreRequest,
+    title: { type: 'plain_text', text: 'Restore a backup' },
+    submit: { type: 'plain_text', text: 'Ask for approval' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    private_metadata: JSON.stringify(options.metadata),
+    blocks,
+  };
+}
+
+type StateValues = Record<string, Record<string, { type?: string; value?: string | null; selected_option?: { value: string } | null; selected_options?: { value: string }[] }>>;
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const SUFFIX = /^[a-z0-9_]{1,40}$/;
+
+/**
+ * The modal's state as a restore request for a target cluster, or the field errors Slack shows under the
+ * inputs (`response_action: errors`).
+ */
+export function parseRestoreSubmission(values: StateValues, clusters: readonly string[]): { ok: true; cluster: string; request: RestoreRequest } | { ok: false; errors: Record<string, string> } {
+  const get = (id: string) => values[id]?.[id];
+  const errors: Record<string, string> = {};
+  const backupId = get(RESTORE_INPUTS.backup)?.selected_option?.value;
+  const cluster = get(RESTORE_INPUTS.target)?.selected_option?.value;
+  if (!cluster || !clusters.includes(cluster)) errors[RESTORE_INPUTS.target] = 'pick a configured cluster';
+  // Without backups the modal has no backup input: the error goes where Slack can show it.
+  if (!backupId) errors[values[RESTORE_INPUTS.backup] ? RESTORE_INPUTS.backup : RESTORE_INPUTS.target] = values[RESTORE_INPUTS.backup] ? 'pick a backup' : 'there is no complete backup to restore';
+  const typed = (get(RESTORE_INPUTS.confirm)?.value ?? '').trim();
+  if (cluster && typed !== cluster) errors[RESTORE_INPUTS.confirm] = `type ${cluster} exactly to confirm`;
+
+  let databases: DatabaseTarget = { kind: 'new' };
+  if (get(RESTORE_INPUTS.databases)?.selected_option?.value === 'original') databases = { kind: 'original' };
+  else {
+    const suffix = (get(RESTORE_INPUTS.suffix)?.value ?? '').trim();
+    if (suffix !== '' && !SUFFIX.test(suffix)) errors[RESTORE_INPUTS.suffix] = 'lower-case letters, digits and _ only';
+    else if (suffix !== '') databases = { kind: 'new', suffix };
+  }
+  let objects: ObjectTarget = { kind: 'cluster-bucket' };
+  const where = get(RESTORE_INPUTS.objects)?.selected_option?.value ?? 'cluster-bucket';
+  if (where === 'backup-pool') objects = { kind: 'backup-pool' };
+  else if (where === 'bucket') {
+    const bucket = (get(RESTORE_INPUTS.bucket)?.value ?? '').trim();
+    if (!BUCKET.test(bucket)) errors[RESTORE_INPUTS.bucket] = 'a bucket name: 3–63 lower-case letters, digits, dots and dashes';
+    else objects = { kind: 'bucket', bucket };
+  }
+  const overwrite = (get(RESTORE_INPUTS.overwrite)?.selected_options ?? []).some((o) => o.value === 'overwrite');
+  if (Object.keys(errors).length > 0) return { ok: false, errors };
+  return { ok: true, cluster: cluster!, request: { backupId: backupId!, databases, objects, overwrite } };
+}

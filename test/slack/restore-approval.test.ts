@@ -1,0 +1,146 @@
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropDatabaseIfExists } from '../../src/restore/target-databases.js';
+import { uniqueName } from '../support/services.js';
+import { ALICE, createSlackFixture, DAVE, OPS, type SlackFixture } from '../support/slack-fixture.js';
+import { removeBucket } from '../restore/restore-fixtures.js';
+
+const CAROL = 'U0APR1';
+const textOf = (m: { text?: string; blocks?: unknown[] }) => `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
+
+describe('restores through Slack, with approval', () => {
+  let f: SlackFixture;
+  let backupId: string;
+  const buckets: string[] = [];
+  const databases: string[] = [];
+
+  beforeAll(async () => {
+    // Carol approves; she may also operate, so that she can ask for a restore herself.
+    f = await createSlackFixture({ objects: 10, editConfig: (config) => void config.clusters.test.access.operators.users.push(CAROL) });
+    backupId = await f.backupThroughSlack();
+    await f.finished(backupId);
+  });
+  afterAll(async () => {
+    if (f) {
+      for (const d of databases) await dropDatabaseIfExists(f.cluster.postgres, d).catch(() => undefined);
+      for (const b of buckets) await removeBucket(f.clusterBucket.s3, b).catch(() => undefined);
+    }
+    await f?.cleanup();
+  });
+
+  /** Opens the modal as `user` and returns the view id. */
+  async function openModal(user: string): Promise<string> {
+    const before = f.sim.calls().filter((c) => c.method === 'views.open').length;
+    await f.sim.driver.slashCommand({ userId: user, channelId: OPS, text: 'restore test' });
+    await f.sim.waitForCall((c) => c.method === 'views.open' && f.sim.calls().filter((x) => x.method === 'views.open').length > before, { description: 'the restore modal' });
+    const modal = f.sim.workspace.modalStack(user).at(-1)!;
+    expect(modal).toBeDefined();
+    return modal.id;
+  }
+
+  /** Asks for a restore into new databases `<name>_<suffix>` and a new bucket; resolves with the plan message and request id. */
+  async function request(user: string, options: { suffix?: string; bucket?: string } = {}) {
+    const suffix = options.suffix ?? uniqueName('s').replace(/-/g, '_');
+    const bucket = options.bucket ?? uniqueName('restored');
+    buckets.push(bucket);
+    databases.push(`${f.pachydermDb.name}_${suffix}`, `${f.dexDb.name}_${suffix}`);
+    const viewId = await openModal(user);
+    const seen = new Set(f.messagesIn(OPS).map((m) => m.ts));
+    const submitted = await f.sim.driver.submitView({
+      userId: user,
+      viewId,
+      values: { backup: { backup: backupId }, target: { target: 'test' }, databases: { databases: 'new' }, suffix: { suffix }, objects: { objects: 'bucket' }, bucket: { bucket }, confirm: { confirm: 'test' } },
+    });
+    expect(submitted.outcome).toBe('close');
+    const message = await f.sim.waitForMessage((m) => m.channel === OPS && !seen.has(m.ts) && /Restore request \S+:/.test(m.text ?? ''), { timeoutMs: 60_000, description: 'the restore plan' });
+    const requestId = /Restore request (\S+):/.exec(message.text ?? '')![1]!;
+    return { message, requestId, suffix, bucket };
+  }
+
+  async function click(user: string, message: { ts: string }, actionId: 'restore_approve' | 'restore_reject') {
+    const seen = new Set(f.sim.snapshot().ephemerals.map((e) => e.id));
+    await f.sim.driver.clickButton({ userId: user, message: { channel: OPS, ts: message.ts }, actionId });
+    return f.sim.waitForEphemeral((e) => e.user === user && !seen.has(e.id), { timeoutMs: 60_000, description: `the answer to ${user}'s click` });
+  }
+
+  const current = (ts: string) => f.messagesIn(OPS).find((m) => m.ts === ts)!;
+
+  it('refuses a submission whose typed name does not match the target', async () => {
+    const viewId = await openModal(ALICE);
+    const submitted = await f.sim.driver.submitView({ userId: ALICE, viewId, values: { backup: { backup: backupId }, target: { target: 'test' }, objects: { objects: 'cluster-bucket' }, confirm: { confirm: 'prod' } } });
+    expect(submitted.outcome).toBe('errors');
+    await f.sim.driver.closeView({ userId: ALICE, viewId });
+  });
+
+  it('posts the plan with Approve and Reject, and refuses self-approval', async () => {
+    const { message, requestId } = await request(CAROL);
+    const text = textOf(message);
+    expect(text).toContain(backupId);
+    expect(text).toContain('restore_approve');
+    expect(text).toMatch(/helm upgrade --install/);
+    const answer = await click(CAROL, message, 'restore_approve');
+    expect(answer.text).toMatch(/you asked for this restore/);
+    expect((await f.state.pool.query('SELECT status FROM restore_requests WHERE id = $1', [requestId])).rows[0].status).toBe('pending');
+  });
+
+  it('refuses a non-approver', async () => {
+    const { message, requestId } = await request(ALICE);
+    for (const user of [ALICE, DAVE]) expect((await click(user, message, 'restore_approve')).text).toMatch(/not an approver of test/);
+    expect((await f.state.pool.query('SELECT status FROM restore_requests WHERE id = $1', [requestId])).rows[0].status).toBe('pending');
+  });
+
+  it('lets an approver reject, replacing the buttons with who rejected, and then refuses approval', async () => {
+    const { message, requestId } = await request(ALICE);
+    await f.sim.driver.clickButton({ userId: CAROL, message: { channel: OPS, ts: message.ts }, actionId: 'restore_reject' });
+    await f.sim.waitForCall((c) => c.method === 'chat.update' && (c.args as { ts?: string }).ts === message.ts, { description: 'the rejected plan' });
+    expect(textOf(current(message.ts))).toMatch(/Rejected\* by <@U0APR1>/);
+    expect(textOf(current(message.ts))).not.toContain('restore_approve');
+    expect((await f.state.pool.query('SELECT status, approvals FROM restore_requests WHERE id = $1', [requestId])).rows[0]).toMatchObject({ status: 'rejected', approvals: [{ user: CAROL, decision: 'reject' }] });
+    const audit = (await f.state.audit.list({ limit: 500 })).filter((a) => a.runId === requestId).map((a) => `${a.actor} ${a.action} ${a.outcome}`);
+    expect(audit).toContain(`${CAROL} restore-reject rejected`);
+  });
+
+  it('refuses an expired request and says so on the plan', async () => {
+    const { message, requestId } = await request(ALICE);
+    await f.state.pool.query(`UPDATE restore_requests SET expires_at = now() - interval '1 minute' WHERE id = $1`, [requestId]);
+    expect((await click(CAROL, message, 'restore_approve')).text).toMatch(/expired/);
+    expect(textOf(current(message.ts))).toMatch(/Expired/);
+    expect(textOf(current(message.ts))).not.toContain('restore_approve');
+  });
+
+  it('voids a request whose plan changed since, saying what changed', async () => {
+    const { message, bucket } = await request(ALICE);
+    // Someone puts something into the bucket the plan was to create.
+    await f.clusterBucket.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    await f.clusterBucket.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'surprise', Body: 'x' }));
+    const answer = await click(CAROL, message, 'restore_approve');
+    expect(answer.text).toMatch(/the plan changed/);
+    expect(answer.text).toMatch(/objects: approved/);
+    expect(textOf(current(message.ts))).toMatch(/Void/);
+    expect((await f.queue.getJobs(['waiting', 'active', 'completed', 'failed'])).filter((j) => j?.name === 'restore')).toHaveLength(0);
+  });
+
+  it('starts one restore for a double click, into new databases and a new bucket, and ends with the helm command', async () => {
+    const { message, requestId } = await request(ALICE);
+    await Promise.all([
+      f.sim.driver.clickButton({ userId: CAROL, message: { channel: OPS, ts: message.ts }, actionId: 'restore_approve' }),
+      f.sim.driver.clickButton({ userId: CAROL, message: { channel: OPS, ts: message.ts }, actionId: 'restore_approve' }),
+    ]);
+    const done = await f.sim.waitForMessage((m) => m.thread_ts === message.ts && m.ts !== message.ts && /Restore `?\S+`? of/.test(m.text ?? '') && /succeeded|failed/.test(m.text ?? ''), {
+      timeoutMs: 120_000,
+      description: 'the restore result',
+    });
+    expect(done.text).toMatch(/succeeded/);
+    expect(done.text).toMatch(/helm upgrade --install/);
+    expect(textOf(current(message.ts))).toMatch(/Approved/);
+    expect(textOf(current(message.ts))).not.toContain('restore_approve');
+    const jobs = (await f.queue.getJobs(['waiting', 'active', 'completed', 'failed'])).filter((j) => j?.name === 'restore');
+    expect(jobs.map((j) => j.id)).toEqual([requestId]);
+    const runs = await f.state.runs.listRuns({ kind: 'restore' });
+    expect(runs.map((r) => r.id)).toEqual([requestId]);
+    const audit = (await f.state.audit.list({ limit: 500 })).filter((a) => a.runId === requestId).map((a) => `${a.actor} ${a.action} ${a.outcome}`);
+    expect(audit.filter((a) => a === `${CAROL} restore-approve approved`)).toHaveLength(1);
+    expect(audit).toContain(`${ALICE} restore-request requested`);
+    expect(audit).toContain('pachbackup restore succeeded');
+  });
+});
