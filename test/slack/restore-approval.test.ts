@@ -1,4 +1,7 @@
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { readInventory } from '../../src/object-store/inventory.js';
+import { listObjects } from '../../src/object-store/list-objects.js';
+import { tableChecksums } from '../../src/postgres/server-info.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabaseIfExists } from '../../src/restore/target-databases.js';
 import { uniqueName } from '../support/services.js';
@@ -121,7 +124,16 @@ describe('restores through Slack, with approval', () => {
   });
 
   it('starts one restore for a double click, into new databases and a new bucket, and ends with the helm command', async () => {
-    const { message, requestId } = await request(ALICE);
+    // What the backup holds, then damage to the live cluster: a dropped table, deleted objects.
+    const original = {
+      pachyderm: await tableChecksums(f.cluster.postgres, f.pachydermDb.name),
+      dex: await tableChecksums(f.cluster.postgres, f.dexDb.name),
+    };
+    await f.pachyderm.query('DROP TABLE auth.role_bindings');
+    const live = [...(await f.clusterListing()).keys()];
+    await f.clusterBucket.s3.send(new DeleteObjectsCommand({ Bucket: f.clusterBucket.name, Delete: { Objects: live.slice(0, 3).map((Key) => ({ Key })) } }));
+
+    const { message, requestId, suffix, bucket } = await request(ALICE);
     await Promise.all([
       f.sim.driver.clickButton({ userId: CAROL, message: { channel: OPS, ts: message.ts }, actionId: 'restore_approve' }),
       f.sim.driver.clickButton({ userId: CAROL, message: { channel: OPS, ts: message.ts }, actionId: 'restore_approve' }),
@@ -142,5 +154,15 @@ describe('restores through Slack, with approval', () => {
     expect(audit.filter((a) => a === `${CAROL} restore-approve approved`)).toHaveLength(1);
     expect(audit).toContain(`${ALICE} restore-request requested`);
     expect(audit).toContain('pachbackup restore succeeded');
+
+    // Both databases equal the originals table by table, and the new bucket holds every inventory object.
+    expect(await tableChecksums(f.cluster.postgres, `${f.pachydermDb.name}_${suffix}`)).toEqual(original.pachyderm);
+    expect(await tableChecksums(f.cluster.postgres, `${f.dexDb.name}_${suffix}`)).toEqual(original.dex);
+    const manifest = (await f.deps('x').catalog.readManifest('test', backupId))!;
+    const inventory = new Map<string, number>();
+    for await (const e of readInventory({ s3: f.backupBucket.s3, bucket: f.backupBucket.name, key: manifest.objects.inventory.key })) inventory.set(e.key, e.size);
+    const restored = new Map<string, number>();
+    for await (const o of listObjects(f.clusterBucket.s3, bucket, '')) restored.set(o.key, o.size);
+    expect(restored).toEqual(inventory);
   });
 });
