@@ -35,23 +35,26 @@ export async function verifyBackup(options: {
 }): Promise<VerificationRecord> {
   const { s3, store, manifest, signal } = options;
   const checks: Check[] = [];
-  const check = async (name: string, fn: () => Promise<string>) => {
+  const run = async (name: string, fn: () => Promise<string>): Promise<Check> => {
     try {
-      checks.push({ name, ok: true, detail: await fn() });
+      return { name, ok: true, detail: await fn() };
     } catch (err) {
-      checks.push({ name, ok: false, detail: describeError(err) });
+      return { name, ok: false, detail: describeError(err) };
     }
   };
+  const check = async (name: string, fn: () => Promise<string>) => void checks.push(await run(name, fn));
 
-  await Promise.all(
+  // The dumps are checked at once; their results are listed in the manifest's order, whichever finishes first.
+  const dumpChecks = await Promise.all(
     manifest.databases.map((db) =>
-      check(`dump ${db.name}`, async () => {
+      run(`dump ${db.name}`, async () => {
         const listing = await listDump({ source: { s3, bucket: store.bucket, key: db.key }, expectedSha256: db.sha256, signal: signal ?? new AbortController().signal });
         if (listing.bytes !== db.bytes) throw new Error(`${listing.bytes} bytes stored, the manifest says ${db.bytes}`);
         return `sha256 matches; pg_restore lists ${listing.entries} entries`;
       }),
     ),
   );
+  checks.push(...dumpChecks);
   if (manifest.helmValues) {
     const helm = manifest.helmValues;
     await check('helm values', async () => {
