@@ -1,4 +1,3 @@
-import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { recoverInterruptedRuns } from '../backup/recover-interrupted.js';
 import { runBackup, type BackupResult } from '../backup/run-backup.js';
@@ -6,7 +5,7 @@ import { verifyBackup } from '../backup/verify-backup.js';
 import { recoverInterruptedRestores } from '../restore/recover-interrupted-restores.js';
 import { restoreDepsFor } from '../restore/restore-deps-for.js';
 import { newBackupId, parseBackupId } from '../catalog/backup-layout.js';
-import type { Catalog, CatalogEntry } from '../catalog/catalog.js';
+import type { CatalogEntry } from '../catalog/catalog.js';
 import type { BackupManifest } from '../catalog/manifest.js';
 import type { ClusterConfig, Config } from '../config/config.js';
 import { defaultConfigPath, loadConfig } from '../config/load-config.js';
@@ -14,19 +13,15 @@ import { PachbackupError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format-units.js';
 import { createLogger, type Logger } from '../log.js';
 import { createRunEvents, type RunEvents } from '../runner/run-event.js';
-import { clusterAdapters, clusterNamed } from '../runtime/cluster-adapters.js';
+import { clusterAdapters, clusterNamed, type ClusterAdapters } from '../runtime/cluster-adapters.js';
 import { backupDepsFor } from '../runtime/backup-deps-for.js';
 import { connectState, type StateConnections } from '../runtime/connect-state.js';
+import { cancelOnSignal, cliActor } from './cli-session.js';
 import { createProgressDisplay } from './progress-display.js';
 
 interface CommonOptions {
   config: string;
   json?: boolean;
-}
-
-/** Who runs a CLI command, for the audit log and the run's requester. */
-function cliActor(): string {
-  return `cli:${userInfo().username}@${hostname()}`;
 }
 
 function print(json: boolean | undefined, value: unknown, human: () => string): void {
@@ -81,11 +76,21 @@ function describeEntry(e: CatalogEntry): string {
   return `${m.id}  ${m.completedAt}  downtime ${formatDuration(m.downtime.seconds * 1000).padEnd(9)} ${String(m.objects.count).padStart(7)} objects ${formatBytes(m.objects.bytes).padStart(10)}  ${m.databases.map((d) => `${d.name} ${formatBytes(d.bytes)}`).join(', ')}  ${verified}`;
 }
 
-/** A complete backup's manifest, or a not-found error that says where to look. */
-async function requireManifest(catalog: Catalog, cluster: string, id: string): Promise<BackupManifest> {
-  const manifest = await catalog.readManifest(cluster, id);
-  if (!manifest) throw new PachbackupError('not-found', `no complete backup ${id} of ${cluster}`, { hint: `\`pachbackup list --cluster ${cluster}\` shows the backups` });
-  return manifest;
+/** Runs `fn` on one complete backup — its cluster, the cluster's clients and its manifest — or says where to look. */
+async function withBackup(
+  id: string,
+  opts: { config: string; cluster?: string },
+  fn: (backup: { cluster: ClusterConfig; adapters: ClusterAdapters; manifest: BackupManifest }) => Promise<void>,
+): Promise<void> {
+  const cluster = clusterOfBackup(loadConfig(opts.config), id, opts.cluster);
+  const adapters = clusterAdapters(cluster);
+  try {
+    const manifest = await adapters.catalog.readManifest(cluster.name, id);
+    if (!manifest) throw new PachbackupError('not-found', `no complete backup ${id} of ${cluster.name}`, { hint: `\`pachbackup list --cluster ${cluster.name}\` shows the backups` });
+    await fn({ cluster, adapters, manifest });
+  } finally {
+    adapters.close();
+  }
 }
 
 /** The backup's cluster: named in its id, or given with --cluster. */
@@ -110,14 +115,8 @@ export function registerBackupCommands(program: Command): void {
       const state = await connectState(config);
       const events = createRunEvents((err) => log.warn({ err }, 'progress display failed'));
       if (!opts.json) events.subscribe(createProgressDisplay());
-      const cancel = new AbortController();
-      const onSigint = () => {
-        if (cancel.signal.aborted) process.exit(130); // a second Ctrl-C: the next pachbackup start resumes the cluster
-        console.error('\nCancelling: undoing what was done (the cluster is resumed). Ctrl-C again to quit at once.');
-        cancel.abort();
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+      const cancel = cancelOnSignal('Cancelling: undoing what was done (the cluster is resumed).');
+      cancel.listen();
       try {
         await recoverAtStart(config, state, log, events);
         const actor = cliActor();
@@ -129,8 +128,7 @@ export function registerBackupCommands(program: Command): void {
         print(opts.json, result, () => describeResult(result));
         if (result.status !== 'succeeded') process.exitCode = 1;
       } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
+        cancel.dispose();
         await state.close();
       }
     });
@@ -184,12 +182,8 @@ export function registerBackupCommands(program: Command): void {
 
   withConfig(program.command('show').description('show one backup\'s manifest').argument('<backup-id>'))
     .option('--cluster <name>', 'the cluster, when the id does not name a configured one')
-    .action(async (id: string, opts: CommonOptions & { cluster?: string }) => {
-      const config = loadConfig(opts.config);
-      const cluster = clusterOfBackup(config, id, opts.cluster);
-      const adapters = clusterAdapters(cluster);
-      try {
-        const manifest = await requireManifest(adapters.catalog, cluster.name, id);
+    .action((id: string, opts: CommonOptions & { cluster?: string }) =>
+      withBackup(id, opts, async ({ cluster, adapters, manifest }) => {
         const verification = await adapters.catalog.readVerification(cluster.name, id);
         print(opts.json, { manifest, verification: verification ?? null }, () =>
           [
@@ -201,25 +195,17 @@ export function registerBackupCommands(program: Command): void {
             ...(verification ? verification.checks.map((c) => `  check       ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`) : []),
           ].join('\n'),
         );
-      } finally {
-        adapters.close();
-      }
-    });
+      }),
+    );
 
   withConfig(program.command('verify').description('verify a backup from the backup store alone (exit 1 when a check fails)').argument('<backup-id>'))
     .option('--cluster <name>', 'the cluster, when the id does not name a configured one')
-    .action(async (id: string, opts: CommonOptions & { cluster?: string }) => {
-      const config = loadConfig(opts.config);
-      const cluster = clusterOfBackup(config, id, opts.cluster);
-      const adapters = clusterAdapters(cluster);
-      try {
-        const manifest = await requireManifest(adapters.catalog, cluster.name, id);
+    .action((id: string, opts: CommonOptions & { cluster?: string }) =>
+      withBackup(id, opts, async ({ cluster, adapters, manifest }) => {
         const record = await verifyBackup({ s3: adapters.backupS3, store: cluster.backupStore, manifest });
         await adapters.catalog.writeVerification(cluster.name, record);
         print(opts.json, record, () => [`${id}: ${record.ok ? 'OK' : 'FAILED'}`, ...record.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`)].join('\n'));
         if (!record.ok) process.exitCode = 1;
-      } finally {
-        adapters.close();
-      }
-    });
+      }),
+    );
 }

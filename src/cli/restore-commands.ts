@@ -1,22 +1,21 @@
-import { hostname, userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import type { Config } from '../config/config.js';
 import { defaultConfigPath, loadConfig } from '../config/load-config.js';
 import { drillDepsFor } from '../drill/drill-deps-for.js';
 import { runDrill, type DrillResult } from '../drill/run-drill.js';
 import { PachbackupError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format-units.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger } from '../log.js';
 import { newOperationId } from '../restore/operation-id.js';
 import { restoreDepsFor } from '../restore/restore-deps-for.js';
 import { planRestore, type RestorePlan } from '../restore/restore-plan.js';
 import type { RestoreRequest } from '../restore/restore-request.js';
 import { runRestore, type RestoreResult } from '../restore/run-restore.js';
-import { createRunEvents, type RunEvents } from '../runner/run-event.js';
+import { createRunEvents } from '../runner/run-event.js';
 import { clusterNamed } from '../runtime/cluster-adapters.js';
-import { connectState, type StateConnections } from '../runtime/connect-state.js';
+import { connectState } from '../runtime/connect-state.js';
 import { recoverAtStart } from './backup-commands.js';
+import { cancelOnSignal, cliActor } from './cli-session.js';
 import { createProgressDisplay } from './progress-display.js';
 
 interface CommonOptions {
@@ -36,15 +35,6 @@ interface RestoreOptions extends CommonOptions {
   chartVersion?: string;
   overwrite?: boolean;
   yes?: boolean;
-}
-
-function cliActor(): string {
-  return `cli:${userInfo().username}@${hostname()}`;
-}
-
-/** Ends backups and restores a dead process left in flight (resuming their clusters), as every CLI start does. */
-async function recoverEverything(config: Config, state: StateConnections, log: Logger, events: RunEvents): Promise<void> {
-  await recoverAtStart(config, state, log, events);
 }
 
 /** The request the flags describe; usage errors for flags that contradict each other. */
@@ -157,14 +147,9 @@ export function registerRestoreCommands(program: Command): void {
       const actor = cliActor();
       const restoreId = newOperationId('restore', target.name);
       const deps = restoreDepsFor(config, target, state, { id: restoreId, backupId, requestedBy: actor, ...(opts.yes ? {} : { approvedBy: actor }) });
-      const cancel = new AbortController();
-      const onSigint = () => {
-        if (cancel.signal.aborted) process.exit(130);
-        console.error('\nCancelling: undoing what was done (the cluster is resumed). Ctrl-C again to quit at once.');
-        cancel.abort();
-      };
+      const cancel = cancelOnSignal('Cancelling: undoing what was done (the cluster is resumed).');
       try {
-        await recoverEverything(config, state, log, events);
+        await recoverAtStart(config, state, log, events);
         const plan = await planRestore({ env: deps, request, signal: cancel.signal });
         const detail = { via: 'cli', backupId, fingerprint: plan.fingerprint, request: plan.request };
         await state.audit.record({ actor, action: 'restore', cluster: target.name, runId: restoreId, outcome: 'requested', detail });
@@ -190,8 +175,7 @@ export function registerRestoreCommands(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        process.on('SIGINT', onSigint);
-        process.on('SIGTERM', onSigint);
+        cancel.listen();
         if (!opts.json) console.error(`Restoring ${backupId} into ${target.displayName} as ${restoreId}`);
         const result = await runRestore({ deps, plan, events, log, signal: cancel.signal });
         await state.audit.record({
@@ -205,8 +189,7 @@ export function registerRestoreCommands(program: Command): void {
         console.log(opts.json ? JSON.stringify({ plan, result }, null, 2) : `\n${describeRestore(result)}`);
         if (result.status !== 'succeeded') process.exitCode = 1;
       } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
+        cancel.dispose();
         deps.close();
         await state.close();
       }
@@ -228,16 +211,10 @@ export function registerRestoreCommands(program: Command): void {
       if (!opts.json) events.subscribe(createProgressDisplay());
       const actor = cliActor();
       const deps = drillDepsFor(cluster, state, { id: newOperationId('drill', cluster.name), requestedBy: actor, ...(backupId ? { backupId } : {}) });
-      const cancel = new AbortController();
-      const onSigint = () => {
-        if (cancel.signal.aborted) process.exit(130);
-        console.error('\nCancelling the drill: removing its scratch.');
-        cancel.abort();
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+      const cancel = cancelOnSignal('Cancelling the drill: removing its scratch.');
+      cancel.listen();
       try {
-        await recoverEverything(config, state, log, events);
+        await recoverAtStart(config, state, log, events);
         await state.audit.record({ actor, action: 'drill', cluster: cluster.name, runId: deps.drillId, outcome: 'requested', detail: { via: 'cli', backupId: backupId ?? null } });
         const result = await runDrill({ deps, events, log, signal: cancel.signal });
         await state.audit.record({
@@ -251,8 +228,7 @@ export function registerRestoreCommands(program: Command): void {
         console.log(opts.json ? JSON.stringify(result, null, 2) : describeDrill(result));
         if (!result.ok) process.exitCode = 1;
       } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
+        cancel.dispose();
         deps.close();
         await state.close();
       }

@@ -1,5 +1,5 @@
-import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { cliActor } from './cli-session.js';
 import { parseBackupId } from '../catalog/backup-layout.js';
 import { defaultConfigPath, loadConfig } from '../config/load-config.js';
 import { PachbackupError } from '../errors.js';
@@ -10,7 +10,7 @@ import { connectState } from '../runtime/connect-state.js';
 
 /** `pachbackup prune|pin|unpin`: retention on demand, and backups kept whatever the policy. */
 export function registerRetentionCommands(program: Command): void {
-  const actor = () => `cli:${userInfo().username}@${hostname()}`;
+  const actor = cliActor;
 
   program
     .command('prune')
