@@ -30,7 +30,9 @@ export interface DrillResult {
 export async function runDrill(options: { deps: DrillDeps; events: RunEvents; log: Logger; signal?: AbortSignal }): Promise<DrillResult> {
   const { deps, log } = options;
   const started = performance.now();
-  await deps.runs.createRun({ id: deps.drillId, kind: 'drill', cluster: deps.cluster.name, requestedBy: deps.requestedBy, ...(deps.backupId ? { note: `drill of ${deps.backupId}` } : {}) });
+  // A drill picked up again after its worker died already has its run: it resumes from the checkpoints.
+  const existing = await deps.runs.getRun(deps.drillId);
+  if (!existing) await deps.runs.createRun({ id: deps.drillId, kind: 'drill', cluster: deps.cluster.name, requestedBy: deps.requestedBy, ...(deps.backupId ? { note: `drill of ${deps.backupId}` } : {}) });
   const cancel = new AbortController();
   setMaxListeners(0, cancel.signal);
   const onAbort = () => cancel.abort();
@@ -44,7 +46,7 @@ export async function runDrill(options: { deps: DrillDeps; events: RunEvents; lo
       events: options.events,
       log: log.child({ runId: deps.drillId, cluster: deps.cluster.name }),
       signal: cancel.signal,
-      initialOutputs: { startedAt: new Date().toISOString() },
+      initialOutputs: { startedAt: (existing?.createdAt ?? new Date()).toISOString() },
     });
   } catch (err) {
     outcome = { phase: 'failed', error: describeError(err), outputs: outcome.outputs };

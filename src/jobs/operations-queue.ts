@@ -18,6 +18,8 @@ export interface BackupJobData {
   note?: string;
   estimate?: DowntimeEstimate;
   slack?: SlackRunTarget;
+  /** The users' announcement once posted (and since when the cluster is paused), for an attempt after a dead worker. */
+  announcement?: { channel: string; ts: string; pausedAt?: string };
 }
 
 /**
@@ -36,7 +38,9 @@ export interface DrillJobData {
 
 /**
  * An approved restore (job name `restore`): the plan that was approved (the run plans again and refuses unless
- * the fingerprint is the same), who asked and who approved; it reports in the plan message's thread.
+ * the fingerprint is the same), who asked and who approved, and the plan message (`slack`). The worker posts
+ * the run's own message and the users' announcement when it starts and records them here (with the downtime
+ * estimate), so that an attempt picked up after a worker died edits them rather than posting again.
  */
 export interface RestoreJobData {
   kind: 'restore';
@@ -46,6 +50,9 @@ export interface RestoreJobData {
   requestedBy: string;
   approvedBy: string;
   slack?: SlackRunTarget;
+  estimate?: DowntimeEstimate;
+  runMessage?: { channel: string; ts: string };
+  announcement?: { channel: string; ts: string; pausedAt?: string };
 }
 
 /**

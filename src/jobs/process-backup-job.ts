@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from 'bullmq';
 import type { BackupDeps } from '../backup/backup-deps.js';
 import { createBackupSteps } from '../backup/backup-steps.js';
 import { runBackup, type BackupResult } from '../backup/run-backup.js';
-import type { PlannedStep } from '../slack/run-reporter.js';
+import { backupOutcome } from '../slack/run-outcomes.js';
+import type { PlannedStep, RunOutcome } from '../slack/run-reporter.js';
 import type { Config } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -22,27 +22,10 @@ export interface BackupJobDeps {
   audit: AuditLog;
   log: Logger;
   depsFor: (data: BackupJobData) => BackupDeps & { close(): void };
-  /** Attaches reporting (the Slack thread, metrics) to a run's events; returns a function that finishes it. */
   /** Starts observing a run's events (metrics); the returned function stops it, however the job ends. */
   observe?: (data: BackupJobData, events: RunEvents) => () => void;
-  report?: (data: BackupJobData, events: RunEvents, plan: PlannedStep[], createdAt: Date) => { finish(result: BackupResult): Promise<void> } | undefined;
-}
-
-/**
- * Takes the cluster lock for a run picked up again after its worker died: the dead worker's lease runs out
- * within the lock's TTL, then this worker takes over. A lock held by another run means the cluster is busy.
- */
-async function takeOverLock(deps: BackupJobDeps, data: BackupJobData, signal?: AbortSignal) {
-  const deadline = Date.now() + deps.locks.ttlMs + 5_000;
-  for (;;) {
-    try {
-      return await deps.locks.acquire(data.cluster, { runId: data.runId, kind: 'backup', requestedBy: data.requestedBy });
-    } catch (err) {
-      const holder = await deps.locks.holder(data.cluster);
-      if (!(err instanceof PachbackupError) || err.code !== 'conflict' || (holder && holder.runId !== data.runId) || Date.now() > deadline || signal?.aborted) throw err;
-      await sleep(1000);
-    }
-  }
+  /** Attaches reporting (the Slack thread) to a run's events; `finish` ends it with the outcome. */
+  report?: (job: Job<BackupJobData>, events: RunEvents, plan: PlannedStep[], createdAt: Date) => { finish(outcome: RunOutcome): Promise<void> } | undefined;
 }
 
 /**
@@ -65,10 +48,10 @@ export function createBackupJobProcessor(deps: BackupJobDeps) {
     const events = createRunEvents((err) => log.warn({ err }, 'a run event listener failed'));
     const stopObserving = deps.observe?.(data, events);
     const plan = createBackupSteps(backupDeps).map((s) => ({ name: s.name, title: s.title, downtime: s.downtime ?? false }));
-    const reporter = deps.report?.(data, events, plan, existing?.createdAt ?? new Date());
+    const reporter = deps.report?.(job, events, plan, existing?.createdAt ?? new Date());
     try {
       // A run that already started belongs to a dead worker (BullMQ gave us its stalled job): take over its lock.
-      if (existing && existing.phase !== 'queued') backupDeps.session.lock = await takeOverLock(deps, data, signal);
+      if (existing && existing.phase !== 'queued') backupDeps.session.lock = await deps.locks.takeOver(data.cluster, { runId: data.runId, kind: 'backup', requestedBy: data.requestedBy }, signal);
       const result = await runBackup({ deps: backupDeps, events, log, ...(signal ? { signal } : {}) });
       await deps.audit.record({
         actor: 'pachbackup',
@@ -78,7 +61,7 @@ export function createBackupJobProcessor(deps: BackupJobDeps) {
         outcome: result.status === 'succeeded' || result.status === 'partially-failed' ? 'succeeded' : result.status === 'cancelled' ? 'cancelled' : 'failed',
         detail: { status: result.status, error: result.error, downtimeSeconds: result.downtimeSeconds, estimatedSeconds: data.estimate?.expectedSeconds },
       });
-      await reporter?.finish(result);
+      await reporter?.finish(backupOutcome(result));
       return result;
     } finally {
       stopObserving?.();

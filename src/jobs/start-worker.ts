@@ -6,6 +6,7 @@ import { restoreDepsFor } from '../restore/restore-deps-for.js';
 import type { ClusterConfig, Config } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
 import { estimateBackup } from '../estimate/estimate-backup.js';
+import { estimateRestoreDowntime } from '../estimate/estimate-restore.js';
 import type { Logger } from '../log.js';
 import { createRunEvents, type RunEvents } from '../runner/run-event.js';
 import { backupDepsFor } from '../runtime/backup-deps-for.js';
@@ -77,19 +78,22 @@ export async function startWorker(options: {
         }
       : {}),
     depsFor: (data: BackupJobData) => backupDepsFor(config.clusters[data.cluster]!, state, { id: data.runId, requestedBy: data.requestedBy, ...(data.note ? { note: data.note } : {}) }),
-    report: (data, events, plan, createdAt) =>
-      slack && data.slack
-        ? createRunReporter({
-            client: slack,
-            target: data.slack,
-            cluster: config.clusters[data.cluster]!,
-            run: { id: data.runId, kind: 'backup', requestedBy: data.requestedBy, ...(data.note ? { note: data.note } : {}), ...(data.estimate ? { estimate: data.estimate } : {}), createdAt: createdAt.toISOString() },
-            plan,
-            events,
-            log,
-            ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),
-          })
-        : undefined,
+    report: (job, events, plan, createdAt) => {
+      const data = job.data;
+      if (!slack || !data.slack) return undefined;
+      return createRunReporter({
+        client: slack,
+        target: data.slack,
+        cluster: config.clusters[data.cluster]!,
+        run: { id: data.runId, kind: 'backup', requestedBy: data.requestedBy, ...(data.note ? { note: data.note } : {}), ...(data.estimate ? { estimate: data.estimate } : {}), createdAt: createdAt.toISOString() },
+        plan,
+        events,
+        log,
+        ...(data.announcement ? { announcement: data.announcement } : {}),
+        onAnnounced: (announcement) => void job.updateData({ ...job.data, announcement }).catch((err: unknown) => log.warn({ err }, 'could not record the announcement in the job')),
+        ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),
+      });
+    },
   });
 
   // Runs started by a CLI that died: no job will come back for them.
@@ -134,11 +138,17 @@ export async function startWorker(options: {
   const runRestoreJob = createRestoreJobProcessor({
     config,
     runs: state.runs,
+    locks: state.locks,
     audit: state.audit,
     log,
     ...(slack ? { slack } : {}),
     depsFor: (data: RestoreJobData) =>
       restoreDepsFor(config, config.clusters[data.cluster]!, state, { id: data.runId, backupId: data.plan.backup.id, requestedBy: data.requestedBy, approvedBy: data.approvedBy }),
+    estimate: async (cluster, plan) => estimateRestoreDowntime(await (options.estimate ?? ((c: ClusterConfig) => estimateWithFreshClients(state, c)))(cluster), plan),
+    ...(options.metrics
+      ? { observe: (data: RestoreJobData, events: RunEvents) => observeRun(options.metrics!, { kind: 'restore', cluster: data.cluster, ...(data.estimate ? { estimateSeconds: data.estimate.expectedSeconds } : {}) }, events) }
+      : {}),
+    ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),
   });
   const runScheduledBackup = createScheduledBackupProcessor(scheduleDeps);
   const postHeadsUp = createHeadsUpProcessor(scheduleDeps);

@@ -3,6 +3,7 @@ import { secondsBetween } from '../backup/steps/write-manifest.js';
 import { describeError, PachbackupError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunEvents } from '../runner/run-event.js';
+import type { DowntimeEstimate } from '../slack/views/view-models.js';
 import type { RunPhase } from '../runner/run-phase.js';
 import { runSteps } from '../runner/run-steps.js';
 import type { RestoreDeps } from './restore-deps.js';
@@ -97,6 +98,8 @@ export async function runRestore(options: {
   signal?: AbortSignal;
   mode?: 'run' | 'abort';
   abortReason?: string;
+  /** The downtime announced for it, kept with the run so that `history` compares it with the real one. */
+  estimate?: DowntimeEstimate;
 }): Promise<RestoreResult> {
   const { deps, plan, log } = options;
   const existing = await deps.runs.getRun(deps.restoreId);
@@ -109,7 +112,7 @@ export async function runRestore(options: {
     }
   }
   if (!existing) {
-    await deps.runs.createRun({ id: deps.restoreId, kind: 'restore', cluster: deps.target.name, requestedBy: deps.requestedBy, note: deps.note ?? `restore of ${plan.backup.id}` });
+    await deps.runs.createRun({ id: deps.restoreId, kind: 'restore', cluster: deps.target.name, requestedBy: deps.requestedBy, note: deps.note ?? `restore of ${plan.backup.id}`, ...(options.estimate ? { estimate: options.estimate } : {}) });
     const record: RestoreRunRecord = { plan, ...(deps.approvedBy ? { approvedBy: deps.approvedBy } : {}) };
     await deps.runs.setRunFields(deps.restoreId, { result: record });
   }

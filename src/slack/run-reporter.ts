@@ -1,14 +1,14 @@
 import type { WebClient } from '@slack/web-api';
-import type { BackupResult } from '../backup/run-backup.js';
 import type { ClusterConfig } from '../config/config.js';
 import type { SlackRunTarget } from '../jobs/operations-queue.js';
 import type { Logger } from '../log.js';
 import type { RunEvent, RunEvents } from '../runner/run-event.js';
+import type { RunPhase } from '../runner/run-phase.js';
 import { buildAnnouncement } from './views/announcement.js';
+import type { SlackMessage } from './views/block-kit.js';
 import { buildRunMessage } from './views/run-message.js';
-import { buildRunSummary } from './views/run-summary.js';
 import { buildStepReply } from './views/step-reply.js';
-import type { AnnouncementView, DowntimeEstimate, RunView, StepView } from './views/view-models.js';
+import type { AnnouncementView, DowntimeEstimate, RestoreAnnouncement, RunView, StepView } from './views/view-models.js';
 
 /** A step of the plan, as the checklist lists it before it runs. */
 export interface PlannedStep {
@@ -18,20 +18,44 @@ export interface PlannedStep {
 }
 
 /**
+ * A users'-channel announcement already posted, and since when the cluster has been paused if it is: a run
+ * picked up again after its worker died edits it, and gives the all-clear with the whole downtime.
+ */
+export interface PostedAnnouncement {
+  channel: string;
+  ts: string;
+  pausedAt?: string;
+}
+
+/** How a run ended, for the final edit; `summary` builds the last thread reply from the run as reported. */
+export interface RunOutcome {
+  phase: RunPhase;
+  error?: string;
+  summary: (run: RunView) => SlackMessage;
+}
+
+/**
  * Turns a run's events into Slack: the ops-channel message edited in place as a checklist (edits coalesced to at
  * most one per `minUpdateIntervalMs`, within chat.update's rate limit), a thread reply per finished step or undo,
  * the final summary, and the users'-channel announcement — posted when the pause starts with the estimated end,
- * revised if the estimate is exceeded, and edited when the cluster is back.
+ * revised if the estimate is exceeded, and edited when the cluster is back. A restore is announced from its
+ * start, saying which moment users get back, and its announcement ends as restored-beside or failed when it
+ * never paused the cluster.
  *
  * Announcements are driven by events rather than being steps of the backup, so the backup engine stays free of
  * Slack and a Slack outage never fails a backup: failures to post are logged and the run goes on.
  */
 export function createRunReporter(options: {
   client: WebClient;
-  target: SlackRunTarget;
+  /** The run's ops-channel message; without `ts`, `post()` posts it. */
+  target: Omit<SlackRunTarget, 'ts'> & { ts?: string };
   cluster: ClusterConfig;
-  run: { id: string; kind: 'backup'; requestedBy: string; note?: string; estimate?: DowntimeEstimate; createdAt: string };
+  run: { id: string; kind: 'backup' | 'restore'; requestedBy: string; note?: string; estimate?: DowntimeEstimate; createdAt: string; restore?: RestoreAnnouncement };
   plan: PlannedStep[];
+  /** The announcement an earlier attempt of this run posted, edited rather than posted again. */
+  announcement?: PostedAnnouncement;
+  /** Told where the announcement is (and since when the cluster is paused) as it changes, for a later attempt. */
+  onAnnounced?: (posted: PostedAnnouncement) => void;
   events: RunEvents;
   log: Logger;
   fallbackZone?: string;
@@ -39,6 +63,7 @@ export function createRunReporter(options: {
   overrunCheckMs?: number;
 }) {
   const { client, target, cluster, run, log } = options;
+  let ts = target.ts;
   const zone = options.fallbackZone ?? 'UTC';
   const minInterval = options.minUpdateIntervalMs ?? 1500;
   const view: RunView = {
@@ -67,7 +92,9 @@ export function createRunReporter(options: {
   const updateMessage = () => {
     const message = buildRunMessage(view);
     lastUpdate = Date.now();
-    return enqueue('chat.update', () => client.chat.update({ channel: target.channel, ts: target.ts, text: message.text, blocks: message.blocks }));
+    return enqueue('chat.update', async () => {
+      if (ts) await client.chat.update({ channel: target.channel, ts, text: message.text, blocks: message.blocks });
+    });
   };
   const scheduleUpdate = () => {
     if (pendingUpdate) return;
@@ -77,14 +104,18 @@ export function createRunReporter(options: {
     }, Math.max(0, lastUpdate + minInterval - Date.now()));
   };
   const reply = (message: { text: string; blocks: unknown[] }) =>
-    enqueue('chat.postMessage', () => client.chat.postMessage({ channel: target.channel, thread_ts: target.ts, text: message.text, blocks: message.blocks as never }));
+    enqueue('chat.postMessage', async () => {
+      if (ts) await client.chat.postMessage({ channel: target.channel, thread_ts: ts, text: message.text, blocks: message.blocks as never });
+    });
 
   // The announcement in the users' channel.
-  let announcement: { channel: string; ts: string } | undefined;
+  let announcement: PostedAnnouncement | undefined = options.announcement;
   let announced: AnnouncementView | undefined;
   let overrunTimer: NodeJS.Timeout | undefined;
+  // A backup is announced only with an estimate to give; a restore always is (users must know what they get back).
+  const announces = target.announceChannel !== undefined && (run.estimate !== undefined || run.restore !== undefined);
   const announce = (next: AnnouncementView, threadNote?: string) => {
-    if (!target.announceChannel || !run.estimate) return;
+    if (!announces) return;
     announced = next;
     const message = buildAnnouncement(next);
     enqueue('announcement', async () => {
@@ -95,6 +126,8 @@ export function createRunReporter(options: {
         await client.chat.update({ channel: announcement.channel, ts: announcement.ts, text: message.text, blocks: message.blocks });
         if (threadNote) await client.chat.postMessage({ channel: announcement.channel, thread_ts: announcement.ts, text: threadNote });
       }
+      const pausedSince = next.state === 'paused' || next.state === 'overrun' ? next.startsAt : undefined;
+      options.onAnnounced?.({ ...announcement, ...(pausedSince ? { pausedAt: pausedSince } : {}) });
     });
   };
   const baseAnnouncement = (state: AnnouncementView['state'], startsAt: string): AnnouncementView => ({
@@ -102,8 +135,9 @@ export function createRunReporter(options: {
     clusterDisplayName: cluster.displayName,
     state,
     startsAt,
-    estimate: run.estimate!,
+    ...(run.estimate ? { estimate: run.estimate } : {}),
     fallbackZone: zone,
+    ...(run.restore ? { restore: { ...run.restore, ...(stepOf('swap-databases')?.state === 'done' ? { replaced: true } : {}) } } : {}),
   });
   /** Past the high end of the estimate and still paused: post a revised end (what is left of the estimate, at least a minute). */
   const checkOverrun = () => {
@@ -111,7 +145,7 @@ export function createRunReporter(options: {
     const elapsed = (Date.now() - Date.parse(view.pausedAt)) / 1000;
     view.downtimeSeconds = elapsed; // "paused for N so far" in the checklist
     scheduleUpdate();
-    if (!announced || announced.state === 'back' || announced.state === 'failed-back') return;
+    if (!announced || !run.estimate || announced.state !== 'paused' && announced.state !== 'overrun') return;
     const due = announced.state === 'overrun' && announced.revisedEndAt ? Date.parse(announced.revisedEndAt) : Date.parse(view.pausedAt) + run.estimate!.highSeconds * 1000;
     if (Date.now() < due) return;
     const remaining = (run.estimate!.perStep ?? []).filter((p) => stepOf(p.step)?.state === 'pending' || stepOf(p.step)?.state === 'running').reduce((n, p) => n + p.expectedSeconds, 0);
@@ -188,35 +222,56 @@ export function createRunReporter(options: {
         break;
     }
   };
+  // Picked up after a dead worker with the cluster paused: the pause step is skipped (done), so take its start
+  // from the announcement — the all-clear then gives the whole downtime.
+  if (options.announcement?.pausedAt) {
+    view.pausedAt = options.announcement.pausedAt;
+    announced = baseAnnouncement('paused', view.pausedAt);
+    overrunTimer = setInterval(checkOverrun, options.overrunCheckMs ?? 5000);
+    overrunTimer.unref();
+  }
   const unsubscribe = options.events.subscribe(onEvent);
+  // A restore tells users from its start, before any pause (a retried attempt has said so already).
+  if (run.restore && !announcement) announce(baseAnnouncement('restoring', run.createdAt));
 
   return {
-    /** The final edit and the summary reply; resolves when Slack has them. */
-    async finish(result: BackupResult): Promise<void> {
+    /**
+     * Posts the run message when the target has none yet (a restore's, once approved) and answers where it is;
+     * undefined when Slack refused it (the run goes on, unreported).
+     */
+    async post(): Promise<{ channel: string; ts: string } | undefined> {
+      if (!ts) {
+        const message = buildRunMessage(view);
+        await enqueue('chat.postMessage', async () => {
+          ts = (await client.chat.postMessage({ channel: target.channel, text: message.text, blocks: message.blocks })).ts;
+        });
+      }
+      return ts ? { channel: target.channel, ts } : undefined;
+    },
+
+    /** Puts a file (a restore's rendered Helm values) in the run's thread. */
+    async attach(file: { filename: string; title: string; content: string; comment: string }): Promise<void> {
+      await enqueue('files.uploadV2', async () => {
+        if (ts) await client.files.uploadV2({ channel_id: target.channel, thread_ts: ts, filename: file.filename, title: file.title, content: file.content, initial_comment: file.comment });
+      });
+    },
+
+    /** The final edit, the summary reply and a restore's last announcement; resolves when Slack has them. */
+    async finish(outcome: RunOutcome): Promise<void> {
       unsubscribe();
       clearInterval(overrunTimer);
       if (pendingUpdate) clearTimeout(pendingUpdate);
       pendingUpdate = undefined;
-      view.phase = result.status;
-      if (result.error) view.error = result.error;
+      view.phase = outcome.phase;
+      if (outcome.error) view.error = outcome.error;
+      // A restore that never paused the cluster: its result waits beside it, or nothing changed.
+      if (run.restore && (!announced || announced.state === 'restoring')) {
+        const ok = outcome.phase === 'succeeded' || outcome.phase === 'partially-failed';
+        announce(baseAnnouncement(ok && !run.restore.switches ? 'restored' : 'failed', run.createdAt));
+      }
       await updateMessage();
-      const copySeconds = ['pre-copy', 'delta-copy'].reduce((n, s) => n + (stepOf(s)?.durationMs ?? 0), 0) / 1000;
-      await reply(
-        buildRunSummary({
-          id: result.id,
-          cluster: result.cluster,
-          phase: result.status,
-          ...(result.error ? { error: result.error } : {}),
-          warnings: result.warnings,
-          downtimeSeconds: result.downtimeSeconds,
-          ...(run.estimate ? { estimate: run.estimate } : {}),
-          objects: result.objects,
-          bytes: result.bytes,
-          copySeconds,
-          databases: result.databases.map((d) => ({ name: d.name, bytes: d.bytes })),
-          ...(result.verified !== undefined ? { verified: result.verified } : {}),
-        }),
-      );
+      // The summary comes last: once it is in the thread, the run's messages are final.
+      await reply(outcome.summary(view));
       await chain;
     },
   };

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { PachbackupError } from '../errors.js';
 
@@ -76,6 +77,24 @@ export function createClusterLocks(redis: Redis, options: { prefix: string; ttlM
         },
       };
       return lock;
+    },
+
+    /**
+     * Takes the lock for a run picked up again after its worker died (BullMQ's stalled-job recovery): the dead
+     * worker's lease, held in the same run's name, runs out within the TTL, then this process takes over. A lock
+     * held by another run means the cluster is busy: that `conflict` is thrown at once.
+     */
+    async takeOver(cluster: string, who: Omit<LockHolder, 'host' | 'pid' | 'since'>, signal?: AbortSignal): Promise<ClusterLock> {
+      const deadline = Date.now() + ttlMs + 5_000;
+      for (;;) {
+        try {
+          return await this.acquire(cluster, who);
+        } catch (err) {
+          const current = await this.holder(cluster);
+          if (!(err instanceof PachbackupError) || err.code !== 'conflict' || (current && current.runId !== who.runId) || Date.now() > deadline || signal?.aborted) throw err;
+          await sleep(1000);
+        }
+      }
     },
 
     async holder(cluster: string): Promise<LockHolder | undefined> {

@@ -43,7 +43,7 @@ describe('cancelling and recovering runs', () => {
     const before = await f.replicas();
     const child = spawn(process.execPath, ['bin/pachbackup.js', 'worker', '--config', f.configFile], {
       stdio: 'ignore',
-      env: { ...process.env, PACHBACKUP_JOB_LOCK_MS: '2000', PACHBACKUP_LOCK_TTL_MS: '3000', LOG_LEVEL: 'silent' },
+      env: { ...process.env, PACHBACKUP_JOB_LOCK_MS: '2000', PACHBACKUP_LOCK_TTL_MS: '3000', LOG_LEVEL: 'silent', PACHBACKUP_METRICS_PORT: '0', PACHBACKUP_LISTEN_HOST: '127.0.0.1' },
     });
     const runId = await f.backupThroughSlack();
     await pausedInThread(f, runId);
@@ -65,6 +65,10 @@ describe('cancelling and recovering runs', () => {
       expect(await f.replicas()).toEqual(before);
       const { backups } = await f.deps('x').catalog.list('test');
       expect(backups.map((b) => b.manifest.id)).toEqual([runId]);
+      // Users get the all-clear on the one announcement the dead worker posted, with the whole pause in it.
+      const announcements = f.messagesIn(ANNOUNCE);
+      expect(announcements).toHaveLength(1);
+      expect(announcements[0]!.text).toMatch(/^✅ Pachyderm \*test\* is back \(paused \d/);
     } finally {
       await worker.stop();
     }

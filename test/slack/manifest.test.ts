@@ -31,6 +31,7 @@ const SCOPE_OF: Record<string, string | null> = {
   'chat.update': 'chat:write',
   'chat.postEphemeral': 'chat:write',
   'chat.delete': 'chat:write',
+  'chat.getPermalink': null,
   'views.open': null,
   'views.update': null,
   'views.push': null,

@@ -5,7 +5,7 @@ import { tableChecksums } from '../../src/postgres/server-info.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabaseIfExists } from '../../src/restore/target-databases.js';
 import { uniqueName } from '../support/services.js';
-import { ALICE, createSlackFixture, DAVE, OPS, type SlackFixture } from '../support/slack-fixture.js';
+import { ALICE, ANNOUNCE, createSlackFixture, DAVE, OPS, type SlackFixture } from '../support/slack-fixture.js';
 import { removeBucket } from '../restore/restore-fixtures.js';
 
 const CAROL = 'U0APR1';
@@ -14,6 +14,8 @@ const textOf = (m: { text?: string; blocks?: unknown[] }) => `${m.text ?? ''}\n$
 describe('restores through Slack, with approval', () => {
   let f: SlackFixture;
   let backupId: string;
+  /** Every table's checksum in both databases when the backup was taken. */
+  let atBackup: Record<'pachyderm' | 'dex', Awaited<ReturnType<typeof tableChecksums>>>;
   const buckets: string[] = [];
   const databases: string[] = [];
 
@@ -22,6 +24,7 @@ describe('restores through Slack, with approval', () => {
     f = await createSlackFixture({ objects: 10, editConfig: (config) => void config.clusters.test.access.operators.users.push(CAROL) });
     backupId = await f.backupThroughSlack();
     await f.finished(backupId);
+    atBackup = { pachyderm: await tableChecksums(f.cluster.postgres, f.pachydermDb.name), dex: await tableChecksums(f.cluster.postgres, f.dexDb.name) };
   });
   afterAll(async () => {
     if (f) {
@@ -42,7 +45,7 @@ describe('restores through Slack, with approval', () => {
   }
 
   /** Asks for a restore into new databases `<name>_<suffix>` and a new bucket; resolves with the plan message and request id. */
-  async function request(user: string, options: { suffix?: string; bucket?: string } = {}) {
+  async function request(user: string, options: { suffix?: string; bucket?: string; inPlace?: boolean } = {}) {
     const suffix = options.suffix ?? uniqueName('s').replace(/-/g, '_');
     const bucket = options.bucket ?? uniqueName('restored');
     buckets.push(bucket);
@@ -52,7 +55,9 @@ describe('restores through Slack, with approval', () => {
     const submitted = await f.sim.driver.submitView({
       userId: user,
       viewId,
-      values: { backup: { backup: backupId }, target: { target: 'test' }, databases: { databases: 'new' }, suffix: { suffix }, objects: { objects: 'bucket' }, bucket: { bucket }, confirm: { confirm: 'test' } },
+      values: options.inPlace
+        ? { backup: { backup: backupId }, target: { target: 'test' }, databases: { databases: 'original' }, objects: { objects: 'cluster-bucket' }, overwrite: { overwrite: ['overwrite'] }, confirm: { confirm: 'test' } }
+        : { backup: { backup: backupId }, target: { target: 'test' }, databases: { databases: 'new' }, suffix: { suffix }, objects: { objects: 'bucket' }, bucket: { bucket }, confirm: { confirm: 'test' } },
     });
     expect(submitted.outcome).toBe('close');
     const message = await f.sim.waitForMessage((m) => m.channel === OPS && !seen.has(m.ts) && /Restore request \S+:/.test(m.text ?? ''), { timeoutMs: 60_000, description: 'the restore plan' });
@@ -67,6 +72,25 @@ describe('restores through Slack, with approval', () => {
   }
 
   const current = (ts: string) => f.messagesIn(OPS).find((m) => m.ts === ts)!;
+  const threadOf = (ts: string) => current(ts).replies;
+
+  /** Waits for the restore's summary; resolves with its run message (in the ops channel) and the summary reply. */
+  async function restoreFinished(runId: string) {
+    const summary = await f.sim.waitForMessage((m) => m.thread_ts !== undefined && m.thread_ts !== m.ts && (m.text ?? '').includes(`Restore ${runId} of`), {
+      timeoutMs: 120_000,
+      description: `the summary of ${runId}`,
+    });
+    return { summary, run: current(summary.thread_ts!) };
+  }
+
+  /** What the users' channel showed since Slack call number `since` (one operation at a time): each text posted or edited to. */
+  function announcementsSince(since: number): string[] {
+    return f.sim
+      .calls()
+      .slice(since)
+      .filter((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && (c.args as { channel?: string }).channel === ANNOUNCE && !(c.args as { thread_ts?: string }).thread_ts)
+      .map((c) => String((c.args as { text?: string }).text));
+  }
 
   it('refuses a submission whose typed name does not match the target', async () => {
     const viewId = await openModal(ALICE);
@@ -134,16 +158,27 @@ describe('restores through Slack, with approval', () => {
     await f.clusterBucket.s3.send(new DeleteObjectsCommand({ Bucket: f.clusterBucket.name, Delete: { Objects: live.slice(0, 3).map((Key) => ({ Key })) } }));
 
     const { message, requestId, suffix, bucket } = await request(ALICE);
+    const since = f.sim.calls().length;
     await Promise.all([
       f.sim.driver.clickButton({ userId: CAROL, message: { channel: OPS, ts: message.ts }, actionId: 'restore_approve' }),
       f.sim.driver.clickButton({ userId: CAROL, message: { channel: OPS, ts: message.ts }, actionId: 'restore_approve' }),
     ]);
-    const done = await f.sim.waitForMessage((m) => m.thread_ts === message.ts && m.ts !== message.ts && /Restore `?\S+`? of/.test(m.text ?? '') && /succeeded|failed/.test(m.text ?? ''), {
-      timeoutMs: 120_000,
-      description: 'the restore result',
-    });
-    expect(done.text).toMatch(/succeeded/);
-    expect(done.text).toMatch(/helm upgrade --install/);
+    const { run, summary } = await restoreFinished(requestId);
+    expect(summary.text).toMatch(/is complete/);
+    expect(textOf(summary)).toMatch(/helm upgrade --install/);
+    // The run's own message is the restore's checklist, every step done, no downtime (nothing was paused).
+    const checklist = textOf(run);
+    for (const step of ['Check the approved plan', 'Verify the backup', 'Restore the databases', 'Copy the objects', 'Put the restored databases in place', 'Render the Helm values']) expect(checklist).toContain(step);
+    expect(checklist).not.toMatch(/Pause Pachyderm/);
+    expect(checklist).not.toContain('cancel_run');
+    // The plan's thread points at it; the rendered values are attached in its thread.
+    expect(threadOf(message.ts).map((m) => m.text).join('\n')).toMatch(new RegExp(`Restore \`${requestId}\` started — follow it`));
+    const attached = threadOf(run.ts).flatMap((m) => m.files ?? []);
+    expect(attached.map((file) => file.name)).toEqual(['restored-values.yaml']);
+    expect(attached[0]!.preview).toContain(`${f.pachydermDb.name}_${suffix}`);
+    expect(attached[0]!.preview).toContain(bucket);
+    // Users were told a restore runs beside the cluster, then that it is done and nothing changed for them yet.
+    expect(announcementsSince(since)).toEqual([expect.stringMatching(/is being restored beside it/), expect.stringMatching(/is restored beside it\. Pachyderm keeps running/)]);
     expect(textOf(current(message.ts))).toMatch(/Approved/);
     expect(textOf(current(message.ts))).not.toContain('restore_approve');
     const jobs = (await f.queue.getJobs(['waiting', 'active', 'completed', 'failed'])).filter((j) => j?.name === 'restore');
@@ -164,5 +199,47 @@ describe('restores through Slack, with approval', () => {
     const restored = new Map<string, number>();
     for await (const o of listObjects(f.clusterBucket.s3, bucket, '')) restored.set(o.key, o.size);
     expect(restored).toEqual(inventory);
+  });
+
+  it('restores in place through Slack: pauses, swaps, resumes, and users hear the whole story', async () => {
+    const original = atBackup;
+    const replicas = await f.replicas();
+    // The damage: a table dropped and objects deleted in the live cluster.
+    await f.pachyderm.query('DROP TABLE IF EXISTS pfs.commits CASCADE');
+    const live = [...(await f.clusterListing()).keys()];
+    await f.clusterBucket.s3.send(new DeleteObjectsCommand({ Bucket: f.clusterBucket.name, Delete: { Objects: live.slice(0, 4).map((Key) => ({ Key })) } }));
+
+    const { message, requestId } = await request(ALICE, { inPlace: true });
+    expect(textOf(message)).toMatch(/IN PLACE/);
+    expect(textOf(message)).toMatch(/OVERWRITES/);
+    const since = f.sim.calls().length;
+    await f.sim.driver.clickButton({ userId: CAROL, message: { channel: OPS, ts: message.ts }, actionId: 'restore_approve' });
+    const { run, summary } = await restoreFinished(requestId);
+    expect(summary.text).toMatch(/is complete/);
+    expect(textOf(summary)).toMatch(/already runs on the restored state/);
+    // The checklist shows the paused steps and the real downtime.
+    const checklist = textOf(run);
+    expect(checklist).toMatch(/Pause Pachyderm/);
+    expect(checklist).toMatch(/Resume Pachyderm/);
+    expect(checklist).toMatch(/Downtime \*/);
+
+    // The cluster runs again, at the replicas it had, on exactly the backup's data.
+    expect(await f.replicas()).toEqual(replicas);
+    expect(await tableChecksums(f.cluster.postgres, f.pachydermDb.name)).toEqual(original.pachyderm);
+    expect(await tableChecksums(f.cluster.postgres, f.dexDb.name)).toEqual(original.dex);
+    const listing = await f.clusterListing();
+    const manifest = (await f.deps('x').catalog.readManifest('test', backupId))!;
+    for await (const e of readInventory({ s3: f.backupBucket.s3, bucket: f.backupBucket.name, key: manifest.objects.inventory.key })) expect(listing.has(e.key), e.key).toBe(true);
+
+    // Users: the restore starts and says which moment they get back, the pause with its expected end, then the
+    // all-clear with the real figure. Nothing else.
+    const story = announcementsSince(since);
+    expect(story).toEqual([
+      expect.stringMatching(/is being restored to its state of <!date\^\d+\^.*Once the data is ready it will pause/),
+      expect.stringMatching(/is paused since <!date\^\d+\^.* while its data is replaced by the backup of .*Expected back around <!date\^/),
+      expect.stringMatching(/is back, restored to its state of <!date\^\d+\^[^>]+> \(paused [\d.]+ (ms|s), estimated/),
+    ]);
+    const announcement = f.messagesIn(ANNOUNCE).at(-1)!;
+    expect(textOf(announcement)).toMatch(/Anything saved to Pachyderm after/);
   });
 });

@@ -29,7 +29,7 @@ export interface StepView {
   error?: string;
 }
 
-/** A run (backup now; restore and drill later) as its ops-channel message shows it. */
+/** A backup or a restore as its ops-channel message shows it. */
 export interface RunView {
   id: string;
   kind: 'backup' | 'restore' | 'drill';
@@ -70,17 +70,35 @@ export interface BackupSummaryView {
 export interface AnnouncementView {
   cluster: string;
   clusterDisplayName: string;
-  /** `upcoming`: a scheduled backup's heads-up; `paused`: outage under way; `overrun`: past the estimate; `back`: all clear; `failed-back`: the backup failed but the cluster is back. */
-  state: 'upcoming' | 'paused' | 'overrun' | 'back' | 'failed-back';
+  /**
+   * `upcoming`: a scheduled backup's heads-up; `paused`: outage under way; `overrun`: past the estimate; `back`: all
+   * clear; `failed-back`: the operation failed but the cluster is back. Restores only: `restoring` (started, not
+   * paused yet or never paused), `restored` (done without pausing: the restored state waits beside the cluster),
+   * `failed` (ended before touching anything users run on).
+   */
+  state: 'upcoming' | 'paused' | 'overrun' | 'back' | 'failed-back' | 'restoring' | 'restored' | 'failed';
   /** When the outage starts (or started), ISO. */
   startsAt: string;
-  estimate: DowntimeEstimate;
+  /** The expected downtime; absent for a restore that does not pause the cluster. */
+  estimate?: DowntimeEstimate;
   /** Revised expected end while overrunning, ISO. */
   revisedEndAt?: string;
   /** The real downtime, when back. */
   actualSeconds?: number;
   /** IANA zone for the plain-text fallback (readers see their own zone through Slack's date tokens). */
   fallbackZone: string;
+  /** Set for a restore: the state users get back, and whether the cluster switches to it (pauses) in this run. */
+  restore?: RestoreAnnouncement;
+}
+
+/** What users are told a restore does to them. */
+export interface RestoreAnnouncement {
+  /** When the restored backup was taken, ISO: anything saved after it is not in the restored state. */
+  backupTakenAt: string;
+  /** The cluster is paused and switched to the restored state by this run (in place or its own state replaced). */
+  switches: boolean;
+  /** The cluster's databases were already replaced when it failed (for `failed-back`). */
+  replaced?: boolean;
 }
 
 /** A cluster's state for `status` and App Home. */

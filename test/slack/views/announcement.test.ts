@@ -5,7 +5,10 @@ import { allText, blockKitProblems } from './block-kit-check.js';
 import { expectGolden } from './golden.js';
 import { INJECTED_NOTE, START, START_UNIX, announcement } from './view-fixtures.js';
 
-const STATES: AnnouncementView['state'][] = ['upcoming', 'paused', 'overrun', 'back', 'failed-back'];
+const STATES = ['upcoming', 'paused', 'overrun', 'back', 'failed-back'] as const;
+const RESTORE_STATES = ['restoring', 'paused', 'overrun', 'back', 'failed-back', 'restored', 'failed'] as const;
+/** The backup restored in the fixtures: taken a day before the outage. */
+const TAKEN = '2026-11-23T03:00:00.000Z';
 
 function render(view: AnnouncementView) {
   return buildAnnouncement(view);
@@ -13,7 +16,7 @@ function render(view: AnnouncementView) {
 
 describe('announcement', () => {
   it('renders every state as in the golden files', () => {
-    const views: Record<AnnouncementView['state'], AnnouncementView> = {
+    const views: Record<(typeof STATES)[number], AnnouncementView> = {
       upcoming: announcement('upcoming'),
       paused: announcement('paused'),
       overrun: announcement('overrun', { revisedEndAt: '2026-11-24T03:08:30.000Z' }),
@@ -71,5 +74,49 @@ describe('announcement', () => {
     const text = render(announcement('paused', { clusterDisplayName: INJECTED_NOTE })).text;
     expect(text).toContain('*&lt;!channel&gt; &lt;https://evil|click&gt;*');
     expect(text).not.toContain('<!channel>');
+  });
+
+  describe('of a restore', () => {
+    const inPlace = (state: AnnouncementView['state'], extra: Partial<AnnouncementView> = {}) => announcement(state, { restore: { backupTakenAt: TAKEN, switches: true }, ...extra });
+    const beside = (state: AnnouncementView['state']) => announcement(state, { restore: { backupTakenAt: TAKEN, switches: false } });
+
+    it('renders every state as in the golden files', () => {
+      for (const state of RESTORE_STATES) {
+        const view = state === 'restored' || state === 'failed' ? beside(state) : inPlace(state, { actualSeconds: 95, revisedEndAt: '2026-11-24T03:08:30.000Z' });
+        const message = render(view);
+        expectGolden(`announcement-restore-${state}`, message);
+        expect(blockKitProblems(message), state).toEqual([]);
+      }
+    });
+
+    it('says which moment users get back, and that anything saved after it is not there', () => {
+      const taken = `<!date^${START_UNIX - 86_400}^{date_short_pretty} at {time}|Mon 23 Nov 03:00 UTC>`;
+      expect(render(inPlace('restoring')).text).toBe(`🛠️ Pachyderm *Production* is being restored to its state of ${taken}. Once the data is ready it will pause for about 4 min (3–5 min); we will post here when it does.`);
+      expect(allText(render(inPlace('paused'))).join('\n')).toContain(`Anything saved to Pachyderm after ${taken}`);
+      expect(render(inPlace('back', { actualSeconds: 95 })).text).toBe(`✅ Pachyderm *Production* is back, restored to its state of ${taken} (paused 1 min 35 s, estimated 4 min).`);
+    });
+
+    it('tells users nothing changes yet when the restore goes beside the cluster, and when it failed', () => {
+      expect(render(beside('restoring')).text).toMatch(/is being restored beside it\. Pachyderm keeps running as usual\.$/);
+      expect(allText(render(beside('restored'))).join('\n')).toContain('We will post here before Pachyderm is switched over');
+      expect(render(beside('failed')).text).toMatch(/did not complete\. Nothing changed for you/);
+    });
+
+    it('says whether the data was replaced when it failed after pausing', () => {
+      expect(render(inPlace('failed-back', { actualSeconds: 30 })).text).toMatch(/failed, but Pachyderm is back on its data from before \(paused 30\.0 s\)\. Nothing was replaced\.$/);
+      expect(render(inPlace('failed-back', { actualSeconds: 30, restore: { backupTakenAt: TAKEN, switches: true, replaced: true } })).text).toMatch(/hit a problem after its data was replaced/);
+    });
+
+    it('needs no estimate when the cluster is not paused', () => {
+      const { estimate: _none, ...view } = beside('restoring');
+      expect(render(view).text).toMatch(/being restored beside it/);
+    });
+
+    it('talks to data scientists, not to Kubernetes', () => {
+      for (const state of RESTORE_STATES) {
+        const text = allText(render(inPlace(state, { actualSeconds: 100 }))).join('\n');
+        expect(text, state).not.toMatch(/\bRCs?\b|replica|deployment|pachd|namespace|kubectl|helm|database/i);
+      }
+    });
   });
 });
