@@ -78,6 +78,11 @@ export interface ClusterConfig {
   schedules: ScheduleConfig[];
   retention: { keepLast?: number; keepDays?: number; incompleteAfterHours: number };
   alerts: { staleAfterHours: number };
+  /**
+   * Restores asked for in Slack: how many distinct approvers (never the requester) must approve before the restore
+   * is queued (1-10, default 1), and how long the request waits for them (5-10080 minutes, default 60).
+   */
+  restore: { requiredApprovals: number; requestExpiryMinutes: number };
   slack?: { opsChannel: string; announceChannel?: string };
   access: { operators: Principals; approvers: Principals };
 }

@@ -173,8 +173,10 @@ function resolveCluster(name: string, raw: RawCluster, r: Resolver): ClusterConf
     schedules: resolveSchedules(key, raw.schedules, r),
     retention: raw.retention,
     alerts: raw.alerts,
+    restore: raw.restore,
     access: raw.access,
   };
+  checkApprovals(key, raw, r);
   if (raw.pachyderm.quiesce.includes(raw.pachyderm.deployment)) {
     r.problem(`${key}.pachyderm.quiesce`, `lists "${raw.pachyderm.deployment}", the pachd deployment itself; expected only the other deployments`);
   }
@@ -187,6 +189,19 @@ function resolveCluster(name: string, raw: RawCluster, r: Resolver): ClusterConf
   if (ca !== undefined) cluster.postgres.sslRootCert = ca;
   if (raw.slack) cluster.slack = raw.slack;
   return cluster;
+}
+
+/**
+ * A number of approvals that the named approvers cannot give: without an approver group, every approval comes from
+ * `access.approvers.users`, so asking for more than are listed leaves every restore request waiting until it expires.
+ * A cluster with no approvers and the default single approval is left alone: it simply takes no restores from Slack.
+ */
+function checkApprovals(key: string, raw: RawCluster, r: Resolver): void {
+  const { users, groups } = raw.access.approvers;
+  const needed = raw.restore.requiredApprovals;
+  if (groups.length > 0 || needed <= users.length || (users.length === 0 && needed === 1)) return;
+  const named = users.length === 0 ? 'no approvers are named' : `only ${users.length} approver${users.length === 1 ? ' is' : 's are'} named`;
+  r.problem(`${key}.restore.requiredApprovals`, `${needed} approvals needed but ${named} in access.approvers.users; name more approvers or a group`);
 }
 
 /** The cluster's schedules with canonical zone names; the same cron and zone twice would run two backups at once. */

@@ -176,6 +176,22 @@ const scheduleSchema = z.strictObject({
     .default(DEFAULT_HEADS_UP_MINUTES),
 });
 
+/**
+ * How restores asked for in Slack are approved: how many approvers other than the requester must approve, and
+ * how long a request waits for them before it expires (a plan approved much later may no longer be what was
+ * meant, and is planned again anyway).
+ */
+const restoreSettingsSchema = z
+  .strictObject({
+    requiredApprovals: z.int().min(1, 'from 1 to 10 approvals').max(10, 'from 1 to 10 approvals').default(1),
+    requestExpiryMinutes: z
+      .int()
+      .min(5, 'from 5 to 10080 minutes (a week)')
+      .max(7 * 24 * 60, 'from 5 to 10080 minutes (a week)')
+      .default(60),
+  })
+  .default({ requiredApprovals: 1, requestExpiryMinutes: 60 });
+
 const clusterSchema = z.strictObject({
   /** Shown in Slack and announcements, e.g. "Pachyderm production". */
   displayName: z.string().min(1).max(80).optional(),
@@ -189,6 +205,7 @@ const clusterSchema = z.strictObject({
   /** Backups run on their own, e.g. `[{ cron: '0 3 * * *', timezone: Europe/Berlin }]`. */
   schedules: z.array(scheduleSchema).default([]),
   retention: retentionSchema,
+  restore: restoreSettingsSchema,
   /** An alert in the ops channel when the last good backup is older than this. */
   alerts: z.strictObject({ staleAfterHours: z.number().positive().max(24 * 365).default(26) }).default({ staleAfterHours: 26 }),
   slack: z

@@ -39,7 +39,7 @@ import { helmInstallCommand, prefixSupported, redactHelmValues, renderRestoredHe
 import type { RestoreEnvironment } from './restore-deps.js';
 import type { DatabaseTarget, ObjectTarget, ResolvedRestoreRequest, RestoreRequest } from './restore-request.js';
 import { bucketExists, describeStore, firstObjectUnder } from './inventory-objects.js';
-import { inspectDatabases, MAX_DATABASE_NAME_BYTES, suffixedName, type DatabaseState } from './target-databases.js';
+import { inspectDatabases, inspectRole, MAX_DATABASE_NAME_BYTES, suffixedName, type DatabaseState, type RolePrivileges } from './target-databases.js';
 
 /** A verification this recent (verify.json) is trusted by a plan; an older one is run again. */
 export const DEFAULT_MAX_VERIFICATION_AGE_MS = 24 * 60 * 60 * 1000;
@@ -353,7 +353,10 @@ export async function planRestore(options: PlanRestoreOptions): Promise<RestoreP
   if (new Set(targetNames).size !== targetNames.length) refusals.push(`two of the backup's databases would be restored into the same database (${targetNames.join(', ')})`);
   let states: DatabaseState[] = targetNames.map((name) => ({ name, exists: false, objects: 0 }));
   try {
-    states = await inspectDatabases(target.postgres, targetNames.filter((n) => n !== ''), signal);
+    const named = targetNames.filter((n) => n !== '');
+    const [found, role] = await Promise.all([inspectDatabases(target.postgres, named, signal), inspectRole(target.postgres, named, signal)]);
+    states = found;
+    refusals.push(...privilegeRefusals(role, target.postgres, found));
   } catch (err) {
     refusals.push(`cannot inspect the target databases on ${target.postgres.host}:${target.postgres.port}: ${describeError(err)}`);
   }
@@ -613,4 +616,24 @@ export function describePlanDifferences(approved: RestorePlan, current: RestoreP
   if (approved.target.postgres.host !== current.target.postgres.host || approved.target.postgres.port !== current.target.postgres.port) out.push('the target PostgreSQL server differs');
   if (approved.helm.command !== current.helm.command) out.push(`helm: approved \`${approved.helm.command}\`, now \`${current.helm.command}\``);
   return out.length > 0 ? out : ['the plan\'s inputs differ'];
+}
+
+/**
+ * Why the configured role cannot carry out the database part of a restore, found at planning rather than halfway:
+ * the staging databases need CREATEDB, and replacing an existing database needs to own it.
+ */
+function privilegeRefusals(role: RolePrivileges, server: PostgresConfig, states: DatabaseState[]): string[] {
+  if (role.superuser) return [];
+  const where = `${server.host}:${server.port}`;
+  const refusals: string[] = [];
+  if (!role.createDatabases) {
+    refusals.push(`the PostgreSQL role "${role.role}" on ${where} cannot create databases, which a restore needs (it restores into new staging databases, then renames them): grant it with ALTER ROLE "${role.role}" CREATEDB, or configure a role that may`);
+  }
+  for (const s of states) {
+    const owner = role.owners[s.name];
+    if (s.exists && owner !== undefined && owner !== role.role) {
+      refusals.push(`database "${s.name}" on ${where} is owned by "${owner}", so the role "${role.role}" cannot drop it to put the restored one in its place: configure "${owner}"'s credentials, or restore into new databases`);
+    }
+  }
+  return refusals;
 }

@@ -9,6 +9,8 @@ export interface RestoreDecision {
   user: string;
   decision: 'approve' | 'reject';
   at: string;
+  /** A rejection because the plan changed since it was requested (the request is void): what changed. */
+  planChanges?: string[];
 }
 
 /** A restore asked for in Slack, as the state database's `restore_requests` table keeps it. */
@@ -48,6 +50,14 @@ function toRequest(r: Record<string, any>): StoredRestoreRequest {
   };
 }
 
+/** SQL: how many approvals (not rejections) the jsonb array `column` holds; one expression, no subquery. */
+const APPROVALS_IN = (column: string) => `jsonb_array_length(jsonb_path_query_array(${column}, '$[*] ? (@.decision == "approve")'))`;
+
+/** The approvals given to a request, oldest first (`approve` records each approver once). */
+export function approvalsOf(request: Pick<StoredRestoreRequest, 'approvals'>): RestoreDecision[] {
+  return request.approvals.filter((a) => a.decision === 'approve');
+}
+
 /**
  * Restore requests waiting for approval (and their outcome). Every change of status is one conditional UPDATE
  * (`WHERE status = 'pending'`), so of two people clicking at once exactly one decides.
@@ -73,14 +83,38 @@ export function createRestoreRequestStore(pool: pg.Pool) {
     },
 
     /**
-     * Records a decision on a pending, unexpired request and moves it to `status` — only when it was still
-     * pending (and, for an approval, not expired). Undefined when someone else decided first or it expired.
+     * Records a rejection on a pending request and ends it — only when it was still pending. Undefined when
+     * someone else decided first. (Approvals go through `approve`, which counts them.)
      */
-    async decide(id: string, status: Exclude<RestoreRequestStatus, 'pending' | 'started'>, decision: RestoreDecision, runId?: string): Promise<StoredRestoreRequest | undefined> {
+    async reject(id: string, decision: RestoreDecision & { decision: 'reject' }): Promise<StoredRestoreRequest | undefined> {
       const { rows } = await pool.query(
-        `UPDATE restore_requests SET status = $2, approvals = approvals || $3::jsonb, run_id = COALESCE($4, run_id)
-         WHERE id = $1 AND status = 'pending' AND ($2 <> 'approved' OR expires_at > now()) RETURNING *`,
-        [id, status, JSON.stringify([decision]), runId ?? null],
+        `UPDATE restore_requests SET status = 'rejected', approvals = approvals || $2::jsonb WHERE id = $1 AND status = 'pending' RETURNING *`,
+        [id, JSON.stringify([decision])],
+      );
+      return rows[0] ? toRequest(rows[0]) : undefined;
+    },
+
+    /**
+     * Adds `approval` to a pending, unexpired request that `approval.user` has not approved yet, and moves it to
+     * `approved` (with `runId`) when that makes `required_approvals` distinct approvers — all in one conditional
+     * UPDATE, so of any number of concurrent clicks (double clicks, or the last two approvers at once) exactly one
+     * sees `approved`. Undefined when the approval was not recorded: already approved by this user, decided,
+     * or expired. The result's status says which: still `pending` (more approvals needed) or `approved`.
+     */
+    async approve(id: string, approval: RestoreDecision & { decision: 'approve' }, runId: string): Promise<StoredRestoreRequest | undefined> {
+      // Counted in the row as the UPDATE finds it: under READ COMMITTED, an UPDATE that waited for a concurrent
+      // one re-checks WHERE and computes SET on the row that one committed
+      // (https://www.postgresql.org/docs/current/transaction-iso.html#XACT-READ-COMMITTED), so no approval that
+      // committed first is missed and no user is counted twice.
+      const { rows } = await pool.query(
+        `UPDATE restore_requests
+         SET approvals = approvals || $2::jsonb,
+             status = CASE WHEN ${APPROVALS_IN('approvals')} + 1 >= required_approvals THEN 'approved' ELSE status END,
+             run_id = CASE WHEN ${APPROVALS_IN('approvals')} + 1 >= required_approvals THEN $4 ELSE run_id END
+         WHERE id = $1 AND status = 'pending' AND expires_at > now()
+           AND NOT approvals @> jsonb_build_array(jsonb_build_object('user', $3::text, 'decision', 'approve'))
+         RETURNING *`,
+        [id, JSON.stringify([approval]), approval.user, runId],
       );
       return rows[0] ? toRequest(rows[0]) : undefined;
     },

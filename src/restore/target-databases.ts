@@ -43,6 +43,31 @@ export async function inspectDatabases(config: PostgresConfig, names: string[], 
   );
 }
 
+/** What the connecting role may do to databases: create them (CREATEDB), and which databases it owns. */
+export interface RolePrivileges {
+  role: string;
+  superuser: boolean;
+  createDatabases: boolean;
+  /** Owner of each named database that exists. */
+  owners: Record<string, string>;
+}
+
+/**
+ * The connecting role's privileges for a restore: creating the staging databases needs CREATEDB (or a
+ * superuser), and replacing an existing database means dropping it, which only its owner (or a superuser) may.
+ */
+export async function inspectRole(config: PostgresConfig, names: string[], signal?: AbortSignal): Promise<RolePrivileges> {
+  return withMaintenance(
+    config,
+    async (client) => {
+      const role = (await client.query<{ rolname: string; rolsuper: boolean; rolcreatedb: boolean }>('SELECT rolname, rolsuper, rolcreatedb FROM pg_roles WHERE rolname = current_user')).rows[0]!;
+      const owned = await client.query<{ datname: string; owner: string }>('SELECT d.datname, r.rolname AS owner FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = ANY($1)', [names]);
+      return { role: role.rolname, superuser: role.rolsuper, createDatabases: role.rolsuper || role.rolcreatedb, owners: Object.fromEntries(owned.rows.map((r) => [r.datname, r.owner])) };
+    },
+    signal,
+  );
+}
+
 async function withMaintenance<T>(config: PostgresConfig, fn: (client: pg.Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
   return withPostgresClient(config, MAINTENANCE_DATABASE, fn, signal ? { signal } : {});
 }

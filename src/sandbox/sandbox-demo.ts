@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PachbackupError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { demoRestore } from './demo-restore.js';
 import { describeSandbox } from './describe-sandbox.js';
 import { sandboxDown } from './sandbox-down.js';
 import { SANDBOX } from './sandbox-config.js';
@@ -26,8 +27,9 @@ const ephemeralsOf = (s: SlackSnapshot, user: string) => s.ephemerals.filter((e)
 /**
  * `npm run sandbox`: brings the whole system up on this machine, has an operator run `/pachbackup backup` in the
  * simulated Slack — the confirmation answered, the backup run by the worker against the sandbox's PostgreSQL,
- * s3rver and Kubernetes simulator — prints the ops thread and the users' announcement as a person would read
- * them, and takes everything down again. Exit code 0 only if the backup succeeded.
+ * s3rver and Kubernetes simulator — then damages the cluster and restores it in place through Slack with a
+ * second person's approval (`demoRestore`), prints the ops channel and the users' announcements as a person
+ * would read them, and takes everything down again. Exit code 0 only if both succeeded and the damage is undone.
  */
 export async function runSandboxDemo(options: { dir: string; size: DatasetSize }): Promise<void> {
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
@@ -55,10 +57,15 @@ export async function runSandboxDemo(options: { dir: string; size: DatasetSize }
       const run = ops?.messages.find((m) => m.text.includes(queued));
       return run?.replies.find((r) => r.text.includes(`Backup ${queued} of`));
     });
+    if (!/complete/.test(summary.text)) {
+      console.log(await slack.transcript());
+      throw new PachbackupError('internal', `the sandbox backup did not succeed: ${summary.text}`);
+    }
+    console.log(`The backup ${queued} succeeded.`);
+    const restored = await demoRestore({ state, slack, backupId: queued, waitFor });
     await sleep(500); // the last edits land right after the summary
-    console.log(await slack.transcript());
-    if (!/complete/.test(summary.text)) throw new PachbackupError('internal', `the sandbox backup did not succeed: ${summary.text}`);
-    console.log(`The backup ${queued} succeeded. Try it yourself: npx pachbackup sandbox up --detach`);
+    console.log(`\n${await slack.transcript()}`);
+    console.log(`The backup ${queued} succeeded. ${restored}\nTry it yourself: npx pachbackup sandbox up --detach`);
   } finally {
     const { stopped } = await sandboxDown(options.dir);
     console.log(`\nSandbox stopped (${stopped.join(', ')}); nothing left running.`);

@@ -177,7 +177,8 @@ async function seedState(o: { postgresUrl: string; pgPassword: string; s3Endpoin
   const admin = new pg.Client({ connectionString: o.postgresUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE ROLE ${SANDBOX.pachydermRole} LOGIN PASSWORD '${o.pgPassword}'`);
+    // pachbackup connects as Pachyderm's role; restores create their staging databases, hence CREATEDB.
+    await admin.query(`CREATE ROLE ${SANDBOX.pachydermRole} LOGIN CREATEDB PASSWORD '${o.pgPassword}'`);
     await admin.query(`CREATE ROLE ${SANDBOX.stateRole} LOGIN PASSWORD 'sandbox-state-password'`);
     for (const db of ['pachyderm', 'dex']) await admin.query(`CREATE DATABASE ${db} OWNER ${SANDBOX.pachydermRole}`);
     await admin.query(`CREATE DATABASE ${SANDBOX.stateDatabase} OWNER ${SANDBOX.stateRole}`);

@@ -50,7 +50,7 @@ export function createRunReporter(options: {
   /** The run's ops-channel message; without `ts`, `post()` posts it. */
   target: Omit<SlackRunTarget, 'ts'> & { ts?: string };
   cluster: ClusterConfig;
-  run: { id: string; kind: 'backup' | 'restore'; requestedBy: string; note?: string; estimate?: DowntimeEstimate; createdAt: string; restore?: RestoreAnnouncement };
+  run: { id: string; kind: 'backup' | 'restore'; requestedBy: string; approvedBy?: string[]; note?: string; estimate?: DowntimeEstimate; createdAt: string; restore?: RestoreAnnouncement };
   plan: PlannedStep[];
   /** The announcement an earlier attempt of this run posted, edited rather than posted again. */
   announcement?: PostedAnnouncement;
@@ -72,6 +72,7 @@ export function createRunReporter(options: {
     cluster: cluster.name,
     clusterDisplayName: cluster.displayName,
     requestedBy: run.requestedBy,
+    ...(run.approvedBy ? { approvedBy: run.approvedBy } : {}),
     ...(run.note ? { note: run.note } : {}),
     phase: 'queued',
     steps: options.plan.map((s): StepView => ({ name: s.name, title: s.title, state: 'pending', downtime: s.downtime ?? false })),

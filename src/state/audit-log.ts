@@ -6,7 +6,8 @@ export interface AuditEntry {
   action: string;
   cluster?: string;
   runId?: string;
-  outcome: 'requested' | 'accepted' | 'refused' | 'succeeded' | 'failed' | 'cancelled' | 'approved' | 'rejected' | 'info';
+  /** `approval-recorded`: one approval of a restore that needs more (`approved` is the one that completes it). */
+  outcome: 'requested' | 'accepted' | 'refused' | 'succeeded' | 'failed' | 'cancelled' | 'approval-recorded' | 'approved' | 'rejected' | 'info';
   detail?: Record<string, unknown>;
 }
 

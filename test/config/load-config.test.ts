@@ -98,6 +98,18 @@ describe('configuration', () => {
     ['the same schedule twice', (c) => (c.clusters.prod.schedules = [{ cron: '0 3 * * *', timezone: 'Europe/Berlin' }, { cron: ' 0 3 * * * ', timezone: 'europe/berlin' }]), /clusters\.prod\.schedules\[1\]: repeats schedules\[0\] \("0 3 \* \* \*" in Europe\/Berlin\); expected each schedule once/],
     ['a stale-backup threshold of zero', (c) => (c.clusters.prod.alerts = { staleAfterHours: 0 }), /clusters\.prod\.alerts\.staleAfterHours: got 0; expected/],
     ['a retention that keeps no backup', (c) => (c.clusters.prod.retention = { keepLast: 0 }), /clusters\.prod\.retention\.keepLast: got 0; expected/],
+    ['no approval at all for a restore', (c) => (c.clusters.prod.restore = { requiredApprovals: 0 }), /clusters\.prod\.restore\.requiredApprovals: got 0; expected from 1 to 10 approvals/],
+    ['more approvals than any restore could want', (c) => (c.clusters.prod.restore = { requiredApprovals: 11 }), /clusters\.prod\.restore\.requiredApprovals: got 11; expected from 1 to 10 approvals/],
+    ['a restore request that expires within a minute', (c) => (c.clusters.prod.restore = { requestExpiryMinutes: 1 }), /clusters\.prod\.restore\.requestExpiryMinutes: got 1; expected from 5 to 10080 minutes/],
+    [
+      'more approvals than there are approvers',
+      (c) => {
+        c.clusters.prod.access.approvers = { users: ['U0BOB', 'U0CAROL'] };
+        c.clusters.prod.restore = { requiredApprovals: 3 };
+      },
+      /clusters\.prod\.restore\.requiredApprovals: 3 approvals needed but only 2 approvers are named in access\.approvers\.users; name more approvers or a group/,
+    ],
+    ['a second approval on a cluster without approvers', (c) => (c.clusters.staging.restore = { requiredApprovals: 2 }), /clusters\.staging\.restore\.requiredApprovals: 2 approvals needed but no approvers are named/],
     ['pachd listed among the deployments to quiesce', (c) => (c.clusters.prod.pachyderm.quiesce = ['pachw', 'pachd']), /clusters\.prod\.pachyderm\.quiesce: lists "pachd", the pachd deployment itself/],
   ];
   for (const [what, breakIt, message] of bad) {
@@ -108,6 +120,22 @@ describe('configuration', () => {
       expect(problems.join('\n')).toMatch(message);
     });
   }
+
+  it('reads restore approval settings: by default one approval within an hour; an approver group can give any number', () => {
+    const defaults = parseConfig(stringify(goodConfig()), { source: 'test.yaml', env });
+    expect(defaults.clusters.prod!.restore).toEqual({ requiredApprovals: 1, requestExpiryMinutes: 60 });
+    // No approvers at all: restores through Slack are simply not offered, which is not a mistake.
+    expect(defaults.clusters.staging!.restore).toEqual({ requiredApprovals: 1, requestExpiryMinutes: 60 });
+
+    const raw = goodConfig();
+    raw.clusters.prod.access.approvers = { users: ['U0BOB', 'U0CAROL'] };
+    raw.clusters.prod.restore = { requiredApprovals: 2, requestExpiryMinutes: 240 };
+    raw.clusters.staging.access = { approvers: { groups: ['S0APPROVERS'] } };
+    raw.clusters.staging.restore = { requiredApprovals: 5 };
+    const config = parseConfig(stringify(raw), { source: 'test.yaml', env });
+    expect(config.clusters.prod!.restore).toEqual({ requiredApprovals: 2, requestExpiryMinutes: 240 });
+    expect(config.clusters.staging!.restore).toEqual({ requiredApprovals: 5, requestExpiryMinutes: 60 });
+  });
 
   it('reads schedules with their defaults: UTC, a 30-minute heads-up, zones spelt canonically', () => {
     const raw = goodConfig();

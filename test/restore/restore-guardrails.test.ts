@@ -48,6 +48,24 @@ describe('the restore plan\'s guardrails', () => {
     expect(plan.databases[1]).toMatchObject({ exists: false, replaces: false });
   });
 
+  it('refuses a role that cannot create databases, or drop the one it would replace, saying what to grant', async () => {
+    const role = `nocreatedb_${Date.now().toString(36)}`;
+    const admin = new pg.Client({ connectionString: fullDb.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'restore-test'`);
+      const weak = { ...deps, target: { ...deps.target, postgres: { ...deps.target.postgres, user: role, password: 'restore-test' } } };
+      const plan = await planRestore({ env: weak, request: { backupId: manifest.id, databases: { kind: 'names', names: toEmpty() }, objects: { kind: 'bucket', bucket: emptyBucket.name } } });
+      expect(plan.refusals).toEqual([
+        expect.stringMatching(new RegExp(`role "${role}" .* cannot create databases.*ALTER ROLE "${role}" CREATEDB`)),
+        expect.stringMatching(new RegExp(`database "${emptyDb.name}" .* is owned by ".+", so the role "${role}" cannot drop it`)),
+      ]);
+    } finally {
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+      await admin.end();
+    }
+  });
+
   it('refuses a target bucket that is not empty', async () => {
     const plan = await planRestore({ env: deps, request: { backupId: manifest.id, databases: { kind: 'names', names: toEmpty() }, objects: { kind: 'bucket', bucket: fullBucket.name } } });
     expect(plan.refusals).toEqual([expect.stringMatching(new RegExp(`^s3://${fullBucket.name}/ .*is not empty \\(1 objects, e\\.g\\. chunk/someone-elses\\)`))]);

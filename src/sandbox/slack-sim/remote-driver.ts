@@ -21,6 +21,7 @@ export function createRemoteSlackDriver(simulatorUrl: string) {
   return {
     slashCommand: (input: { text: string; userId: string; channelId: string; command?: string }) => post('slash-command', input),
     clickButton: (input: { userId: string; actionId: string; message?: { channel: string; ts: string }; channelId?: string; value?: string }) => post('click', input),
+    submitView: (input: { userId: string; viewId: string; values?: Record<string, Record<string, unknown>> }) => post('submit-view', input),
     openHome: (userId: string) => post('open-home', { userId }),
     async snapshot(): Promise<SlackSnapshot> {
       return (await (await fetch(`${base}/messages`)).json()) as SlackSnapshot;

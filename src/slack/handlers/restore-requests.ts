@@ -4,12 +4,13 @@ import { newOperationId } from '../../restore/operation-id.js';
 import { describePlanDifferences, planRestore, type RestorePlan } from '../../restore/restore-plan.js';
 import type { RestoreRequest, ResolvedRestoreRequest } from '../../restore/restore-request.js';
 import { restoreDepsFor } from '../../restore/restore-deps-for.js';
-import type { StoredRestoreRequest } from '../../restore/restore-request-store.js';
+import { approvalsOf, type StoredRestoreRequest } from '../../restore/restore-request-store.js';
 import type { SlackAppDeps } from '../app-deps.js';
 import { usageError } from '../views/help.js';
-import { buildRestoreModal, parseRestoreSubmission, type RestoreBackupChoice, type RestoreModalMetadata } from '../views/restore-modal.js';
+import { plural } from '../views/mrkdwn.js';
+import { parseRestoreSubmission, type RestoreModalMetadata } from '../views/restore-modal.js';
 import { buildRestorePlanMessage, type RestoreDecisionView } from '../views/restore-plan.js';
-import { replyPrivately, type CommandContext } from './command-context.js';
+import { showRestoreRequest } from './show-restore-request.js';
 
 /** Plans a request against a target cluster now (verify.json trusted while fresh), with clients closed after. */
 async function planNow(deps: SlackAppDeps, cluster: string, id: string, requestedBy: string, request: RestoreRequest | ResolvedRestoreRequest): Promise<RestorePlan> {
@@ -20,42 +21,6 @@ async function planNow(deps: SlackAppDeps, cluster: string, id: string, requeste
   } finally {
     env.close();
   }
-}
-
-/**
- * `/pachbackup restore [cluster]` (operators): opens the restore modal with the command's trigger id, listing the
- * complete backups of the cluster (of every cluster when none is named), newest first.
- */
-export async function openRestoreModal(ctx: CommandContext & { triggerId: string }, command: { cluster?: string }, deps: SlackAppDeps): Promise<void> {
-  const clusters = Object.values(deps.config.clusters);
-  const allowed = [];
-  for (const c of clusters) if (await deps.authorizer.can(ctx.userId, 'operate', c)) allowed.push(c);
-  if (allowed.length === 0 || (command.cluster && !allowed.some((c) => c.name === command.cluster))) {
-    await deps.audit.record({ actor: ctx.userId, action: 'restore', ...(command.cluster ? { cluster: command.cluster } : {}), outcome: 'refused', detail: { via: 'slack', reason: 'not an operator' } });
-    return replyPrivately(ctx, usageError(`you are not an operator of ${command.cluster ?? 'any cluster'}: only operators may ask for restores`, 'ask one of its operators'));
-  }
-  const sources = command.cluster ? clusters.filter((c) => c.name === command.cluster) : clusters;
-  const backups: RestoreBackupChoice[] = [];
-  for (const source of sources) {
-    try {
-      const { backups: entries } = await deps.adapters(source).catalog.list(source.name);
-      for (const e of entries) {
-        backups.push({
-          id: e.manifest.id,
-          completedAt: e.manifest.completedAt,
-          bytes: e.manifest.objects.bytes + e.manifest.databases.reduce((n, d) => n + d.bytes, 0),
-          ...(e.manifest.pachyderm.appVersion ? { pachydermVersion: e.manifest.pachyderm.appVersion } : {}),
-          verified: e.verification ? (e.verification.ok ? 'ok' : 'failed') : 'unverified',
-        });
-      }
-    } catch (err) {
-      deps.log.warn({ err, cluster: source.name }, 'could not list backups for the restore modal');
-    }
-  }
-  backups.sort((a, b) => b.completedAt.localeCompare(a.completedAt));
-  const metadata: RestoreModalMetadata = { channelId: ctx.channelId };
-  const view = buildRestoreModal({ backups, clusters: allowed.map((c) => c.name), ...(command.cluster ? { defaultCluster: command.cluster } : {}), now: new Date().toISOString(), metadata });
-  await ctx.client.views.open({ trigger_id: ctx.triggerId, view });
 }
 
 /**
@@ -95,13 +60,18 @@ export async function submitRestoreRequest(
     await submission.client.chat.postEphemeral({ channel: metadata.channelId || channel, user: submission.userId, text: `❌ Could not plan the restore of ${parsed.request.backupId} into ${target.name}: ${describeError(err)}` });
     return undefined;
   }
-  const stored = plan.refusals.length === 0 ? await deps.restoreRequests!.create({ id, cluster: target.name, request: parsed.request, plan, requestedBy: submission.userId }) : undefined;
-  const expiresAt = (stored?.expiresAt ?? new Date()).toISOString();
+  const { requiredApprovals, requestExpiryMinutes } = target.restore;
+  const stored =
+    plan.refusals.length === 0
+      ? await deps.restoreRequests!.create({ id, cluster: target.name, request: parsed.request, plan, requestedBy: submission.userId, requiredApprovals, ttlSeconds: requestExpiryMinutes * 60 })
+      : undefined;
   const message = buildRestorePlanMessage({
     requestId: id,
     plan,
     requestedBy: submission.userId,
-    expiresAt,
+    expiresAt: (stored?.expiresAt ?? new Date()).toISOString(),
+    requiredApprovals,
+    fallbackZone: deps.fallbackZone,
     ...(plan.refusals.length > 0 ? { decision: { state: 'refused', at: new Date().toISOString(), reason: plan.refusals } satisfies RestoreDecisionView } : {}),
   });
   const posted = await submission.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
@@ -112,11 +82,20 @@ export async function submitRestoreRequest(
 
 const now = () => new Date().toISOString();
 
+/** "1 more approval" / "2 more approvals": what a pending request still needs. */
+const stillNeeded = (request: StoredRestoreRequest) => plural(Math.max(request.requiredApprovals - approvalsOf(request).length, 0), 'more approval');
+
 /**
- * Approve / Reject on a restore plan. Approving needs an approver of the cluster who is not the requester, a
- * request still pending and not expired, and the same plan now (planned again: a changed fingerprint voids the
- * request, saying what changed). The status moves with one conditional UPDATE, so two clicks start one restore.
- * Then the buttons give way to who decided and when, and the restore is queued.
+ * Approve / Reject on a restore plan. Approving needs an approver of the cluster who is not the requester and has
+ * not approved it yet, a request still pending and not expired, and the same plan now (planned again: a changed
+ * fingerprint voids the request, saying what changed). Each approval is added with one conditional UPDATE that
+ * also moves the request to `approved` when it completes the required number, so however many clicks arrive at
+ * once, one restore starts. Until then the plan shows who approved and how many more are needed, and keeps its
+ * buttons; then the buttons give way to who approved and when, and the restore is queued. A rejection by an
+ * approver or the requester ends the request.
+ *
+ * Audit outcomes of `restore-approve`: `approval-recorded` (counted, more needed), `approved` (the last one
+ * needed: the restore is queued), `refused` (not counted, with the reason); of `restore-reject`: `rejected`, `refused`.
  */
 export async function decideRestore(
   click: {
@@ -137,32 +116,38 @@ export async function decideRestore(
     await click.respond(usageError(reason, hint));
     return undefined;
   };
-  const found = await store.get(click.requestId);
-  if (!found) return refuse('this restore request is unknown', 'ask again with /pachbackup restore');
-  const slack = found.slack ?? click.message;
-  const request: StoredRestoreRequest = { ...found, ...(slack ? { slack } : {}) };
+  const request = await store.get(click.requestId);
+  if (!request) return refuse('this restore request is unknown', 'ask again with /pachbackup restore');
+  const message = request.slack ?? click.message;
+  // The request's state is decided in the store; a plan message that could not be updated must not stop a restore.
+  const show = async () => {
+    if (!message) return;
+    await showRestoreRequest({ store, client: click.client, requestId: request.id, message, fallbackZone: deps.fallbackZone }).catch((err: unknown) =>
+      deps.log.warn({ err, requestId: request.id }, 'could not update the restore plan message'),
+    );
+  };
   const cluster = deps.config.clusters[request.cluster];
   const isApprover = cluster !== undefined && (await deps.authorizer.can(click.userId, 'approve', cluster));
-  const update = async (decision: RestoreDecisionView) => {
-    if (!request.slack) return;
-    const message = buildRestorePlanMessage({ requestId: request.id, plan: request.plan, requestedBy: request.requestedBy, expiresAt: request.expiresAt.toISOString(), decision });
-    await click.client.chat.update({ channel: request.slack.channel, ts: request.slack.ts, text: message.text, blocks: message.blocks });
+  const alreadyApproved = (r: StoredRestoreRequest) => approvalsOf(r).some((a) => a.user === click.userId);
+  const refuseRepeat = (r: StoredRestoreRequest) => refuse(`you already approved this restore; it needs ${stillNeeded(r)} from other approvers`, 'wait for another approver', r);
+  const refuseExpired = async (r: StoredRestoreRequest) => {
+    if (await store.expire(r.id)) await show();
+    return refuse('this restore request has expired', 'ask again with /pachbackup restore', r);
   };
+
   if (click.decision === 'reject') {
     if (!isApprover && click.userId !== request.requestedBy) return refuse(`you are not an approver of ${request.cluster}`, 'only its approvers (or the requester) may reject it', request);
-    const decided = await store.decide(request.id, 'rejected', { user: click.userId, decision: 'reject', at: now() });
-    if (!decided) return refuse(`this request is already ${request.status}`, 'nothing to do', request);
-    await update({ state: 'rejected', by: click.userId, at: now() });
-    await deps.audit.record({ actor: click.userId, action, cluster: request.cluster, runId: request.id, outcome: 'rejected', detail: { fingerprint: request.fingerprint } });
+    const rejected = await store.reject(request.id, { user: click.userId, decision: 'reject', at: now() });
+    if (!rejected) return refuse(`this request is already ${(await store.get(request.id))?.status ?? request.status}`, 'nothing to do', request);
+    await deps.audit.record({ actor: click.userId, action, cluster: request.cluster, runId: request.id, outcome: 'rejected', detail: { fingerprint: request.fingerprint, approvedBefore: approvalsOf(rejected).map((a) => a.user) } });
+    await show();
     return undefined;
   }
   if (!isApprover) return refuse(`you are not an approver of ${request.cluster}: only its approvers may approve restores`, 'ask one of its approvers', request);
   if (click.userId === request.requestedBy) return refuse('you asked for this restore, so you cannot approve it', 'ask another approver', request);
   if (request.status !== 'pending') return refuse(`this request is already ${request.status}`, 'ask again with /pachbackup restore for another restore', request);
-  if (request.expiresAt.getTime() <= Date.now()) {
-    if (await store.expire(request.id)) await update({ state: 'expired', at: now() });
-    return refuse('this restore request has expired', 'ask again with /pachbackup restore', request);
-  }
+  if (alreadyApproved(request)) return refuseRepeat(request);
+  if (request.expiresAt.getTime() <= Date.now()) return refuseExpired(request);
   let current: RestorePlan;
   try {
     current = await planNow(deps, request.cluster, request.id, `<@${request.requestedBy}>`, request.plan.request);
@@ -171,25 +156,40 @@ export async function decideRestore(
   }
   if (current.fingerprint !== request.fingerprint || current.refusals.length > 0) {
     const changes = current.fingerprint !== request.fingerprint ? describePlanDifferences(request.plan, current) : current.refusals;
-    const voided = await store.decide(request.id, 'rejected', { user: click.userId, decision: 'reject', at: now() });
-    if (voided) await update({ state: 'void', at: now(), reason: changes });
+    const voided = await store.reject(request.id, { user: click.userId, decision: 'reject', at: now(), planChanges: changes });
     await deps.audit.record({ actor: click.userId, action, cluster: request.cluster, runId: request.id, outcome: 'refused', detail: { reason: 'plan changed', changes } });
+    if (voided) await show();
     await click.respond(usageError(`the plan changed since it was requested, so this request is void: ${changes.join('; ')}`, 'ask again with /pachbackup restore'));
     return undefined;
   }
-  const decided = await store.decide(request.id, 'approved', { user: click.userId, decision: 'approve', at: now() }, request.id);
-  if (!decided) return refuse('this request was already decided (or has just expired)', 'nothing to do', request);
-  await update({ state: 'approved', by: click.userId, at: now() });
-  await deps.audit.record({ actor: click.userId, action, cluster: request.cluster, runId: request.id, outcome: 'approved', detail: { fingerprint: request.fingerprint, requestedBy: request.requestedBy } });
+
+  const recorded = await store.approve(request.id, { user: click.userId, decision: 'approve', at: now() }, request.id);
+  if (!recorded) {
+    // Not counted: say why, as the request is now.
+    const latest = (await store.get(request.id)) ?? request;
+    if (latest.status === 'pending' && alreadyApproved(latest)) return refuseRepeat(latest);
+    if (latest.status === 'pending' && latest.expiresAt.getTime() <= Date.now()) return refuseExpired(latest);
+    return refuse(`this request is already ${latest.status}`, 'nothing to do', request);
+  }
+  const approvals = approvalsOf(recorded);
+  const detail = { fingerprint: request.fingerprint, requestedBy: request.requestedBy, approvals: approvals.map((a) => a.user), requiredApprovals: recorded.requiredApprovals };
+  if (recorded.status === 'pending') {
+    await deps.audit.record({ actor: click.userId, action, cluster: request.cluster, runId: request.id, outcome: 'approval-recorded', detail });
+    await show();
+    await click.respond({ text: `👍 Your approval of restore ${request.id} is recorded; it needs ${stillNeeded(recorded)} from other approvers before it starts.` });
+    return undefined;
+  }
+  await deps.audit.record({ actor: click.userId, action, cluster: request.cluster, runId: request.id, outcome: 'approved', detail });
   await deps.queue.enqueue({
     kind: 'restore',
     runId: request.id,
     cluster: request.cluster,
     plan: request.plan,
     requestedBy: `<@${request.requestedBy}>`,
-    approvedBy: `<@${click.userId}>`,
-    ...(request.slack ? { slack: request.slack } : {}),
+    approvedBy: approvals.map((a) => `<@${a.user}>`).join(', '),
+    ...(message ? { slack: message } : {}),
   });
   await store.markStarted(request.id, request.id);
+  await show();
   return request.id;
 }

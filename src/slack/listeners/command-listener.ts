@@ -5,7 +5,7 @@ import { replyPrivately } from '../handlers/command-context.js';
 import { handleReadCommand } from '../handlers/read-commands.js';
 import { requestBackup } from '../handlers/request-backup.js';
 import { requestDrill } from '../handlers/request-drill.js';
-import { openRestoreModal } from '../handlers/restore-requests.js';
+import { openRestoreModal } from '../handlers/open-restore-modal.js';
 import { handleScheduleCommand } from '../handlers/schedule-commands.js';
 import { isUsageError, parseCommand } from '../parse-command.js';
 import { SLASH_COMMAND } from '../slack-ids.js';

@@ -2,6 +2,7 @@ import type { KnownBlock, View } from '@slack/types';
 import { formatBytes } from '../../format-units.js';
 import type { DatabaseTarget, ObjectTarget, RestoreRequest } from '../../restore/restore-request.js';
 import { VIEW_IDS } from '../slack-ids.js';
+import { escapeAndTruncate } from './mrkdwn.js';
 import { formatAge } from './time-text.js';
 
 /** One complete backup offered in the restore modal. */
@@ -37,6 +38,8 @@ export const RESTORE_INPUTS = {
   confirm: 'confirm',
 } as const;
 
+const mrkdwnSection = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+
 const input = (id: string, label: string, element: Record<string, unknown>, extra: { optional?: boolean; hint?: string } = {}): KnownBlock =>
   ({
     type: 'input',
@@ -47,12 +50,36 @@ const input = (id: string, label: string, element: Record<string, unknown>, extr
     ...(extra.hint ? { hint: { type: 'plain_text', text: extra.hint } } : {}),
   }) as KnownBlock;
 
+/** A cluster whose backups could not be listed for the modal, and why. */
+export interface UnlistedCluster {
+  cluster: string;
+  error: string;
+}
+
+/** The backup picker's one option while the backups are being listed; never a backup id (ids have no colon). */
+export const LOADING_BACKUPS = 'loading:backups';
+
 /**
  * The `/pachbackup restore` modal: which backup (newest first, with age, size, Pachyderm version and verify
  * state), into which cluster, where the databases and objects go, overwrite, and the target cluster's name typed
  * to confirm. Submitting it asks for approval; nothing is restored yet.
+ *
+ * With `loading`, the same form whose backup picker says the backups of those clusters are being listed: it is
+ * opened at once (a trigger id lives 3 s, a slow backup store may take longer) and replaced by the full modal
+ * with `views.update`. Its inputs keep their ids, so whatever the person filled in meanwhile stays
+ * (https://docs.slack.dev/reference/views/modal-views, "Preserving input entry"). Clusters in `unlisted` are named with the
+ * error, so a backup missing from the list is never a silent surprise.
  */
-export function buildRestoreModal(options: { backups: RestoreBackupChoice[]; clusters: string[]; defaultCluster?: string; now: string; metadata: RestoreModalMetadata }): View {
+export function buildRestoreModal(options: {
+  backups: RestoreBackupChoice[];
+  clusters: string[];
+  defaultCluster?: string;
+  now: string;
+  metadata: RestoreModalMetadata;
+  loading?: string[];
+  unlisted?: UnlistedCluster[];
+}): View {
+  const loading = options.loading ?? [];
   const backups = options.backups.slice(0, 100).map((b) =>
     option(
       b.id,
@@ -64,10 +91,18 @@ export function buildRestoreModal(options: { backups: RestoreBackupChoice[]; clu
   const initialCluster = options.defaultCluster ? clusters.find((c) => c.value === options.defaultCluster) : undefined;
   const suffix = `restored_${options.now.slice(0, 10).replace(/-/g, '')}`;
   const blocks: KnownBlock[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: 'Pick a backup and where it goes. Submitting shows the plan in the ops channel for an approver; *nothing is restored until someone else approves it*.' } },
-    backups.length > 0
-      ? input(RESTORE_INPUTS.backup, 'Backup', { type: 'static_select', placeholder: { type: 'plain_text', text: 'newest first' }, options: backups, initial_option: backups[0] })
-      : { type: 'section', text: { type: 'mrkdwn', text: '❌ There is no complete backup to restore.' } },
+    mrkdwnSection('Pick a backup and where it goes. Submitting shows the plan in the ops channel for an approver; *nothing is restored until someone else approves it*.'),
+    ...(loading.length > 0 ? [mrkdwnSection(`⏳ Loading the backups of ${loading.map((c) => `\`${escapeAndTruncate(c, 100)}\``).join(', ')}…`)] : []),
+    ...(options.unlisted ?? []).map((u) => mrkdwnSection(`⚠️ Could not list the backups of \`${escapeAndTruncate(u.cluster, 100)}\`, so none of them is offered: ${escapeAndTruncate(u.error, 500)}`)),
+    loading.length > 0
+      ? input(RESTORE_INPUTS.backup, 'Backup', {
+          type: 'static_select',
+          placeholder: { type: 'plain_text', text: 'loading…' },
+          options: [option(`⏳ Loading the backups of ${loading.join(', ')}…`, LOADING_BACKUPS)],
+        })
+      : backups.length > 0
+        ? input(RESTORE_INPUTS.backup, 'Backup', { type: 'static_select', placeholder: { type: 'plain_text', text: 'newest first' }, options: backups, initial_option: backups[0] })
+        : mrkdwnSection('❌ There is no complete backup to restore.'),
     input(RESTORE_INPUTS.target, 'Target cluster', { type: 'static_select', options: clusters, ...(initialCluster ? { initial_option: initialCluster } : {}) }),
     input(RESTORE_INPUTS.databases, 'Databases', {
       type: 'radio_buttons',
@@ -111,11 +146,13 @@ const SUFFIX = /^[a-z0-9_]{1,40}$/;
 export function parseRestoreSubmission(values: StateValues, clusters: readonly string[]): { ok: true; cluster: string; request: RestoreRequest } | { ok: false; errors: Record<string, string> } {
   const get = (id: string) => values[id]?.[id];
   const errors: Record<string, string> = {};
-  const backupId = get(RESTORE_INPUTS.backup)?.selected_option?.value;
+  const picked = get(RESTORE_INPUTS.backup)?.selected_option?.value;
+  const backupId = picked === LOADING_BACKUPS ? undefined : picked;
   const cluster = get(RESTORE_INPUTS.target)?.selected_option?.value;
   if (!cluster || !clusters.includes(cluster)) errors[RESTORE_INPUTS.target] = 'pick a configured cluster';
   // Without backups the modal has no backup input: the error goes where Slack can show it.
-  if (!backupId) errors[values[RESTORE_INPUTS.backup] ? RESTORE_INPUTS.backup : RESTORE_INPUTS.target] = values[RESTORE_INPUTS.backup] ? 'pick a backup' : 'there is no complete backup to restore';
+  if (picked === LOADING_BACKUPS) errors[RESTORE_INPUTS.backup] = 'the backups are still being listed: pick one once they are shown';
+  else if (!backupId) errors[values[RESTORE_INPUTS.backup] ? RESTORE_INPUTS.backup : RESTORE_INPUTS.target] = values[RESTORE_INPUTS.backup] ? 'pick a backup' : 'there is no complete backup to restore';
   const typed = (get(RESTORE_INPUTS.confirm)?.value ?? '').trim();
   if (cluster && typed !== cluster) errors[RESTORE_INPUTS.confirm] = `type ${cluster} exactly to confirm`;
 

@@ -3,31 +3,59 @@ import { formatBytes } from '../../format-units.js';
 import type { RestorePlan } from '../../restore/restore-plan.js';
 import { ACTION_IDS } from '../slack-ids.js';
 import { type SlackMessage, LIMITS, actions, button, context, header, messageText, section } from './block-kit.js';
-import { escapeAndTruncate, escapeMrkdwn, formatCount, formatRequester, joinWithin } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatCount, formatRequester, joinWithin, plural } from './mrkdwn.js';
+import { SLACK_DATE_TIME, slackDate } from './time-text.js';
 
 /** How a restore request ended, shown in place of the buttons. */
 export interface RestoreDecisionView {
   state: 'approved' | 'rejected' | 'expired' | 'void' | 'refused';
+  /** Who decided (a rejection; an approval without `approvals` listed). */
   by?: string;
   at: string;
   reason?: string[];
+}
+
+/** One approval given to a restore request: who, and when. */
+export interface RestoreApprovalView {
+  user: string;
+  at: string;
+}
+
+/** A restore request as its plan message shows it. */
+export interface RestorePlanMessageView {
+  requestId: string;
+  plan: RestorePlan;
+  requestedBy: string;
+  expiresAt: string;
+  /** How many distinct approvers other than the requester must approve (default 1). */
+  requiredApprovals?: number;
+  /** The approvals given so far, oldest first. */
+  approvals?: RestoreApprovalView[];
+  decision?: RestoreDecisionView;
+  /** IANA zone of the times' plain-text fallbacks (each reader sees the times in their own zone). Default UTC. */
+  fallbackZone?: string;
 }
 
 const list = (items: string[], max = 1200) => joinWithin(items.map((i) => `• ${escapeAndTruncate(i, 300)}`), max, '\n');
 
 /**
  * A restore plan in the ops channel, for approval: the backup, the target, what is paused, created, copied and —
- * prominently — overwritten, warnings, refusals, and the helm command; then Approve / Reject (value: the request
- * id) while it waits, or who decided and when once it is decided. A plan with refusals gets no Approve.
+ * prominently — overwritten, warnings, refusals, and the helm command; how many approvals it needs and who has
+ * approved so far; then Approve / Reject (value: the request id) while it waits, or who decided and when once it
+ * is decided. A plan with refusals gets no Approve. Times are Slack date tokens.
  */
-export function buildRestorePlanMessage(options: { requestId: string; plan: RestorePlan; requestedBy: string; expiresAt: string; decision?: RestoreDecisionView }): SlackMessage {
-  const { plan } = options;
+export function buildRestorePlanMessage(view: RestorePlanMessageView): SlackMessage {
+  const { plan } = view;
+  const at = (iso: string) => slackDate(iso, SLACK_DATE_TIME, view.fallbackZone ?? 'UTC');
+  const required = view.requiredApprovals ?? 1;
+  const approvals = view.approvals ?? [];
+  const missing = Math.max(required - approvals.length, 0);
   const backup = escapeAndTruncate(plan.backup.id, 200);
   const target = escapeAndTruncate(plan.target.cluster, 200);
   const blocks: KnownBlock[] = [
     header(`Restore request: ${plan.backup.id} → ${plan.target.cluster}`),
     section(
-      `*Backup* \`${backup}\` of \`${escapeAndTruncate(plan.backup.cluster, 200)}\` (${escapeMrkdwn(plan.backup.completedAt)}, Pachyderm ${escapeMrkdwn(plan.backup.pachydermVersion ?? '?')}, ${formatBytes(plan.objects.bytes)} of objects)\n*Into* \`${target}\` · requested by ${formatRequester(options.requestedBy)}${plan.inPlace ? '\n🔥 *IN PLACE: the cluster restarts on the restored state*' : ''}`,
+      `*Backup* \`${backup}\` of \`${escapeAndTruncate(plan.backup.cluster, 200)}\` (${at(plan.backup.completedAt)}, Pachyderm ${escapeMrkdwn(plan.backup.pachydermVersion ?? '?')}, ${formatBytes(plan.objects.bytes)} of objects)\n*Into* \`${target}\` · requested by ${formatRequester(view.requestedBy)}${plan.inPlace ? '\n🔥 *IN PLACE: the cluster restarts on the restored state*' : ''}`,
     ),
   ];
   if (plan.overwrites.length > 0) blocks.push(section(`🔥 *OVERWRITES — this is replaced and cannot be undone:*\n${list(plan.overwrites)}`));
@@ -39,26 +67,32 @@ export function buildRestorePlanMessage(options: { requestId: string; plan: Rest
   if (plan.warnings.length > 0) blocks.push(section(`⚠️ *Warnings*\n${list(plan.warnings)}`));
   if (plan.refusals.length > 0) blocks.push(section(`❌ *Refused — this plan cannot be approved:*\n${list(plan.refusals)}`));
   blocks.push(section(`*Then install Pachyderm on it with*\n\`\`\`${escapeAndTruncate(plan.helm.command, LIMITS.textChars - 20)}\`\`\``));
-  blocks.push(context(`Request \`${escapeAndTruncate(options.requestId, 100)}\` · plan ${escapeMrkdwn(plan.fingerprint.slice(0, 12))} · expires ${escapeMrkdwn(options.expiresAt)} · an approver other than the requester must approve`));
-  const d = options.decision;
+  const needs = required === 1 ? 'needs 1 approval from an approver other than the requester' : `needs ${required} approvals from approvers other than the requester`;
+  blocks.push(context(`Request \`${escapeAndTruncate(view.requestId, 100)}\` · plan ${escapeMrkdwn(plan.fingerprint.slice(0, 12))} · expires ${at(view.expiresAt)} · ${needs}`));
+  const d = view.decision;
   if (d) {
-    const who = d.by ? ` by ${formatRequester(d.by)}` : '';
+    const who = d.state === 'approved' && approvals.length > 0 ? ` by ${joinWithin(approvals.map((a) => formatRequester(a.user)), 1000)}` : d.by ? ` by ${formatRequester(d.by)}` : '';
     const line = {
-      approved: `✅ *Approved*${who} at ${escapeMrkdwn(d.at)} — the restore is queued`,
-      rejected: `🚫 *Rejected*${who} at ${escapeMrkdwn(d.at)}`,
-      expired: `⌛ *Expired* at ${escapeMrkdwn(d.at)} — ask again with /pachbackup restore`,
-      void: `🚫 *Void* at ${escapeMrkdwn(d.at)}: the plan changed since it was requested — ask again with /pachbackup restore`,
-      refused: `❌ *Refused* at ${escapeMrkdwn(d.at)}: nothing will be restored`,
+      approved: `✅ *Approved*${who} at ${at(d.at)} — the restore is queued`,
+      rejected: `🚫 *Rejected*${who} at ${at(d.at)}`,
+      expired: `⌛ *Expired* at ${at(d.at)} — ask again with /pachbackup restore`,
+      void: `🚫 *Void* at ${at(d.at)}: the plan changed since it was requested — ask again with /pachbackup restore`,
+      refused: `❌ *Refused* at ${at(d.at)}: nothing will be restored`,
     }[d.state];
     blocks.push(section(`${line}${d.reason && d.reason.length > 0 ? `\n${list(d.reason)}` : ''}`));
   } else if (plan.refusals.length === 0) {
+    if (approvals.length > 0) {
+      const given = joinWithin(approvals.map((a) => `${formatRequester(a.user)} (${at(a.at)})`), 1000);
+      blocks.push(section(`👍 *Approved by* ${given} · *${plural(missing, 'more approval')} needed*`));
+    }
     blocks.push(
       actions(
-        button({ actionId: ACTION_IDS.approveRestore, text: 'Approve', value: options.requestId, style: 'primary' }),
-        button({ actionId: ACTION_IDS.rejectRestore, text: 'Reject', value: options.requestId, style: 'danger' }),
+        button({ actionId: ACTION_IDS.approveRestore, text: 'Approve', value: view.requestId, style: 'primary' }),
+        button({ actionId: ACTION_IDS.rejectRestore, text: 'Reject', value: view.requestId, style: 'danger' }),
       ),
     );
   }
-  const state = d ? d.state : plan.refusals.length > 0 ? 'refused' : 'waiting for approval';
-  return { text: messageText(escapeMrkdwn(`Restore request ${options.requestId}: ${plan.backup.id} into ${plan.target.cluster} — ${state}`)), blocks };
+  const waiting = approvals.length > 0 ? `waiting for ${plural(missing, 'more approval')}` : 'waiting for approval';
+  const state = d ? d.state : plan.refusals.length > 0 ? 'refused' : waiting;
+  return { text: messageText(escapeMrkdwn(`Restore request ${view.requestId}: ${plan.backup.id} into ${plan.target.cluster} — ${state}`)), blocks };
 }

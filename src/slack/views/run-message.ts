@@ -78,7 +78,7 @@ function introText(run: RunView): string {
   if (run.finishedAt) times.push(`finished ${slackDate(run.finishedAt, SLACK_TIME, ZONE)}`);
   const lines = [
     `*${phaseBadge(run.phase)}* · \`${escapeAndTruncate(run.id, 200)}\` · cluster \`${escapeAndTruncate(run.cluster, 200)}\``,
-    `Requested by ${formatRequester(run.requestedBy)} · ${times.join(' · ')}`,
+    `Requested by ${formatRequester(run.requestedBy)}${run.approvedBy?.length ? ` · approved by ${run.approvedBy.map(formatRequester).join(', ')}` : ''} · ${times.join(' · ')}`,
   ];
   if (run.note) lines.push(`*Note:* ${escapeAndTruncate(run.note.replace(/\s+/g, ' '), 1000)}`);
   return lines.join('\n');

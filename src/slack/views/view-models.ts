@@ -36,6 +36,8 @@ export interface RunView {
   cluster: string;
   clusterDisplayName: string;
   requestedBy: string;
+  /** Who approved it (restores): each a Slack mention or a name. */
+  approvedBy?: string[];
   note?: string;
   phase: RunPhase;
   steps: StepView[];

@@ -38,6 +38,9 @@ function renderAll(inject: <T>(value: T) => T): Record<string, SlackMessage> {
     estimate: buildEstimateView(inject({ cluster: 'prod', clusterDisplayName: 'Production', estimate: f.estimate })),
     home: { text: 'home', blocks: buildAppHome(statuses).blocks as SlackMessage['blocks'] },
     restorePlan: buildRestorePlanMessage(inject({ requestId: 'prod-20261124t100000z-restore-1a2b3c', plan: sideBySidePlan, requestedBy: 'U0OPS1', expiresAt: '2026-11-24T11:00:00.000Z' })),
+    restorePlanPartlyApproved: buildRestorePlanMessage(
+      inject({ requestId: 'r', plan: sideBySidePlan, requestedBy: 'U0OPS1', expiresAt: '2026-11-24T11:00:00.000Z', requiredApprovals: 2, approvals: [{ user: 'U0APR1', at: '2026-11-24T10:05:00.000Z' }] }),
+    ),
     restorePlanDecided: buildRestorePlanMessage(
       inject({ requestId: 'r', plan: inPlacePlan, requestedBy: 'U0OPS1', expiresAt: '2026-11-24T11:00:00.000Z', decision: { state: 'void' as const, at: '2026-11-24T10:05:00.000Z', reason: ['objects changed'] } }),
     ),

@@ -16,6 +16,25 @@ describe('run message', () => {
     for (const run of [runningRun, succeededRun, failedRun]) expect(blockKitProblems(buildRunMessage(run))).toEqual([]);
   });
 
+  it('renders a restore with who approved it, its paused steps and its Cancel', () => {
+    const steps: StepView[] = [
+      { name: 'check-plan', title: 'Check the approved plan', state: 'done', downtime: false, durationMs: 210, summary: 'plan f3ba8bf599fa… unchanged; restoring in place' },
+      { name: 'restore-databases', title: 'Restore the databases', state: 'done', downtime: false, durationMs: 41_000 },
+      { name: 'pause', title: 'Pause Pachyderm', state: 'done', downtime: true, durationMs: 9_000 },
+      { name: 'swap-databases', title: 'Put the restored databases in place', state: 'running', downtime: true },
+      { name: 'resume', title: 'Resume Pachyderm', state: 'pending', downtime: true },
+    ];
+    const restore: RunView = { ...runningRun, id: 'prod-20261124t031500z-restore-7f3a', kind: 'restore', approvedBy: ['<@U0APR1>', '<@U0APR2>'], note: 'restores backup prod-20261123-030000 in place', steps };
+    const message = buildRunMessage(restore);
+    expectGolden('run-message-restore', message);
+    expect(blockKitProblems(message)).toEqual([]);
+    const text = allText(message).join('\n');
+    expect(text).toContain('Restore · Production');
+    expect(text).toContain('Requested by <@U024BE7LH> · approved by <@U0APR1>, <@U0APR2>');
+    expect(text).toContain('*Pachyderm is paused*');
+    expect(actionIdsOf(message.blocks)).toEqual([ACTION_IDS.cancelRun]);
+  });
+
   it('offers Cancel (value: the run id) while the run is active, and not once it has finished', () => {
     for (const phase of ACTIVE_PHASES) {
       const ids = actionIdsOf(buildRunMessage({ ...runningRun, phase }).blocks);
