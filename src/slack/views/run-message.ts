@@ -58,7 +58,10 @@ export function buildRunMessage(run: RunView): SlackMessage {
           style: 'danger',
           confirm: confirmDialog({
             title: `Cancel this ${run.kind}?`,
-            text: `Steps already done are undone in reverse order and Pachyderm *${escapeAndTruncate(run.clusterDisplayName, 80)}* is resumed if it was paused.`,
+            text:
+              run.kind === 'restore'
+                ? `The staging databases are dropped and Pachyderm *${escapeAndTruncate(run.clusterDisplayName, 80)}* is resumed if it was paused. Databases already put in place stay restored.`
+                : `Steps already done are undone in reverse order and Pachyderm *${escapeAndTruncate(run.clusterDisplayName, 80)}* is resumed if it was paused.`,
             confirm: `Cancel the ${run.kind}`,
             deny: 'Keep going',
             style: 'danger',
