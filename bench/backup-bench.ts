@@ -5,43 +5,22 @@
  *
  *   npm run bench            (PACHBACKUP_BENCH_SIZE=small for a quick run)
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { runBackup, type BackupResult } from '../src/backup/run-backup.js';
 import { newBackupId } from '../src/catalog/backup-layout.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { formatBytes } from '../src/format-units.js';
-import { createLogger } from '../src/log.js';
 import { createS3Client } from '../src/object-store/s3-client.js';
 import { findPgTool } from '../src/postgres/pg-tools.js';
 import { libpqEnvironment } from '../src/postgres/connection.js';
 import { createRunEvents, type RunEvent } from '../src/runner/run-event.js';
 import { backupDepsFor } from '../src/runtime/backup-deps-for.js';
 import { connectState } from '../src/runtime/connect-state.js';
-import { sandboxDown } from '../src/sandbox/sandbox-down.js';
-import { sandboxUp } from '../src/sandbox/sandbox-up.js';
 import { addChunks, DATASETS } from '../src/sandbox/seed/chunks.js';
+import { benchSize as size, rate, rclone, run, seconds, timed, withBenchSandbox } from './bench-support.js';
 
-const run = promisify(execFile);
-const size = process.env.PACHBACKUP_BENCH_SIZE === 'small' ? 'small' : 'bench';
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const rate = (bytes: number, ms: number) => (ms > 0 ? `${formatBytes((bytes / ms) * 1000)}/s` : '-');
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await fn();
-  return { value, ms: performance.now() - started };
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'pachbackup-bench-'));
-const logger = createLogger({ level: 'warn', destination: process.stderr });
-console.log(`Starting the ${size} sandbox in ${dir} ...`);
-const state = await sandboxUp({ dir, size, logger, podDelayMs: 500 });
-try {
+await withBenchSandbox('bench', async (state, { dir, logger }) => {
   const config = loadConfig(state.config);
   const cluster = config.clusters[state.cluster]!;
   const conn = await connectState(config);
@@ -72,20 +51,9 @@ try {
 
   // The manual runbook's tools on the same data: rclone into an empty bucket (a full copy), then again (no-op).
   await s3.send(new CreateBucketCommand({ Bucket: 'rclone-target' }));
-  const rcloneEnv = {
-    ...process.env,
-    RCLONE_CONFIG_S3A_TYPE: 's3',
-    RCLONE_CONFIG_S3A_PROVIDER: 'Other',
-    RCLONE_CONFIG_S3A_ENDPOINT: state.s3.endpoint,
-    RCLONE_CONFIG_S3A_ACCESS_KEY_ID: state.s3.accessKeyId,
-    RCLONE_CONFIG_S3A_SECRET_ACCESS_KEY: state.s3.secretAccessKey,
-    RCLONE_CONFIG_S3A_FORCE_PATH_STYLE: 'true',
-    RCLONE_CONFIG_S3A_REGION: 'us-east-1',
-  } as NodeJS.ProcessEnv;
-  delete rcloneEnv.AWS_CA_BUNDLE;
-  const rclone = () => run('rclone', ['--config', '/dev/null', 'sync', `s3a:${cluster.objectStore.bucket}`, 's3a:rclone-target', '--transfers', '16', '--checkers', '16'], { env: rcloneEnv, maxBuffer: 1 << 24 });
-  const rcloneFull = await timed(rclone).catch((err: Error) => ({ value: undefined, ms: NaN, err }));
-  const rcloneNoop = await timed(rclone).catch((err: Error) => ({ value: undefined, ms: NaN, err }));
+  const sync = () => rclone(state, ['sync', `s3a:${cluster.objectStore.bucket}`, 's3a:rclone-target']);
+  const rcloneFull = await sync();
+  const rcloneNoop = await sync();
 
   // A plain pg_dump of each database to a local file, one after the other, as the runbook does.
   const pgDump = findPgTool('pg_dump');
@@ -110,7 +78,4 @@ try {
   console.log(`rclone sync  full copy ${seconds(rcloneFull.ms)} (${rate(state.s3.bytes, rcloneFull.ms)}), no-op re-sync ${seconds(rcloneNoop.ms)}`);
   console.log(`pg_dump      ${dumps.map((d) => `${d.db} ${seconds(d.ms)}`).join(', ')}`);
   console.log(`downtime     ~${seconds(manualDowntime)} (pg_dump of both databases + a full rclone copy while paused, before any scaling time)`);
-} finally {
-  await sandboxDown(dir);
-  rmSync(dir, { recursive: true, force: true });
-}
+});

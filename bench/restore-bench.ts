@@ -7,19 +7,15 @@
  *
  *   npm run bench:restore            (PACHBACKUP_BENCH_SIZE=small for a quick run)
  */
-import { execFile } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { runBackup } from '../src/backup/run-backup.js';
 import { backupFiles, newBackupId, storePath } from '../src/catalog/backup-layout.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { formatBytes } from '../src/format-units.js';
-import { createLogger } from '../src/log.js';
 import { listObjects } from '../src/object-store/list-objects.js';
 import { createS3Client } from '../src/object-store/s3-client.js';
 import { libpqEnvironment } from '../src/postgres/connection.js';
@@ -32,25 +28,9 @@ import { runRestore, type RestoreResult } from '../src/restore/run-restore.js';
 import { createRunEvents, type RunEvent } from '../src/runner/run-event.js';
 import { backupDepsFor } from '../src/runtime/backup-deps-for.js';
 import { connectState } from '../src/runtime/connect-state.js';
-import { sandboxDown } from '../src/sandbox/sandbox-down.js';
-import { sandboxUp } from '../src/sandbox/sandbox-up.js';
+import { rate, rclone, run, seconds, timed, withBenchSandbox } from './bench-support.js';
 
-const run = promisify(execFile);
-const size = process.env.PACHBACKUP_BENCH_SIZE === 'small' ? 'small' : 'bench';
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const rate = (bytes: number, ms: number) => (ms > 0 ? `${formatBytes((bytes / ms) * 1000)}/s` : '-');
-
-async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await fn();
-  return { value, ms: performance.now() - started };
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'pachbackup-restore-bench-'));
-const logger = createLogger({ level: 'warn', destination: process.stderr });
-console.log(`Starting the ${size} sandbox in ${dir} ...`);
-const state = await sandboxUp({ dir, size, logger, podDelayMs: 500 });
-try {
+await withBenchSandbox('restore-bench', async (state, { dir, logger }) => {
   const config = loadConfig(state.config);
   const cluster = config.clusters[state.cluster]!;
   const conn = await connectState(config);
@@ -112,22 +92,8 @@ try {
     manual.push({ what: `pg_restore ${db.name}`, ms });
   }
   await s3.send(new CreateBucketCommand({ Bucket: 'rclone-restored' }));
-  const rcloneEnv = {
-    ...process.env,
-    RCLONE_CONFIG_S3A_TYPE: 's3',
-    RCLONE_CONFIG_S3A_PROVIDER: 'Other',
-    RCLONE_CONFIG_S3A_ENDPOINT: state.s3.endpoint,
-    RCLONE_CONFIG_S3A_ACCESS_KEY_ID: state.s3.accessKeyId,
-    RCLONE_CONFIG_S3A_SECRET_ACCESS_KEY: state.s3.secretAccessKey,
-    RCLONE_CONFIG_S3A_FORCE_PATH_STYLE: 'true',
-    RCLONE_CONFIG_S3A_REGION: 'us-east-1',
-  } as NodeJS.ProcessEnv;
-  delete rcloneEnv.AWS_CA_BUNDLE;
-  const pool = `${cluster.backupStore.bucket}/${storePath(cluster.backupStore, 'objects')}`;
-  const rclone = await timed(() => run('rclone', ['--config', '/dev/null', 'copy', `s3a:${pool}`, 's3a:rclone-restored', '--transfers', '16', '--checkers', '16'], { env: rcloneEnv, maxBuffer: 1 << 24 })).catch(
-    (err: Error) => ({ value: undefined, ms: NaN, err }),
-  );
-  manual.push({ what: 'rclone copy of the objects', ms: rclone.ms });
+  const copy = await rclone(state, ['copy', `s3a:${cluster.backupStore.bucket}/${storePath(cluster.backupStore, 'objects')}`, 's3a:rclone-restored']);
+  manual.push({ what: 'rclone copy of the objects', ms: copy.ms });
   backupS3.destroy();
   s3.destroy();
   await conn.close();
@@ -142,7 +108,4 @@ try {
   console.log('\nmanual runbook, same backup (everything while Pachyderm is down)');
   for (const m of manual) console.log(`${m.what.padEnd(28)} ${seconds(m.ms)}`);
   console.log(`${'downtime'.padEnd(28)} ~${seconds(manual.reduce((n, m) => n + m.ms, 0))} (before any scaling time and the helm upgrade)`);
-} finally {
-  await sandboxDown(dir);
-  rmSync(dir, { recursive: true, force: true });
-}
+});
