@@ -65,6 +65,9 @@ export async function runSandboxDemo(options: { dir: string; size: DatasetSize }
     const restored = await demoRestore({ state, slack, backupId: queued, waitFor });
     await sleep(500); // the last edits land right after the summary
     console.log(`\n${await slack.transcript()}`);
+    // The transcript shows each message as it ended; the users' channel told a story on the way.
+    const told = (await slack.calls()).filter((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && c.args.channel === state.slack.announceChannel && !c.args.thread_ts);
+    console.log(`What #data-announcements showed, message by message and edit by edit:\n${told.map((c) => `  ${c.at.slice(11, 19)}  ${String(c.args.text).replace(/<!date\^\d+\^[^|>]*\|([^>]*)>/g, '$1')}`).join('\n')}\n`);
     console.log(`The backup ${queued} succeeded. ${restored}\nTry it yourself: npx pachbackup sandbox up --detach`);
   } finally {
     const { stopped } = await sandboxDown(options.dir);

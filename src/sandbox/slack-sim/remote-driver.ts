@@ -1,4 +1,4 @@
-import type { SlackSnapshot } from './workspace.js';
+import type { ApiCallRecord, SlackSnapshot } from './workspace.js';
 
 /** What a driver action over HTTP answers: the app's HTTP status and body. */
 export interface RemoteDriverAnswer {
@@ -25,6 +25,10 @@ export function createRemoteSlackDriver(simulatorUrl: string) {
     openHome: (userId: string) => post('open-home', { userId }),
     async snapshot(): Promise<SlackSnapshot> {
       return (await (await fetch(`${base}/messages`)).json()) as SlackSnapshot;
+    },
+    /** Every Web API call the app made, oldest first. */
+    async calls(): Promise<ApiCallRecord[]> {
+      return ((await (await fetch(`${base}/calls`)).json()) as { calls: ApiCallRecord[] }).calls;
     },
     async transcript(): Promise<string> {
       return (await fetch(`${base}/transcript`)).text();
