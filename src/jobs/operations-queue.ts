@@ -1,5 +1,6 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { RestorePlan } from '../restore/restore-plan.js';
+import type { PostedAnnouncement } from '../slack/run-reporter.js';
 import type { DowntimeEstimate } from '../slack/views/view-models.js';
 
 /** Where a run reports in Slack: the ops-channel message the app posted for it. */
@@ -19,7 +20,7 @@ export interface BackupJobData {
   estimate?: DowntimeEstimate;
   slack?: SlackRunTarget;
   /** The users' announcement once posted (and since when the cluster is paused), for an attempt after a dead worker. */
-  announcement?: { channel: string; ts: string; pausedAt?: string };
+  announcement?: PostedAnnouncement;
 }
 
 /**
@@ -52,7 +53,7 @@ export interface RestoreJobData {
   slack?: SlackRunTarget;
   estimate?: DowntimeEstimate;
   runMessage?: { channel: string; ts: string };
-  announcement?: { channel: string; ts: string; pausedAt?: string };
+  announcement?: PostedAnnouncement;
 }
 
 /**

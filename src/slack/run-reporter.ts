@@ -24,6 +24,8 @@ export interface PlannedStep {
 export interface PostedAnnouncement {
   channel: string;
   ts: string;
+  /** What it says now. */
+  state?: AnnouncementView['state'];
   pausedAt?: string;
 }
 
@@ -128,7 +130,7 @@ export function createRunReporter(options: {
         if (threadNote) await client.chat.postMessage({ channel: announcement.channel, thread_ts: announcement.ts, text: threadNote });
       }
       const pausedSince = next.state === 'paused' || next.state === 'overrun' ? next.startsAt : undefined;
-      options.onAnnounced?.({ ...announcement, ...(pausedSince ? { pausedAt: pausedSince } : {}) });
+      options.onAnnounced?.({ channel: announcement.channel, ts: announcement.ts, state: next.state, ...(pausedSince ? { pausedAt: pausedSince } : {}) });
     });
   };
   const baseAnnouncement = (state: AnnouncementView['state'], startsAt: string): AnnouncementView => ({
@@ -163,6 +165,8 @@ export function createRunReporter(options: {
       case 'step-started': {
         const step = stepOf(e.step);
         if (step) step.state = 'running';
+        // A restore tells users once it really starts (one refused before its first step, e.g. a busy cluster, does not).
+        if (run.restore && !announced) announce(baseAnnouncement('restoring', run.createdAt));
         if (e.step === 'pause') {
           view.pausedAt = e.at;
           announce(baseAnnouncement('paused', e.at));
@@ -223,17 +227,19 @@ export function createRunReporter(options: {
         break;
     }
   };
-  // Picked up after a dead worker with the cluster paused: the pause step is skipped (done), so take its start
-  // from the announcement — the all-clear then gives the whole downtime.
-  if (options.announcement?.pausedAt) {
-    view.pausedAt = options.announcement.pausedAt;
-    announced = baseAnnouncement('paused', view.pausedAt);
-    overrunTimer = setInterval(checkOverrun, options.overrunCheckMs ?? 5000);
-    overrunTimer.unref();
+  // Picked up after a dead worker: carry on from what the announcement says. With the cluster paused, the pause
+  // step is skipped (done), so its start comes from the announcement — the all-clear then gives the whole downtime.
+  const earlier = options.announcement;
+  if (earlier?.state) {
+    const paused = earlier.pausedAt !== undefined && (earlier.state === 'paused' || earlier.state === 'overrun');
+    if (paused) {
+      view.pausedAt = earlier.pausedAt;
+      overrunTimer = setInterval(checkOverrun, options.overrunCheckMs ?? 5000);
+      overrunTimer.unref();
+    }
+    announced = baseAnnouncement(earlier.state, earlier.pausedAt ?? run.createdAt);
   }
   const unsubscribe = options.events.subscribe(onEvent);
-  // A restore tells users from its start, before any pause (a retried attempt has said so already).
-  if (run.restore && !announcement) announce(baseAnnouncement('restoring', run.createdAt));
 
   return {
     /**
@@ -257,7 +263,7 @@ export function createRunReporter(options: {
       });
     },
 
-    /** The final edit, the summary reply and a restore's last announcement; resolves when Slack has them. */
+    /** A restore's last announcement, the final edit and the summary reply; resolves when Slack has them. */
     async finish(outcome: RunOutcome): Promise<void> {
       unsubscribe();
       clearInterval(overrunTimer);
@@ -266,7 +272,7 @@ export function createRunReporter(options: {
       view.phase = outcome.phase;
       if (outcome.error) view.error = outcome.error;
       // A restore that never paused the cluster: its result waits beside it, or nothing changed.
-      if (run.restore && (!announced || announced.state === 'restoring')) {
+      if (run.restore && announced?.state === 'restoring') {
         const ok = outcome.phase === 'succeeded' || outcome.phase === 'partially-failed';
         announce(baseAnnouncement(ok && !run.restore.switches ? 'restored' : 'failed', run.createdAt));
       }

@@ -242,4 +242,20 @@ describe('restores through Slack, with approval', () => {
     const announcement = f.messagesIn(ANNOUNCE).at(-1)!;
     expect(textOf(announcement)).toMatch(/Anything saved to Pachyderm after/);
   });
+
+  it('refuses to start while the cluster is busy, saying who holds it, and tells users nothing', async () => {
+    const lock = await f.state.locks.acquire('test', { runId: 'test-busy-run', kind: 'backup', requestedBy: 'someone' });
+    try {
+      const { message, requestId } = await request(ALICE);
+      const since = f.sim.calls().length;
+      await f.sim.driver.clickButton({ userId: CAROL, message: { channel: OPS, ts: message.ts }, actionId: 'restore_approve' });
+      const { summary } = await restoreFinished(requestId);
+      expect(textOf(summary)).toMatch(/did not start/);
+      expect(textOf(summary)).toMatch(/busy: backup test-busy-run requested by someone/);
+      expect((await f.state.runs.getRun(requestId))?.phase).toBe('failed-validation');
+      expect(announcementsSince(since)).toEqual([]);
+    } finally {
+      await lock.release();
+    }
+  });
 });
