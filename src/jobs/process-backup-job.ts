@@ -5,10 +5,9 @@ import { runBackup, type BackupResult } from '../backup/run-backup.js';
 import { backupOutcome } from '../slack/run-outcomes.js';
 import type { PlannedStep, RunOutcome } from '../slack/run-reporter.js';
 import type { Config } from '../config/config.js';
-import { PachbackupError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { openJobRun } from './job-run.js';
 import { createRunEvents, type RunEvents } from '../runner/run-event.js';
-import { isFinal } from '../runner/run-phase.js';
 import type { AuditLog } from '../state/audit-log.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
 import type { RunStore } from '../state/run-store.js';
@@ -38,12 +37,9 @@ export function createBackupJobProcessor(deps: BackupJobDeps) {
   return async (job: Job<BackupJobData>, _token?: string, signal?: AbortSignal): Promise<BackupResult | { id: string; status: string }> => {
     const data = job.data;
     const log = deps.log.child({ runId: data.runId, cluster: data.cluster, jobId: job.id });
-    const existing = await deps.runs.getRun(data.runId);
-    if (existing && isFinal(existing.phase)) {
-      log.info({ phase: existing.phase }, 'run already finished; not running it again');
-      return { id: data.runId, status: existing.phase };
-    }
-    if (!deps.config.clusters[data.cluster]) throw new PachbackupError('config-invalid', `cluster ${data.cluster} is not in this worker's config`);
+    const opened = await openJobRun(deps, data, log);
+    if (opened.done) return opened.done;
+    const { existing } = opened;
     const backupDeps = deps.depsFor(data);
     const events = createRunEvents((err) => log.warn({ err }, 'a run event listener failed'));
     const stopObserving = deps.observe?.(data, events);

@@ -3,10 +3,10 @@ import type { WebClient } from '@slack/web-api';
 import type { Config } from '../config/config.js';
 import type { DrillDeps } from '../drill/drill-steps.js';
 import { runDrill, type DrillResult } from '../drill/run-drill.js';
-import { describeError, PachbackupError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { openJobRun } from './job-run.js';
 import { createRunEvents } from '../runner/run-event.js';
-import { isFinal } from '../runner/run-phase.js';
 import type { AuditLog } from '../state/audit-log.js';
 import type { RunStore } from '../state/run-store.js';
 import { buildDrillCheckReply, buildDrillMessage, buildDrillSummary } from '../slack/views/drill-summary.js';
@@ -32,12 +32,8 @@ export function createDrillJobProcessor(deps: DrillJobDeps) {
   return async (job: Job<DrillJobData>, _token?: string, signal?: AbortSignal): Promise<DrillResult | { id: string; status: string }> => {
     const data = job.data;
     const log = deps.log.child({ runId: data.runId, cluster: data.cluster, jobId: job.id });
-    const existing = await deps.runs.getRun(data.runId);
-    if (existing && isFinal(existing.phase)) {
-      log.info({ phase: existing.phase }, 'drill already finished; not running it again');
-      return { id: data.runId, status: existing.phase };
-    }
-    if (!deps.config.clusters[data.cluster]) throw new PachbackupError('config-invalid', `cluster ${data.cluster} is not in this worker's config`);
+    const opened = await openJobRun(deps, data, log);
+    if (opened.done) return opened.done;
     const drillDeps = deps.depsFor(data);
     const events = createRunEvents((err) => log.warn({ err }, 'a run event listener failed'));
     let result: DrillResult;

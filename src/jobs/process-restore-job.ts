@@ -2,14 +2,14 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { Job } from 'bullmq';
 import type { WebClient } from '@slack/web-api';
 import type { ClusterConfig, Config } from '../config/config.js';
-import { describeError, PachbackupError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { openJobRun } from './job-run.js';
 import type { RestoreDeps } from '../restore/restore-deps.js';
 import type { RestorePlan } from '../restore/restore-plan.js';
 import { createRestoreSteps } from '../restore/restore-steps.js';
 import { runRestore, type RestoreResult } from '../restore/run-restore.js';
 import { createRunEvents, type RunEvents } from '../runner/run-event.js';
-import { isFinal } from '../runner/run-phase.js';
 import { restoreOutcome } from '../slack/run-outcomes.js';
 import { createRunReporter } from '../slack/run-reporter.js';
 import { escapeMrkdwn } from '../slack/views/mrkdwn.js';
@@ -49,13 +49,9 @@ export function createRestoreJobProcessor(deps: RestoreJobDeps) {
   return async (job: Job<RestoreJobData>, _token?: string, signal?: AbortSignal): Promise<RestoreResult | { id: string; status: string }> => {
     const data = job.data;
     const log = deps.log.child({ runId: data.runId, cluster: data.cluster, jobId: job.id });
-    const existing = await deps.runs.getRun(data.runId);
-    if (existing && isFinal(existing.phase)) {
-      log.info({ phase: existing.phase }, 'restore already finished; not running it again');
-      return { id: data.runId, status: existing.phase };
-    }
-    const cluster = deps.config.clusters[data.cluster];
-    if (!cluster) throw new PachbackupError('config-invalid', `cluster ${data.cluster} is not in this worker's config`);
+    const opened = await openJobRun(deps, data, log);
+    if (opened.done) return opened.done;
+    const { cluster, existing } = opened;
     const estimate = data.estimate ?? (await estimateOrNone(deps, cluster, data.plan, log));
     const restoreDeps = deps.depsFor(data);
     const events = createRunEvents((err) => log.warn({ err }, 'a run event listener failed'));

@@ -64,6 +64,7 @@ export async function startWorker(options: {
 }) {
   const { config, state, log, slack } = options;
   const queueName = operationsQueueName(config.redis.prefix);
+  const estimateBackupNow = options.estimate ?? ((cluster: ClusterConfig) => estimateWithFreshClients(state, cluster));
   const lockDuration = options.lockDurationMs ?? 30_000;
   const processor = createBackupJobProcessor({
     config,
@@ -122,7 +123,7 @@ export async function startWorker(options: {
       const job = await operations.queue.getJob(runId);
       return job !== undefined && ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(await job.getState());
     },
-    estimate: options.estimate ?? ((cluster: ClusterConfig) => estimateWithFreshClients(state, cluster)),
+    estimate: estimateBackupNow,
     ...(slack ? { slack } : {}),
     ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),
   };
@@ -144,7 +145,7 @@ export async function startWorker(options: {
     ...(slack ? { slack } : {}),
     depsFor: (data: RestoreJobData) =>
       restoreDepsFor(config, config.clusters[data.cluster]!, state, { id: data.runId, backupId: data.plan.backup.id, requestedBy: data.requestedBy, approvedBy: data.approvedBy }),
-    estimate: async (cluster, plan) => estimateRestoreDowntime(await (options.estimate ?? ((c: ClusterConfig) => estimateWithFreshClients(state, c)))(cluster), plan),
+    estimate: async (cluster, plan) => estimateRestoreDowntime(await estimateBackupNow(cluster), plan),
     ...(options.metrics
       ? { observe: (data: RestoreJobData, events: RunEvents) => observeRun(options.metrics!, { kind: 'restore', cluster: data.cluster, ...(data.estimate ? { estimateSeconds: data.estimate.expectedSeconds } : {}) }, events) }
       : {}),

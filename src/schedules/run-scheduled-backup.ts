@@ -11,7 +11,7 @@ import type { AuditLog } from '../state/audit-log.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
 import type { RunStore } from '../state/run-store.js';
 import { buildHeadsUpWithdrawn } from '../slack/views/heads-up-withdrawn.js';
-import { buildRunMessage } from '../slack/views/run-message.js';
+import { postQueuedBackup } from '../slack/post-queued-backup.js';
 import { buildScheduleSkipped, type BusyView } from '../slack/views/schedule-skipped.js';
 import type { DowntimeEstimate } from '../slack/views/view-models.js';
 import type { ScheduleJobs } from './schedule-jobs.js';
@@ -144,22 +144,8 @@ export function createScheduledBackupProcessor(deps: ScheduleJobDeps) {
     let slack: SlackRunTarget | undefined;
     const opsChannel = cluster.slack?.opsChannel;
     if (deps.slack && opsChannel) {
-      const message = buildRunMessage({
-        id: runId,
-        kind: 'backup',
-        cluster: cluster.name,
-        clusterDisplayName: cluster.displayName,
-        requestedBy,
-        phase: 'queued',
-        steps: [],
-        startedAt: run.createdAt.toISOString(),
-        ...(estimate ? { estimate } : {}),
-        warnings: [],
-      });
       try {
-        const posted = await deps.slack.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
-        slack = { channel: posted.channel ?? opsChannel, ts: posted.ts!, ...(cluster.slack?.announceChannel ? { announceChannel: cluster.slack.announceChannel } : {}) };
-        await deps.runs.setRunFields(runId, { slack });
+        slack = await postQueuedBackup(deps.slack, deps.runs, { run, cluster, channel: opsChannel, ...(estimate ? { estimate } : {}) });
       } catch (err) {
         log.warn({ err: describeError(err) }, 'could not post the scheduled run in the ops channel; it runs without its Slack thread');
       }

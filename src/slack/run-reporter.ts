@@ -156,6 +156,19 @@ export function createRunReporter(options: {
     announce({ ...baseAnnouncement('overrun', view.pausedAt), revisedEndAt }, `Taking longer than estimated (paused ${Math.round(elapsed)} s so far). New estimate: back around <!date^${Math.round(Date.parse(revisedEndAt) / 1000)}^{time}|${revisedEndAt}>.`);
   };
 
+  /** The cluster is paused since `at`: watched for overrunning the estimate until it is back. */
+  const pausedSince = (at: string) => {
+    view.pausedAt = at;
+    overrunTimer = setInterval(checkOverrun, options.overrunCheckMs ?? 5000);
+    overrunTimer.unref();
+  };
+  /** The cluster is back at `at` (resumed, or the pause undone): the real downtime, and the all-clear. */
+  const back = (state: 'back' | 'failed-back', at: string) => {
+    view.downtimeSeconds = (Date.parse(at) - Date.parse(view.pausedAt!)) / 1000;
+    clearInterval(overrunTimer);
+    announce({ ...baseAnnouncement(state, view.pausedAt!), actualSeconds: view.downtimeSeconds });
+  };
+
   const onEvent = (e: RunEvent) => {
     switch (e.type) {
       case 'run-phase':
@@ -168,10 +181,8 @@ export function createRunReporter(options: {
         // A restore tells users once it really starts (one refused before its first step, e.g. a busy cluster, does not).
         if (run.restore && !announced) announce(baseAnnouncement('restoring', run.createdAt));
         if (e.step === 'pause') {
-          view.pausedAt = e.at;
           announce(baseAnnouncement('paused', e.at));
-          overrunTimer = setInterval(checkOverrun, options.overrunCheckMs ?? 5000);
-          overrunTimer.unref();
+          pausedSince(e.at);
         }
         scheduleUpdate();
         break;
@@ -184,11 +195,7 @@ export function createRunReporter(options: {
           Object.assign(step, { state: e.state, durationMs: e.durationMs, sizes: e.sizes, ...(e.summary ? { summary: e.summary } : {}) });
           void reply(buildStepReply(step));
         }
-        if (e.step === 'resume' && view.pausedAt) {
-          view.downtimeSeconds = (Date.parse(e.at) - Date.parse(view.pausedAt)) / 1000;
-          clearInterval(overrunTimer);
-          announce({ ...baseAnnouncement('back', view.pausedAt), actualSeconds: view.downtimeSeconds });
-        }
+        if (e.step === 'resume' && view.pausedAt) back('back', e.at);
         scheduleUpdate();
         break;
       }
@@ -210,11 +217,7 @@ export function createRunReporter(options: {
           if (e.state === 'undo-failed' && e.error) step.error = e.error;
           void reply(buildStepReply(step));
         }
-        if (e.step === 'pause' && view.pausedAt && e.state === 'undone') {
-          view.downtimeSeconds = (Date.parse(e.at) - Date.parse(view.pausedAt)) / 1000;
-          clearInterval(overrunTimer);
-          announce({ ...baseAnnouncement('failed-back', view.pausedAt), actualSeconds: view.downtimeSeconds });
-        }
+        if (e.step === 'pause' && view.pausedAt && e.state === 'undone') back('failed-back', e.at);
         scheduleUpdate();
         break;
       }
@@ -232,11 +235,7 @@ export function createRunReporter(options: {
   const earlier = options.announcement;
   if (earlier?.state) {
     const paused = earlier.pausedAt !== undefined && (earlier.state === 'paused' || earlier.state === 'overrun');
-    if (paused) {
-      view.pausedAt = earlier.pausedAt;
-      overrunTimer = setInterval(checkOverrun, options.overrunCheckMs ?? 5000);
-      overrunTimer.unref();
-    }
+    if (paused) pausedSince(earlier.pausedAt!);
     announced = baseAnnouncement(earlier.state, earlier.pausedAt ?? run.createdAt);
   }
   const unsubscribe = options.events.subscribe(onEvent);

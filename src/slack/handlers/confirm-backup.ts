@@ -2,8 +2,8 @@ import type { RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { newBackupId } from '../../catalog/backup-layout.js';
 import type { SlackAppDeps } from '../app-deps.js';
+import { postQueuedBackup } from '../post-queued-backup.js';
 import { usageError } from '../views/help.js';
-import { buildRunMessage } from '../views/run-message.js';
 import type { DowntimeEstimate } from '../views/view-models.js';
 
 const REFUSALS = {
@@ -39,22 +39,7 @@ export async function confirmBackup(
   const requestedBy = `<@${click.userId}>`;
   const run = await deps.runs.createRun({ id: runId, kind: 'backup', cluster: cluster.name, requestedBy, ...(pending.note ? { note: pending.note } : {}), estimate });
   const opsChannel = cluster.slack?.opsChannel ?? pending.channelId;
-  const message = buildRunMessage({
-    id: runId,
-    kind: 'backup',
-    cluster: cluster.name,
-    clusterDisplayName: cluster.displayName,
-    requestedBy,
-    ...(pending.note ? { note: pending.note } : {}),
-    phase: 'queued',
-    steps: [],
-    startedAt: run.createdAt.toISOString(),
-    estimate,
-    warnings: [],
-  });
-  const posted = await click.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
-  const slack = { channel: posted.channel ?? opsChannel, ts: posted.ts!, ...(cluster.slack?.announceChannel ? { announceChannel: cluster.slack.announceChannel } : {}) };
-  await deps.runs.setRunFields(runId, { slack });
+  const slack = await postQueuedBackup(click.client, deps.runs, { run, cluster, channel: opsChannel, estimate });
   await deps.queue.enqueue({ kind: 'backup', runId, cluster: cluster.name, requestedBy, ...(pending.note ? { note: pending.note } : {}), estimate, slack });
   await deps.audit.record({ actor: click.userId, action: 'backup-confirm', cluster: cluster.name, runId, outcome: 'accepted', detail: { note: pending.note } });
   await click.respond({
