@@ -1,5 +1,5 @@
 import { PachbackupError } from '../errors.js';
-import { cancelledError, linkAbort, throwIfCancelled } from './abort-link.js';
+import { throwIfCancelled } from './abort-link.js';
 import type { ObjectStoreConfig } from '../config/config.js';
 import { createObjectCopier, storeService, type CopyCapabilities, type CopyEndpoint, type CopyWarning } from './copy-object.js';
 import type { InventoryEntry } from './inventory-entry.js';
@@ -9,8 +9,7 @@ import { mergeByKey } from './merge-by-key.js';
 import { conflictKey, isInConflictArea, poolKey, poolPrefix, storeKeyPrefix } from './pool-keys.js';
 import { createProgressThrottle } from './progress-throttle.js';
 import { storedSize } from './stored-size.js';
-import { toStoreError } from './store-error.js';
-import { createTaskPool, type PoolTask } from './task-pool.js';
+import { withTaskPool, type PoolTask } from './task-pool.js';
 
 /** Default number of objects copied at once. */
 export const DEFAULT_COPY_CONCURRENCY = 16;
@@ -125,9 +124,6 @@ export async function syncToPool(options: SyncToPoolOptions): Promise<SyncResult
   });
   const progress = createProgressThrottle(() => snapshot(false), options.onProgress);
 
-  const run = linkAbort(signal);
-  const tasks = createTaskPool({ concurrency, maxPending: concurrency * 4, signal: run.signal });
-
   const copyTo =
     (object: ListedObject, storeKey: string): PoolTask =>
     async (taskSignal) => {
@@ -176,10 +172,9 @@ export async function syncToPool(options: SyncToPoolOptions): Promise<SyncResult
       );
     };
 
-  const listing = listObjects(source.s3, source.store.bucket, sourcePrefix, { signal: run.signal, pageSize: options.pageSize });
-  const pool = listPool(target.s3, target.store, { signal: run.signal, pageSize: options.pageSize });
-
-  try {
+  await withTaskPool({ concurrency, ...(signal ? { signal } : {}), what }, async (tasks, runSignal) => {
+    const listing = listObjects(source.s3, source.store.bucket, sourcePrefix, { signal: runSignal, pageSize: options.pageSize });
+    const pool = listPool(target.s3, target.store, { signal: runSignal, pageSize: options.pageSize });
     for await (const { left: object, right: pooled } of mergeByKey(listing, pool, { left: 'cluster bucket listing', right: 'backup pool listing' })) {
       if (tasks.failure) throw tasks.failure.error;
       counts.listed += 1;
@@ -201,15 +196,7 @@ export async function syncToPool(options: SyncToPoolOptions): Promise<SyncResult
       if (task) await tasks.submit(task);
       progress.changed();
     }
-    await tasks.drain();
-  } catch (err) {
-    run.abort(err);
-    await tasks.stop(err);
-    if (signal?.aborted) throw cancelledError(what, signal.reason);
-    throw toStoreError(tasks.failure?.error ?? err, what);
-  } finally {
-    run.dispose();
-  }
+  });
 
   options.onProgress?.(snapshot(true));
   return {

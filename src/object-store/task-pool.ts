@@ -1,4 +1,5 @@
-import { linkAbort } from './abort-link.js';
+import { cancelledError, linkAbort } from './abort-link.js';
+import { toStoreError } from './store-error.js';
 
 /** A task the pool runs; it should stop promptly when `signal` aborts. */
 export type PoolTask = (signal: AbortSignal) => Promise<void>;
@@ -93,4 +94,29 @@ export function createTaskPool(options: { concurrency: number; maxPending: numbe
       return failure;
     },
   };
+}
+
+/**
+ * Runs `produce` — typically a walk of listings that submits a task per object — with a pool of `concurrency`
+ * tasks: both see one signal that follows `signal` and is aborted at the first failure; every task is waited for.
+ * Whatever fails (the walk or a task) is thrown as the store error of `what`, or as cancelled when `signal`
+ * aborted; nothing is left running.
+ */
+export async function withTaskPool(
+  options: { concurrency: number; signal?: AbortSignal; what: string },
+  produce: (tasks: TaskPool, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const run = linkAbort(options.signal);
+  const tasks = createTaskPool({ concurrency: options.concurrency, maxPending: options.concurrency * 4, signal: run.signal });
+  try {
+    await produce(tasks, run.signal);
+    await tasks.drain();
+  } catch (err) {
+    run.abort(err);
+    await tasks.stop(err);
+    if (options.signal?.aborted) throw cancelledError(options.what, options.signal.reason);
+    throw toStoreError(tasks.failure?.error ?? err, options.what);
+  } finally {
+    run.dispose();
+  }
 }

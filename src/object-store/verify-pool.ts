@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStoreConfig } from '../config/config.js';
-import { cancelledError, linkAbort, throwIfCancelled } from './abort-link.js';
+import { throwIfCancelled } from './abort-link.js';
 import type { InventoryEntry } from './inventory-entry.js';
 import { compareKeys } from './key-order.js';
 import { mergeByKey } from './merge-by-key.js';
@@ -8,8 +8,7 @@ import { poolKey, poolPrefix } from './pool-keys.js';
 import { listPool } from './pool-listing.js';
 import { createProgressThrottle } from './progress-throttle.js';
 import { storedSize } from './stored-size.js';
-import { toStoreError } from './store-error.js';
-import { createTaskPool } from './task-pool.js';
+import { withTaskPool } from './task-pool.js';
 
 /** How many keys of each kind of problem a result names (the counts are always complete). */
 export const REPORTED_KEYS = 100;
@@ -79,10 +78,8 @@ export async function verifyInventoryObjects(options: VerifyInventoryObjectsOpti
     progress.changed();
   };
 
-  const run = linkAbort(signal);
-  const heads = createTaskPool({ concurrency: HEAD_CONCURRENCY, maxPending: HEAD_CONCURRENCY * 4, signal: run.signal });
-  const pool = listPool(s3, store, { signal: run.signal, pageSize: options.pageSize });
-  try {
+  await withTaskPool({ concurrency: HEAD_CONCURRENCY, ...(signal ? { signal } : {}), what }, async (heads, runSignal) => {
+    const pool = listPool(s3, store, { signal: runSignal, pageSize: options.pageSize });
     for await (const { left: entry, right: pooled } of mergeByKey(options.entries, pool, { left: 'inventory', right: 'backup pool listing' })) {
       if (heads.failure) throw heads.failure.error;
       if (entry.storeKey === poolKey(store, entry.key)) {
@@ -91,15 +88,7 @@ export async function verifyInventoryObjects(options: VerifyInventoryObjectsOpti
         await heads.submit(async (taskSignal) => record(entry, await storedSize(s3, store.bucket, entry.storeKey, taskSignal)));
       }
     }
-    await heads.drain();
-  } catch (err) {
-    run.abort(err);
-    await heads.stop(err);
-    if (signal?.aborted) throw cancelledError(what, signal.reason);
-    throw toStoreError(heads.failure?.error ?? err, what);
-  } finally {
-    run.dispose();
-  }
+  });
   options.onProgress?.(snapshot(true));
   return result;
 }

@@ -1,7 +1,7 @@
 import { CreateBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStoreConfig } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
-import { cancelledError, linkAbort, throwIfCancelled } from '../object-store/abort-link.js';
+import { throwIfCancelled } from '../object-store/abort-link.js';
 import { createObjectCopier, type CopyCapabilities, type CopyEndpoint } from '../object-store/copy-object.js';
 import type { InventoryEntry } from '../object-store/inventory-entry.js';
 import { listObjects } from '../object-store/list-objects.js';
@@ -9,7 +9,7 @@ import { mergeByKey } from '../object-store/merge-by-key.js';
 import { storeKeyPrefix } from '../object-store/pool-keys.js';
 import { createProgressThrottle } from '../object-store/progress-throttle.js';
 import { isNotFound, toStoreError } from '../object-store/store-error.js';
-import { createTaskPool } from '../object-store/task-pool.js';
+import { withTaskPool } from '../object-store/task-pool.js';
 
 /** `s3://bucket/prefix/` for messages. */
 export function describeStore(store: Pick<ObjectStoreConfig, 'bucket' | 'prefix' | 'endpoint'>): string {
@@ -74,10 +74,8 @@ export async function copyInventoryObjects(options: {
     options.onProgress,
   );
   const concurrency = Math.max(1, Math.floor(options.concurrency));
-  const run = linkAbort(signal);
-  const tasks = createTaskPool({ concurrency, maxPending: concurrency * 4, signal: run.signal });
-  const listing = listObjects(target.s3, target.store.bucket, prefix, { signal: run.signal });
-  try {
+  await withTaskPool({ concurrency, ...(signal ? { signal } : {}), what }, async (tasks, runSignal) => {
+    const listing = listObjects(target.s3, target.store.bucket, prefix, { signal: runSignal });
     for await (const { left: entry, right: present } of mergeByKey(options.entries, listing, { left: 'inventory', right: 'target bucket listing' })) {
       if (tasks.failure) throw tasks.failure.error;
       counts.objects += 1;
@@ -101,15 +99,7 @@ export async function copyInventoryObjects(options: {
         progress.changed();
       });
     }
-    await tasks.drain();
-  } catch (err) {
-    run.abort(err);
-    await tasks.stop(err);
-    if (signal?.aborted) throw cancelledError(what, signal.reason);
-    throw toStoreError(tasks.failure?.error ?? err, what);
-  } finally {
-    run.dispose();
-  }
+  });
   options.onProgress?.({ seen: counts.objects, copied: counts.copied, copiedBytes: counts.copiedBytes, skipped: counts.skipped });
   return { ...counts, durationMs: Math.round(performance.now() - started) };
 }
