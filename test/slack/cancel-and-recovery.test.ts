@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { WebClient } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWorker } from '../../src/jobs/start-worker.js';
@@ -7,7 +7,11 @@ import { quietLogger } from '../support/pachyderm-fixture.js';
 import { ALICE, ANNOUNCE, createSlackFixture, OPS, type SlackFixture } from '../support/slack-fixture.js';
 
 let fixture: SlackFixture | undefined;
+/** A worker process a test started: killed whatever the test's outcome, so that none outlives it. */
+let child: ChildProcess | undefined;
 afterEach(async () => {
+  child?.kill('SIGKILL');
+  child = undefined;
   await fixture?.cleanup();
   fixture = undefined;
 });
@@ -41,14 +45,15 @@ describe('cancelling and recovering runs', () => {
   it('picks up the job of a worker that died while the cluster was paused and finishes the backup', async () => {
     const f = (fixture = await createSlackFixture({ podDelayMs: 1000, worker: false }));
     const before = await f.replicas();
-    const child = spawn(process.execPath, ['bin/pachbackup.js', 'worker', '--config', f.configFile], {
+    child = spawn(process.execPath, ['bin/pachbackup.js', 'worker', '--config', f.configFile], {
       stdio: 'ignore',
       env: { ...process.env, PACHBACKUP_JOB_LOCK_MS: '2000', PACHBACKUP_LOCK_TTL_MS: '3000', LOG_LEVEL: 'silent', PACHBACKUP_METRICS_PORT: '0', PACHBACKUP_LISTEN_HOST: '127.0.0.1' },
     });
     const runId = await f.backupThroughSlack();
     await pausedInThread(f, runId);
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
     child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await exited;
     expect((await f.replicas()).pachd).toBe(0); // the dead worker left it paused
 
     const worker = await startWorker({
