@@ -1,6 +1,7 @@
 import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { PachbackupError } from '../errors.js';
 import { linkAbort } from './abort-link.js';
+import { describeKeyRange, isBeforeKeyRange, isPastKeyRange, type KeyRange } from './key-ranges.js';
 import { unquoteEtag } from './pool-keys.js';
 import { toStoreError } from './store-error.js';
 
@@ -18,22 +19,37 @@ export interface ListObjectsOptions {
   signal?: AbortSignal;
   /** Keys per ListObjectsV2 page (S3's maximum and default: 1000). */
   pageSize?: number;
+  /**
+   * Only the keys (relative to the prefix) in this range: the listing starts after `range.after` (StartAfter,
+   * so nothing before it is sent) and stops at the first key past `range.through`. Default: every key.
+   */
+  range?: KeyRange;
 }
 
 /**
  * Streams every object under `prefix` in `bucket`, in the store's order (ascending UTF-8 for S3), page by page:
  * at most two pages are held at a time — the one being consumed and the next, requested as soon as the
  * current one arrives so the consumer's work overlaps the store's latency. `prefix` is a raw key prefix
- * ('' or ending in '/'); keys come back relative to it. Stopping early, or an aborted signal, cancels the
+ * ('' or ending in '/'); keys come back relative to it. With `range`, only that slice of the keys is requested
+ * (several ranges listed side by side cover a bucket in parallel). Stopping early, or an aborted signal, cancels the
  * outstanding request. Errors are PachbackupErrors ('cancelled', 'not-found', 'forbidden', 'unavailable').
  */
 export async function* listObjects(s3: S3Client, bucket: string, prefix: string, options: ListObjectsOptions = {}): AsyncGenerator<ListedObject> {
   const link = linkAbort(options.signal);
-  const where = `listing s3://${bucket}/${prefix}`;
+  const range = options.range ?? {};
+  const where = `listing s3://${bucket}/${prefix}${options.range ? ` (${describeKeyRange(range)})` : ''}`;
+  const startAfter = range.after === undefined ? undefined : prefix + range.after;
   const fetchPage = (token: string | undefined): Promise<ListObjectsV2CommandOutput> =>
     s3
       .send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: token, MaxKeys: options.pageSize }),
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix === '' ? undefined : prefix,
+          ContinuationToken: token,
+          // S3 ignores StartAfter once a continuation token is given; it is only needed on the first page.
+          StartAfter: token === undefined ? startAfter : undefined,
+          MaxKeys: options.pageSize,
+        }),
         { abortSignal: link.signal },
       )
       .catch((err: unknown) => {
@@ -48,7 +64,9 @@ export async function* listObjects(s3: S3Client, bucket: string, prefix: string,
       if (page.IsTruncated && !token) {
         throw new PachbackupError('integrity', `${where}: the store said the listing continues but gave no continuation token`);
       }
-      if (token !== undefined) {
+      const lastKey = page.Contents?.at(-1)?.Key;
+      const rangeEnds = lastKey !== undefined && lastKey.startsWith(prefix) && isPastKeyRange(lastKey.slice(prefix.length), range);
+      if (token !== undefined && !rangeEnds) {
         pending = fetchPage(token);
         // Handled when awaited; this only keeps an abandoned prefetch from being an unhandled rejection.
         pending.catch(() => undefined);
@@ -58,7 +76,14 @@ export async function* listObjects(s3: S3Client, bucket: string, prefix: string,
         if (!key.startsWith(prefix)) {
           throw new PachbackupError('integrity', `${where}: the store returned ${JSON.stringify(key)}, which is outside the prefix`);
         }
-        yield { key: key.slice(prefix.length), size: object.Size ?? 0, etag: unquoteEtag(object.ETag), lastModified: object.LastModified };
+        const relative = key.slice(prefix.length);
+        if (isPastKeyRange(relative, range)) return;
+        if (isBeforeKeyRange(relative, range)) {
+          throw new PachbackupError('integrity', `${where}: the store returned ${JSON.stringify(key)}, which is before the range's start`, {
+            hint: 'the store does not honour ListObjectsV2 StartAfter; a range listing from it would repeat keys',
+          });
+        }
+        yield { key: relative, size: object.Size ?? 0, etag: unquoteEtag(object.ETag), lastModified: object.LastModified };
       }
       if (token === undefined) return;
     }

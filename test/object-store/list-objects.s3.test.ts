@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PachbackupError } from '../../src/errors.js';
 import { compareKeys } from '../../src/object-store/key-order.js';
+import { isInKeyRange, splitKeySpace } from '../../src/object-store/key-ranges.js';
 import { listObjects } from '../../src/object-store/list-objects.js';
 import { createTestBucket } from '../support/services.js';
-import { collect, putObjects, randomChunks } from './s3-fixtures.js';
+import { collect, putObjects, randomChunks, recordCommands } from './s3-fixtures.js';
 
 describe('listObjects on s3rver', () => {
   let bucket: Awaited<ReturnType<typeof createTestBucket>>;
@@ -43,5 +44,33 @@ describe('listObjects on s3rver', () => {
     const err = await collect(listObjects(bucket.s3, `${bucket.name}-gone`, '')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PachbackupError);
     expect((err as PachbackupError).code).toBe('not-found');
+  });
+});
+
+describe('listObjects in key ranges', () => {
+  let bucket: Awaited<ReturnType<typeof createTestBucket>>;
+  const objects = randomChunks(300, 1, 50);
+  beforeAll(async () => {
+    bucket = await createTestBucket('ranges');
+    await putObjects(bucket.s3, bucket.name, new Map([...objects].map(([k, v]) => [`p/${k}`, v])));
+    await putObjects(bucket.s3, bucket.name, new Map([['p/aaa', Buffer.from('before chunk/')], ['p/test/x', Buffer.from('after chunk/')], ['q', Buffer.from('outside')]]));
+  });
+  afterAll(async () => bucket?.drop());
+
+  it('lists each range from its start, across pages, and the ranges together list every key once, in order', async () => {
+    const whole = (await collect(listObjects(bucket.s3, bucket.name, 'p/'))).map((o) => o.key);
+    expect(whole).toHaveLength(302);
+    const ranges = splitKeySpace(7, 'chunk/');
+    const parts = await Promise.all(ranges.map((range) => collect(listObjects(bucket.s3, bucket.name, 'p/', { range, pageSize: 9 }))));
+    expect(parts.flat().map((o) => o.key)).toEqual(whole);
+    for (const [i, part] of parts.entries()) for (const o of part) expect(isInKeyRange(o.key, ranges[i]!)).toBe(true);
+    expect(parts.every((p) => p.length > 0)).toBe(true);
+  });
+
+  it('sends no request past the range: a range ending early stops listing', async () => {
+    const sent = recordCommands(bucket.s3);
+    const first = await collect(listObjects(bucket.s3, bucket.name, 'p/', { range: { through: 'chunk/0' }, pageSize: 10 }));
+    expect(first.map((o) => o.key)).toEqual(['aaa', ...[...objects.keys()].filter((k) => compareKeys(k, 'chunk/0') <= 0).sort(compareKeys)]);
+    expect(sent.filter((c) => c.command === 'ListObjectsV2Command').length).toBeLessThanOrEqual(Math.ceil(first.length / 10) + 1);
   });
 });
