@@ -19,6 +19,7 @@ import { createScheduleJobs } from '../schedules/schedule-jobs.js';
 import { createScheduleStore } from '../schedules/schedule-store.js';
 import { createSchedules } from '../schedules/schedules.js';
 import { createPendingConfirmations } from '../slack/pending-confirmations.js';
+import { createReplayGuard } from '../slack/replay-guard.js';
 import { startSlackApp } from '../slack/start-slack-app.js';
 
 /** Waits for SIGINT/SIGTERM, then runs `stop` — the graceful shutdown of a long-running process. */
@@ -69,6 +70,7 @@ export async function serve(
     slack: config.slack,
     log,
     host: options.host,
+    replayGuard: createReplayGuard({ redis: state.redis, prefix: config.redis.prefix, signingSecret: config.slack.signingSecret }),
     deps: {
       config,
       log,

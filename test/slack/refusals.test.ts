@@ -84,9 +84,11 @@ describe('what the Slack app refuses', () => {
     const click = await f.sim.driver.clickButton({ userId: ALICE, message, actionId: 'backup_confirm' });
     await f.sim.waitForEphemeral((e) => e.user === ALICE && /is queued/.test(e.text));
     const replay = await f.sim.driver.resend(click.request); // the same signed request again, byte for byte
-    expect(replay.status).toBe(200);
+    expect(replay.status).toBe(401);
+    const again = await f.sim.driver.clickButton({ userId: ALICE, message, actionId: 'backup_confirm', value }); // a second, genuinely signed click
+    expect(again.status).toBe(200);
     await f.sim.waitForEphemeral((e) => e.user === ALICE && /already used/.test(textOf(e)));
-    expect(await f.jobCount()).toBe(1); // two clicks, one backup
+    expect(await f.jobCount()).toBe(1); // two clicks and a replay, one backup
     const runs = await f.state.runs.listRuns({ cluster: 'test' });
     expect(runs).toHaveLength(1);
 
