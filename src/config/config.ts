@@ -8,7 +8,10 @@ export interface Config {
   /** Where the file was read from (for messages). */
   source: string;
   stateDatabaseUrl: string;
-  redis: { url: string; prefix: string };
+  /** The state database's password when it is not in the URL (`stateDatabase.password`). */
+  stateDatabasePassword?: string;
+  /** `password`: Redis's (AUTH), when it is not in the URL (`redis.password`). */
+  redis: { url: string; prefix: string; password?: string };
   slack?: SlackConfig;
   clusters: Record<string, ClusterConfig>;
 }

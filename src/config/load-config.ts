@@ -7,6 +7,7 @@ import { canonicalTimeZone } from '../schedules/schedule.js';
 import type { ClusterConfig, Config, ObjectStoreConfig, ScheduleConfig } from './config.js';
 import { configSchema, type RawCluster, type RawConfig, type SecretRef } from './schema.js';
 import { formatIssue } from './format-issue.js';
+import { inlineUrlCredential } from '../secrets/redact-secrets.js';
 
 /** Raised for a configuration that cannot be used; `problems` has one line per problem, each naming its key. */
 export class ConfigError extends PachbackupError {
@@ -108,6 +109,12 @@ function resolveConfig(raw: RawConfig, source: string, r: Resolver): Config {
   };
   checkUrl(r, 'stateDatabase.url', config.stateDatabaseUrl, ['postgres:', 'postgresql:'], 'postgres://user@host:5432/pachbackup');
   checkUrl(r, 'redis.url', config.redis.url, ['redis:', 'rediss:'], 'redis://host:6379');
+  refuseInlineCredential(r, 'stateDatabase.url', raw.stateDatabase.url, { byReference: true, secretKey: 'stateDatabase.password' });
+  refuseInlineCredential(r, 'redis.url', raw.redis.url, { byReference: true, secretKey: 'redis.password' });
+  const stateDatabasePassword = r.value('stateDatabase.password', raw.stateDatabase.password as SecretRef | undefined);
+  if (stateDatabasePassword !== undefined) config.stateDatabasePassword = stateDatabasePassword;
+  const redisPassword = r.value('redis.password', raw.redis.password as SecretRef | undefined);
+  if (redisPassword !== undefined) config.redis.password = redisPassword;
 
   if (raw.slack) {
     config.slack = {
@@ -118,6 +125,7 @@ function resolveConfig(raw: RawConfig, source: string, r: Resolver): Config {
     const appToken = r.value('slack.appToken', raw.slack.appToken as SecretRef | undefined);
     if (appToken !== undefined) config.slack.appToken = appToken;
     if (raw.slack.apiUrl !== undefined) config.slack.apiUrl = raw.slack.apiUrl;
+    refuseInlineCredential(r, 'slack.apiUrl', raw.slack.apiUrl, { byReference: false });
     if (config.slack.botToken && !config.slack.botToken.startsWith('xoxb-')) {
       r.problem('slack.botToken', 'the value does not start with "xoxb-"; expected the bot token from OAuth & Permissions');
     }
@@ -229,6 +237,7 @@ function resolveStore(
     prefix: raw.prefix,
     forcePathStyle: raw.forcePathStyle ?? fallback?.forcePathStyle ?? false,
   };
+  refuseInlineCredential(r, `${key}.endpoint`, raw.endpoint, { byReference: false, secretKey: `${key}.accessKeyId and ${key}.secretAccessKey` });
   const endpoint = raw.endpoint ?? fallback?.endpoint;
   if (endpoint !== undefined) store.endpoint = endpoint;
   const accessKeyId = r.value(`${key}.accessKeyId`, raw.accessKeyId);
@@ -246,6 +255,23 @@ function resolveStore(
 function sameBucket(a: ObjectStoreConfig, b: ObjectStoreConfig): boolean {
   const host = (s: ObjectStoreConfig) => (s.endpoint ? new URL(s.endpoint).host.toLowerCase() : `aws:${s.region}`);
   return a.bucket === b.bucket && host(a) === host(b);
+}
+
+/**
+ * A URL written in the file with a credential in it (a password in its userinfo, or `?password=`-style query
+ * parameters): refused like any other secret written in the file, naming the key and the two ways to fix it.
+ * The same URL given by reference (`{ env }`/`{ file }`) is fine: then the file holds no secret.
+ */
+function refuseInlineCredential(r: Resolver, key: string, value: string | SecretRef | undefined, fix: { byReference: boolean; secretKey?: string }): void {
+  if (typeof value !== 'string') return;
+  const found = inlineUrlCredential(value);
+  if (found === undefined) return;
+  const what = found === 'password' ? 'a password in the URL' : 'a credential in the URL\'s query';
+  const fixes: string[] = [];
+  if (fix.secretKey) fixes.push(`remove it from the URL and set \`${fix.secretKey}: { file: /path }\` (or \`{ env: VARIABLE }\`)`);
+  if (fix.byReference) fixes.push(`give the whole URL by reference (\`${key}: { env: VARIABLE }\` or \`{ file: /path }\`)`);
+  if (fixes.length === 0) fixes.push('remove it from the URL');
+  r.problem(key, `holds ${what}; secrets are not written in the config file: ${fixes.join(', or ')}`);
 }
 
 function checkUrl(r: Resolver, key: string, value: string, protocols: string[], example: string): void {

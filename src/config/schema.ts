@@ -233,11 +233,14 @@ const slackSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
+  /** `url` written in the file must not hold a password: give it `password`, or the whole URL by reference. */
   stateDatabase: z.strictObject({
     url: valueOrRefSchema,
+    password: secretSchema.optional(),
   }),
   redis: z.strictObject({
     url: valueOrRefSchema,
+    password: secretSchema.optional(),
     /** Prefix of every BullMQ key, so several installations can share a Redis. */
     prefix: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('pachbackup'),
   }),

@@ -12,7 +12,7 @@ import { createRunStore } from '../state/run-store.js';
  * Built once by a composition root and closed when it exits.
  */
 export async function connectState(config: Config, options: { lockTtlMs?: number } = {}) {
-  const pool = new pg.Pool({ connectionString: config.stateDatabaseUrl, max: 10, application_name: 'pachbackup' });
+  const pool = new pg.Pool({ connectionString: config.stateDatabaseUrl, max: 10, application_name: 'pachbackup', ...(config.stateDatabasePassword !== undefined ? { password: config.stateDatabasePassword } : {}) });
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query instead of crashing the process
   try {
     await migrate(pool);
@@ -20,7 +20,7 @@ export async function connectState(config: Config, options: { lockTtlMs?: number
     await pool.end().catch(() => undefined);
     throw new PachbackupError('unavailable', `cannot use the state database (stateDatabase.url): ${(err as Error).message}`, { retryable: true, cause: err });
   }
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null, lazyConnect: true, enableOfflineQueue: true });
+  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null, lazyConnect: true, enableOfflineQueue: true, ...(config.redis.password !== undefined ? { password: config.redis.password } : {}) });
   try {
     await redis.connect();
   } catch (err) {

@@ -10,6 +10,8 @@ export const SANDBOX = {
   pachydermRole: 'pachyderm',
   stateDatabase: 'pachbackup',
   stateRole: 'pachbackup',
+  stateDatabasePassword: 'sandbox-state-password',
+  redisPassword: 'sandbox-redis-password',
   signingSecret: 'sandbox-signing-secret-0123456789abcdef',
   botToken: 'xoxb-sandbox-0000000000-pachbackup',
   opsChannel: 'C0OPS',
@@ -28,7 +30,10 @@ export interface SandboxConfigInputs {
   kubeconfig: string;
   slackApiUrl: string;
   appPort: number;
-  secrets: { pgPassword: string; s3SecretKey: string; slackBotToken: string; slackSigningSecret: string; stateDatabaseUrl: string };
+  /** The state database's URL, without its password (that is `secrets.stateDatabasePassword`). */
+  stateDatabaseUrl: string;
+  /** Files holding the secrets. */
+  secrets: { pgPassword: string; s3SecretKey: string; slackBotToken: string; slackSigningSecret: string; stateDatabasePassword: string; redisPassword: string };
 }
 
 /**
@@ -37,8 +42,8 @@ export interface SandboxConfigInputs {
  */
 export function renderSandboxConfig(i: SandboxConfigInputs): string {
   const config = {
-    stateDatabase: { url: { file: i.secrets.stateDatabaseUrl } },
-    redis: { url: i.redisUrl, prefix: 'pachbackup' },
+    stateDatabase: { url: i.stateDatabaseUrl, password: { file: i.secrets.stateDatabasePassword } },
+    redis: { url: i.redisUrl, password: { file: i.secrets.redisPassword }, prefix: 'pachbackup' },
     slack: {
       botToken: { file: i.secrets.slackBotToken },
       signingSecret: { file: i.secrets.slackSigningSecret },

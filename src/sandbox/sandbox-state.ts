@@ -14,8 +14,8 @@ export interface SandboxState {
   size: 'small' | 'bench';
   startedAt: string;
   dir: string;
-  postgres: { url: string; port: number; caFile: string; databases: string[]; stateDatabaseUrl: string };
-  redis: { url: string };
+  postgres: { url: string; port: number; caFile: string; databases: string[]; stateDatabaseUrl: string; stateDatabasePassword: string };
+  redis: { url: string; password: string };
   s3: {
     endpoint: string;
     region: string;

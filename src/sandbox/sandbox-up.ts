@@ -54,14 +54,14 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
     log.info({ size: options.size }, 'starting PostgreSQL, Redis and s3rver');
     const [postgres, redis, s3] = await Promise.all([
       startPostgres({ dataDir: join(dir, 'postgres') }).then((p) => ((pids.postgres = p.pid), p)),
-      startRedis({ directory: join(dir, 'redis'), logFile: join(logs, 'redis.log') }).then((r) => ((pids.redis = r.pid), r)),
+      startRedis({ directory: join(dir, 'redis'), logFile: join(logs, 'redis.log'), password: SANDBOX.redisPassword }).then((r) => ((pids.redis = r.pid), r)),
       startS3({ directory: join(dir, 's3'), buckets: [SANDBOX.clusterBucket, SANDBOX.backupBucket], logFile: join(logs, 's3.log') }).then(
         (s) => ((pids.s3 = s.pid), s),
       ),
     ]);
 
     const pgPassword = 'sandbox-pachyderm-password';
-    const stateDatabaseUrl = `postgres://${SANDBOX.stateRole}:sandbox-state-password@127.0.0.1:${postgres.port}/${SANDBOX.stateDatabase}`;
+    const stateDatabaseUrl = `postgres://${SANDBOX.stateRole}@127.0.0.1:${postgres.port}/${SANDBOX.stateDatabase}`;
     log.info('seeding the pachyderm and dex databases and the cluster bucket');
     const seeded = await seedState({ postgresUrl: postgres.url, pgPassword, s3Endpoint: s3.endpoint, size: options.size });
 
@@ -102,13 +102,14 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
       s3SecretKey: secret('s3-secret-access-key', S3RVER_CREDENTIALS.secretAccessKey),
       slackBotToken: secret('slack-bot-token', SANDBOX.botToken),
       slackSigningSecret: secret('slack-signing-secret', SANDBOX.signingSecret),
-      stateDatabaseUrl: secret('state-database-url', stateDatabaseUrl),
+      stateDatabasePassword: secret('state-database-password', SANDBOX.stateDatabasePassword),
+      redisPassword: secret('redis-password', SANDBOX.redisPassword),
     };
     const configFile = join(dir, 'pachbackup.yaml');
     const slackApiUrl = `http://127.0.0.1:${slackPort}/api/`;
     writeFileSync(
       configFile,
-      renderSandboxConfig({ postgresPort: postgres.port, caFile: postgres.caFile, redisUrl: redis.url, s3Endpoint: s3.endpoint, kubeconfig, slackApiUrl, appPort, secrets }),
+      renderSandboxConfig({ postgresPort: postgres.port, caFile: postgres.caFile, redisUrl: redis.url, stateDatabaseUrl, s3Endpoint: s3.endpoint, kubeconfig, slackApiUrl, appPort, secrets }),
     );
     loadConfig(configFile); // the generated config must pass the same validation as a hand-written one
 
@@ -129,8 +130,8 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
       size: options.size,
       startedAt: new Date().toISOString(),
       dir,
-      postgres: { url: postgres.url, port: postgres.port, caFile: postgres.caFile, databases: ['pachyderm', 'dex'], stateDatabaseUrl },
-      redis: { url: redis.url },
+      postgres: { url: postgres.url, port: postgres.port, caFile: postgres.caFile, databases: ['pachyderm', 'dex'], stateDatabaseUrl, stateDatabasePassword: SANDBOX.stateDatabasePassword },
+      redis: { url: redis.url, password: SANDBOX.redisPassword },
       s3: {
         endpoint: s3.endpoint,
         region: s3.region,
@@ -179,7 +180,7 @@ async function seedState(o: { postgresUrl: string; pgPassword: string; s3Endpoin
   try {
     // pachbackup connects as Pachyderm's role; restores create their staging databases, hence CREATEDB.
     await admin.query(`CREATE ROLE ${SANDBOX.pachydermRole} LOGIN CREATEDB PASSWORD '${o.pgPassword}'`);
-    await admin.query(`CREATE ROLE ${SANDBOX.stateRole} LOGIN PASSWORD 'sandbox-state-password'`);
+    await admin.query(`CREATE ROLE ${SANDBOX.stateRole} LOGIN PASSWORD '${SANDBOX.stateDatabasePassword}'`);
     for (const db of ['pachyderm', 'dex']) await admin.query(`CREATE DATABASE ${db} OWNER ${SANDBOX.pachydermRole}`);
     await admin.query(`CREATE DATABASE ${SANDBOX.stateDatabase} OWNER ${SANDBOX.stateRole}`);
   } finally {

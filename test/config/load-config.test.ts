@@ -110,6 +110,11 @@ describe('configuration', () => {
       /clusters\.prod\.restore\.requiredApprovals: 3 approvals needed but only 2 approvers are named in access\.approvers\.users; name more approvers or a group/,
     ],
     ['a second approval on a cluster without approvers', (c) => (c.clusters.staging.restore = { requiredApprovals: 2 }), /clusters\.staging\.restore\.requiredApprovals: 2 approvals needed but no approvers are named/],
+    ['a state database password in its URL', (c) => (c.stateDatabase.url = 'postgres://pachbackup:hunter2@db/pachbackup'), /stateDatabase\.url: holds a password in the URL; secrets are not written in the config file: remove it from the URL and set `stateDatabase\.password: \{ file: \/path \}` \(or `\{ env: VARIABLE \}`\), or give the whole URL by reference/],
+    ['a state database password in its query', (c) => (c.stateDatabase.url = 'postgres://pachbackup@db/pachbackup?password=hunter2'), /stateDatabase\.url: holds a credential in the URL's query/],
+    ['a Redis password in its URL', (c) => (c.redis.url = 'redis://:hunter2@redis:6379'), /redis\.url: holds a password in the URL; .*set `redis\.password: \{ file: \/path \}`/],
+    ['a Redis password given inline in its own field', (c) => (c.redis.password = 'hunter2'), /redis\.password: got a value; expected `\{ env: VARIABLE \}` or `\{ file: \/path\/to\/file \}`/],
+    ['S3 credentials in an endpoint', (c) => (c.clusters.staging.objectStore.endpoint = 'http://minio:minio123@minio:9000'), /clusters\.staging\.objectStore\.endpoint: holds a password in the URL; .*secretAccessKey/],
     ['pachd listed among the deployments to quiesce', (c) => (c.clusters.prod.pachyderm.quiesce = ['pachw', 'pachd']), /clusters\.prod\.pachyderm\.quiesce: lists "pachd", the pachd deployment itself/],
   ];
   for (const [what, breakIt, message] of bad) {
@@ -162,6 +167,26 @@ describe('configuration', () => {
     config.clusters.prod.postgres.password = 'hunter2-topsecret';
     config.slack.signingSecret = 'another-secret-value';
     expect(problemsOf(config).join('\n')).not.toMatch(/hunter2|another-secret/);
+  });
+
+  it('never repeats an inline URL password back', () => {
+    const config = goodConfig();
+    config.stateDatabase.url = 'postgres://pachbackup:hunter2-in-url@db/pachbackup';
+    config.redis.url = 'redis://:hunter2-in-redis@redis:6379';
+    expect(problemsOf(config).join('\n')).not.toMatch(/hunter2/);
+  });
+
+  it('takes the state database and Redis passwords from their own fields, or the whole URL by reference', () => {
+    const raw = goodConfig();
+    raw.stateDatabase = { url: 'postgres://pachbackup@db/pachbackup', password: { env: 'PG_PASSWORD' } };
+    raw.redis = { url: 'redis://redis:6379', password: { file: passwordFile } };
+    const config = parseConfig(stringify(raw), { source: 'test.yaml', env });
+    expect(config.stateDatabaseUrl).toBe('postgres://pachbackup@db/pachbackup');
+    expect(config.stateDatabasePassword).toBe('pw-from-env');
+    expect(config.redis).toMatchObject({ url: 'redis://redis:6379', password: 's3cr3t-from-file' });
+    // A URL given by reference may hold its password: the file itself holds none.
+    const byReference = parseConfig(stringify({ ...goodConfig(), stateDatabase: { url: { env: 'STATE_DB' } } }), { source: 'test.yaml', env: { ...env, STATE_DB: 'postgres://u:pw@db/pachbackup' } });
+    expect(byReference.stateDatabaseUrl).toBe('postgres://u:pw@db/pachbackup');
   });
 
   it('says what is wrong with a file that is not YAML', () => {

@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PachbackupError } from '../../errors.js';
 import { freePort, startProcess, waitForPort } from '../processes.js';
 
@@ -16,12 +18,17 @@ function redisServerPath(): string {
   }
 }
 
-/** Debian's redis-server on a loopback port, in memory only (no RDB, no AOF). */
-export async function startRedis(options: { directory: string; logFile: string; port?: number }): Promise<SandboxRedis> {
+/**
+ * Debian's redis-server on a loopback port, in memory only (no RDB, no AOF). With `password`, clients must AUTH
+ * (`requirepass`, written to a config file readable only by this user rather than onto the command line).
+ */
+export async function startRedis(options: { directory: string; logFile: string; port?: number; password?: string }): Promise<SandboxRedis> {
   const port = options.port ?? (await freePort());
+  const configFile = join(options.directory, 'redis.conf');
+  writeFileSync(configFile, options.password ? `requirepass "${options.password}"\n` : '', { mode: 0o600 });
   const proc = startProcess(
     redisServerPath(),
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', options.directory, '--protected-mode', 'yes'],
+    [configFile, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', options.directory, '--protected-mode', 'yes'],
     { logFile: options.logFile },
   );
   await waitForPort(port, { name: 'redis-server', isAlive: proc.alive });
