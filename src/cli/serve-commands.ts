@@ -7,7 +7,7 @@ import { PachbackupError } from '../errors.js';
 import { estimateBackup } from '../estimate/estimate-backup.js';
 import { requestCancel } from '../jobs/cancel-requests.js';
 import { createOperationsQueue } from '../jobs/operations-queue.js';
-import { startWorker } from '../jobs/start-worker.js';
+import { startReportingWorker } from './start-reporting-worker.js';
 import { createLogger, type Logger } from '../log.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { createMetrics, loadClusterMetrics, type PachbackupMetrics } from '../observability/metrics.js';
@@ -88,7 +88,7 @@ export async function serve(
     },
   });
   const worker = options.withWorker
-    ? await startWorker({
+    ? await startReportingWorker({
         config,
         state,
         log,
@@ -166,7 +166,7 @@ export function registerServeCommands(program: Command): void {
       const { metrics, health } = await startObservability(config, state, log, 'worker');
       const slack = config.slack ? new WebClient(config.slack.botToken, config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}) : undefined;
       const lockMs = Number(process.env.PACHBACKUP_JOB_LOCK_MS);
-      const worker = await startWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, fallbackZone: opts.zone, metrics, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) });
+      const worker = await startReportingWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, fallbackZone: opts.zone, metrics, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) });
       log.info({ concurrency: opts.concurrency }, 'pachbackup worker is running');
       await untilSignal(log, async () => {
         await worker.stop();

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { DowntimeEstimate } from '../slack/views/view-models.js';
+import type { DowntimeEstimate } from './downtime-estimate.js';
 import { estimateDowntimeWithDetail, type DetailedEstimate } from './estimate-downtime.js';
 import { loadDowntimeHistory } from './history.js';
 import { probeUpcomingBackup, type ProbeDeps, type ProbeOptions, type UpcomingBackup } from './probe.js';

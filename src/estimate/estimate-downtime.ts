@@ -1,4 +1,4 @@
-import type { DowntimeEstimate } from '../slack/views/view-models.js';
+import type { DowntimeEstimate } from './downtime-estimate.js';
 import type { DowntimeHistory } from './history.js';
 import { fitRobustLine, median, predictFit, quantile, RANGE_QUANTILES, smallSampleFactor, type FitPrediction, type RobustFit } from './robust-fit.js';
 import { DOWNTIME_STEPS, type DowntimeSizes, type DowntimeStep, type DowntimeStepModel } from './step-features.js';

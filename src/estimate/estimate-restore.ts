@@ -1,5 +1,5 @@
 import type { RestorePlan } from '../restore/restore-plan.js';
-import type { DowntimeEstimate } from '../slack/views/view-models.js';
+import type { DowntimeEstimate } from './downtime-estimate.js';
 
 /**
  * Seconds allowed for the restore's own paused steps, which backups do not have: ending the sessions and

@@ -1,13 +1,32 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { RestorePlan } from '../restore/restore-plan.js';
-import type { PostedAnnouncement } from '../slack/run-reporter.js';
-import type { DowntimeEstimate } from '../slack/views/view-models.js';
+import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 
 /** Where a run reports in Slack: the ops-channel message the app posted for it. */
 export interface SlackRunTarget {
   channel: string;
   ts: string;
   announceChannel?: string;
+}
+
+/**
+ * What a users'-channel announcement says: `upcoming` (a scheduled backup's heads-up), `paused`, `overrun` (past
+ * the estimate), `back`, `failed-back` (the operation failed, the cluster is back); restores also `restoring`,
+ * `restored` (the restored state waits beside the cluster) and `failed` (ended before touching what users run on).
+ */
+export type AnnouncementState = 'upcoming' | 'paused' | 'overrun' | 'back' | 'failed-back' | 'restoring' | 'restored' | 'failed';
+
+/**
+ * A users'-channel announcement already posted, and since when the cluster has been paused if it is: recorded in
+ * the job so that a run picked up again after its worker died edits it, and gives the all-clear with the whole
+ * downtime.
+ */
+export interface PostedAnnouncement {
+  channel: string;
+  ts: string;
+  /** What it says now. */
+  state?: AnnouncementState;
+  pausedAt?: string;
 }
 
 /** A backup job: the run already exists in the state database (queued); the job carries what the worker needs. */

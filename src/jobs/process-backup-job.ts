@@ -2,16 +2,16 @@ import type { Job } from 'bullmq';
 import type { BackupDeps } from '../backup/backup-deps.js';
 import { createBackupSteps } from '../backup/backup-steps.js';
 import { runBackup, type BackupResult } from '../backup/run-backup.js';
-import { backupOutcome } from '../slack/run-outcomes.js';
-import type { PlannedStep, RunOutcome } from '../slack/run-reporter.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { openJobRun } from './job-run.js';
-import { createRunEvents, type RunEvents } from '../runner/run-event.js';
+import { createRunEvents } from '../runner/run-event.js';
+import { plannedSteps } from '../runner/step.js';
 import type { AuditLog } from '../state/audit-log.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
 import type { RunStore } from '../state/run-store.js';
 import type { BackupJobData } from './operations-queue.js';
+import { observeWith, type RunObservation, type RunObserver, type RunStart } from './run-observer.js';
 
 /** What the backup job processor needs, built by the worker's composition root. */
 export interface BackupJobDeps {
@@ -21,15 +21,13 @@ export interface BackupJobDeps {
   audit: AuditLog;
   log: Logger;
   depsFor: (data: BackupJobData) => BackupDeps & { close(): void };
-  /** Starts observing a run's events (metrics); the returned function stops it, however the job ends. */
-  observe?: (data: BackupJobData, events: RunEvents) => () => void;
-  /** Attaches reporting (the Slack thread) to a run's events; `finish` ends it with the outcome. */
-  report?: (job: Job<BackupJobData>, events: RunEvents, plan: PlannedStep[], createdAt: Date) => { finish(outcome: RunOutcome): Promise<void> } | undefined;
+  /** What follows each backup run (metrics, the Slack thread), started in this order. */
+  observers?: RunObserver<RunStart<BackupJobData>, BackupResult>[];
 }
 
 /**
- * The BullMQ processor of backup jobs: runs the backup with the step runner, its events feeding the Slack
- * thread. A job seen again (its worker died: BullMQ's stalled-job recovery) resumes the run from its
+ * The BullMQ processor of backup jobs: runs the backup with the step runner, emitting its events to the
+ * observers (see `RunObserver`), and returns the result. A job seen again (its worker died: BullMQ's stalled-job recovery) resumes the run from its
  * checkpoints — the cluster stays consistent, and ends resumed either way; a run already finished is not run
  * twice. Cancellation arrives as the processor's AbortSignal.
  */
@@ -42,10 +40,15 @@ export function createBackupJobProcessor(deps: BackupJobDeps) {
     const { existing } = opened;
     const backupDeps = deps.depsFor(data);
     const events = createRunEvents((err) => log.warn({ err }, 'a run event listener failed'));
-    const stopObserving = deps.observe?.(data, events);
-    const plan = createBackupSteps(backupDeps).map((s) => ({ name: s.name, title: s.title, downtime: s.downtime ?? false }));
-    const reporter = deps.report?.(job, events, plan, existing?.createdAt ?? new Date());
+    let observation: Required<RunObservation<BackupResult>> | undefined;
     try {
+      observation = await observeWith(deps.observers ?? [], {
+        job,
+        events,
+        steps: plannedSteps(createBackupSteps(backupDeps)),
+        createdAt: existing?.createdAt ?? new Date(),
+        ...(data.estimate ? { estimate: data.estimate } : {}),
+      });
       // A run that already started belongs to a dead worker (BullMQ gave us its stalled job): take over its lock.
       if (existing && existing.phase !== 'queued') backupDeps.session.lock = await deps.locks.takeOver(data.cluster, { runId: data.runId, kind: 'backup', requestedBy: data.requestedBy }, signal);
       const result = await runBackup({ deps: backupDeps, events, log, ...(signal ? { signal } : {}) });
@@ -57,10 +60,10 @@ export function createBackupJobProcessor(deps: BackupJobDeps) {
         outcome: result.status === 'succeeded' || result.status === 'partially-failed' ? 'succeeded' : result.status === 'cancelled' ? 'cancelled' : 'failed',
         detail: { status: result.status, error: result.error, downtimeSeconds: result.downtimeSeconds, estimatedSeconds: data.estimate?.expectedSeconds },
       });
-      await reporter?.finish(backupOutcome(result));
+      await observation.finish(result);
       return result;
     } finally {
-      stopObserving?.();
+      observation?.stop();
       backupDeps.close();
     }
   };

@@ -8,7 +8,10 @@ import { PachbackupError } from '../errors.js';
 import { estimateBackup } from '../estimate/estimate-backup.js';
 import { estimateRestoreDowntime } from '../estimate/estimate-restore.js';
 import type { Logger } from '../log.js';
-import { createRunEvents, type RunEvents } from '../runner/run-event.js';
+import { createRunEvents } from '../runner/run-event.js';
+import type { BackupResult } from '../backup/run-backup.js';
+import type { DrillResult } from '../drill/run-drill.js';
+import type { RestoreResult } from '../restore/run-restore.js';
 import { backupDepsFor } from '../runtime/backup-deps-for.js';
 import { clusterAdapters } from '../runtime/cluster-adapters.js';
 import type { StateConnections } from '../runtime/connect-state.js';
@@ -17,15 +20,16 @@ import { createScheduledBackupProcessor } from '../schedules/run-scheduled-backu
 import { createScheduleJobs, HEADS_UP_JOB, SCHEDULED_BACKUP_JOB } from '../schedules/schedule-jobs.js';
 import { createScheduleStore } from '../schedules/schedule-store.js';
 import { createSchedules } from '../schedules/schedules.js';
-import { createRunReporter } from '../slack/run-reporter.js';
-import type { DowntimeEstimate } from '../slack/views/view-models.js';
+import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 import { createMaintenance, RETENTION_JOB, STALE_CHECK_JOB } from '../maintenance/maintenance-jobs.js';
 import { observeRun, type PachbackupMetrics } from '../observability/metrics.js';
+import type { RunKind } from '../state/run-store.js';
 import { onCancelRequest } from './cancel-requests.js';
 import { createOperationsQueue, operationsQueueName, type BackupJobData, type DrillJobData, type HeadsUpJobData, type RestoreJobData, type OperationJobData, type ScheduledBackupJobData } from './operations-queue.js';
 import { createBackupJobProcessor } from './process-backup-job.js';
 import { createDrillJobProcessor } from './process-drill-job.js';
-import { createRestoreJobProcessor } from './process-restore-job.js';
+import { createRestoreJobProcessor, type RestoreRunStart } from './process-restore-job.js';
+import type { RunObserver, RunStart } from './run-observer.js';
 import { drillDepsFor } from '../drill/drill-deps-for.js';
 
 /** A backup's downtime estimate made with clients opened for it and closed after. */
@@ -36,6 +40,22 @@ async function estimateWithFreshClients(state: StateConnections, cluster: Cluste
   } finally {
     a.close();
   }
+}
+
+/**
+ * What follows the worker's runs besides metrics, by kind (see `RunObserver`) — the Slack reporting, attached
+ * where the worker is composed, so that the jobs themselves know nothing of Slack.
+ */
+export interface WorkerObservers {
+  backup?: RunObserver<RunStart<BackupJobData>, BackupResult>;
+  restore?: RunObserver<RestoreRunStart, RestoreResult>;
+  drill?: RunObserver<RunStart<DrillJobData>, DrillResult>;
+}
+
+/** A run's metrics (in progress, step durations, outcome, the estimate's error) from its events. */
+function metricsObserver(metrics: PachbackupMetrics | undefined, kind: RunKind): RunObserver<RunStart<{ cluster: string }>, unknown> | undefined {
+  if (!metrics) return undefined;
+  return ({ job, events, estimate }) => ({ stop: observeRun(metrics, { kind, cluster: job.data.cluster, ...(estimate ? { estimateSeconds: estimate.expectedSeconds } : {}) }, events) });
 }
 
 /**
@@ -52,7 +72,10 @@ export async function startWorker(options: {
   config: Config;
   state: StateConnections;
   log: Logger;
+  /** For what the worker posts itself: scheduled runs' messages, heads-ups, stale-backup alerts. */
   slack?: WebClient;
+  /** Reporting of backups, restores and drills (the Slack thread), attached by the composition root. */
+  observers?: WorkerObservers;
   concurrency?: number;
   fallbackZone?: string;
   /** Shorter BullMQ lock and stall intervals, for tests of worker death. */
@@ -72,29 +95,8 @@ export async function startWorker(options: {
     locks: state.locks,
     audit: state.audit,
     log,
-    ...(options.metrics
-      ? {
-          observe: (data: BackupJobData, events: RunEvents) =>
-            observeRun(options.metrics!, { kind: 'backup', cluster: data.cluster, ...(data.estimate ? { estimateSeconds: data.estimate.expectedSeconds } : {}) }, events),
-        }
-      : {}),
+    observers: [metricsObserver(options.metrics, 'backup'), options.observers?.backup].filter((o) => o !== undefined),
     depsFor: (data: BackupJobData) => backupDepsFor(config.clusters[data.cluster]!, state, { id: data.runId, requestedBy: data.requestedBy, ...(data.note ? { note: data.note } : {}) }),
-    report: (job, events, plan, createdAt) => {
-      const data = job.data;
-      if (!slack || !data.slack) return undefined;
-      return createRunReporter({
-        client: slack,
-        target: data.slack,
-        cluster: config.clusters[data.cluster]!,
-        run: { id: data.runId, kind: 'backup', requestedBy: data.requestedBy, ...(data.note ? { note: data.note } : {}), ...(data.estimate ? { estimate: data.estimate } : {}), createdAt: createdAt.toISOString() },
-        plan,
-        events,
-        log,
-        ...(data.announcement ? { announcement: data.announcement } : {}),
-        onAnnounced: (announcement) => void job.updateData({ ...job.data, announcement }).catch((err: unknown) => log.warn({ err }, 'could not record the announcement in the job')),
-        ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),
-      });
-    },
   });
 
   // Runs started by a CLI that died: no job will come back for them.
@@ -133,7 +135,7 @@ export async function startWorker(options: {
     runs: state.runs,
     audit: state.audit,
     log,
-    ...(slack ? { slack } : {}),
+    ...(options.observers?.drill ? { observers: [options.observers.drill] } : {}),
     depsFor: (data: DrillJobData) => drillDepsFor(config.clusters[data.cluster]!, state, { id: data.runId, requestedBy: data.requestedBy, ...(data.backupId ? { backupId: data.backupId } : {}) }),
   });
   const runRestoreJob = createRestoreJobProcessor({
@@ -142,14 +144,10 @@ export async function startWorker(options: {
     locks: state.locks,
     audit: state.audit,
     log,
-    ...(slack ? { slack } : {}),
     depsFor: (data: RestoreJobData) =>
       restoreDepsFor(config, config.clusters[data.cluster]!, state, { id: data.runId, backupId: data.plan.backup.id, requestedBy: data.requestedBy, approvedBy: data.approvedBy }),
     estimate: async (cluster, plan) => estimateRestoreDowntime(await estimateBackupNow(cluster), plan),
-    ...(options.metrics
-      ? { observe: (data: RestoreJobData, events: RunEvents) => observeRun(options.metrics!, { kind: 'restore', cluster: data.cluster, ...(data.estimate ? { estimateSeconds: data.estimate.expectedSeconds } : {}) }, events) }
-      : {}),
-    ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),
+    observers: [metricsObserver(options.metrics, 'restore'), options.observers?.restore].filter((o) => o !== undefined),
   });
   const runScheduledBackup = createScheduledBackupProcessor(scheduleDeps);
   const postHeadsUp = createHeadsUpProcessor(scheduleDeps);

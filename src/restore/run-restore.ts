@@ -3,7 +3,7 @@ import { secondsBetween } from '../backup/steps/write-manifest.js';
 import { describeError, PachbackupError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunEvents } from '../runner/run-event.js';
-import type { DowntimeEstimate } from '../slack/views/view-models.js';
+import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 import type { RunPhase } from '../runner/run-phase.js';
 import { runSteps } from '../runner/run-steps.js';
 import type { RestoreDeps } from './restore-deps.js';

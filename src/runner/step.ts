@@ -57,3 +57,15 @@ export interface Step<O> {
   /** This step is the undo of the named earlier step done on the happy path (resume undoes pause). */
   compensates?: string;
 }
+
+/** A step of an operation as a checklist lists it before the run: its name, title and whether it is downtime. */
+export interface PlannedStep {
+  name: string;
+  title: string;
+  downtime?: boolean;
+}
+
+/** The checklist of `steps`, in order. */
+export function plannedSteps<O>(steps: readonly Step<O>[]): PlannedStep[] {
+  return steps.map((s) => ({ name: s.name, title: s.title, downtime: s.downtime ?? false }));
+}

@@ -13,7 +13,7 @@ import type { RunStore } from '../state/run-store.js';
 import { buildHeadsUpWithdrawn } from '../slack/views/heads-up-withdrawn.js';
 import { postQueuedBackup } from '../slack/post-queued-backup.js';
 import { buildScheduleSkipped, type BusyView } from '../slack/views/schedule-skipped.js';
-import type { DowntimeEstimate } from '../slack/views/view-models.js';
+import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 import type { ScheduleJobs } from './schedule-jobs.js';
 import type { Schedule } from './schedule.js';
 import type { Schedules } from './schedules.js';

@@ -1,33 +1,15 @@
 import type { WebClient } from '@slack/web-api';
 import type { ClusterConfig } from '../config/config.js';
-import type { SlackRunTarget } from '../jobs/operations-queue.js';
+import type { PostedAnnouncement, SlackRunTarget } from '../jobs/operations-queue.js';
 import type { Logger } from '../log.js';
 import type { RunEvent, RunEvents } from '../runner/run-event.js';
 import type { RunPhase } from '../runner/run-phase.js';
+import type { PlannedStep } from '../runner/step.js';
 import { buildAnnouncement } from './views/announcement.js';
 import type { SlackMessage } from './views/block-kit.js';
 import { buildRunMessage } from './views/run-message.js';
 import { buildStepReply } from './views/step-reply.js';
 import type { AnnouncementView, DowntimeEstimate, RestoreAnnouncement, RunView, StepView } from './views/view-models.js';
-
-/** A step of the plan, as the checklist lists it before it runs. */
-export interface PlannedStep {
-  name: string;
-  title: string;
-  downtime?: boolean;
-}
-
-/**
- * A users'-channel announcement already posted, and since when the cluster has been paused if it is: a run
- * picked up again after its worker died edits it, and gives the all-clear with the whole downtime.
- */
-export interface PostedAnnouncement {
-  channel: string;
-  ts: string;
-  /** What it says now. */
-  state?: AnnouncementView['state'];
-  pausedAt?: string;
-}
 
 /** How a run ended, for the final edit; `summary` builds the last thread reply from the run as reported. */
 export interface RunOutcome {

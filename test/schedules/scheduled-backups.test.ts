@@ -206,7 +206,9 @@ describe('scheduled backups', () => {
     expect(refusal?.detail).toMatchObject({ reason: 'busy', busyRunId: manual, busyRequestedBy: `<@${ALICE}>` });
     // Its users had been told a pause was coming at that time; the heads-up now says there is none.
     const at = Math.floor(Date.parse(refusal!.detail!.scheduledFor as string) / 1000);
-    const headsUp = f.messagesIn(ANNOUNCE).find((m) => textOf(m).includes(`<!date^${at}^`));
-    expect(headsUp?.text).toMatch(/^ℹ️ No pause at .* after all: the scheduled backup of Pachyderm \*Pachyderm test\* is skipped/);
+    // (The skip is audited before the heads-up is edited: wait for the edit.)
+    const headsUpOf = () => f.messagesIn(ANNOUNCE).find((m) => textOf(m).includes(`<!date^${at}^`));
+    await eventually(async () => (/^ℹ️ No pause/.test(headsUpOf()?.text ?? '') ? true : undefined), 'the heads-up of the skipped run to be withdrawn', 30_000).catch(() => undefined);
+    expect(headsUpOf()?.text).toMatch(/^ℹ️ No pause at .* after all: the scheduled backup of Pachyderm \*Pachyderm test\* is skipped/);
   }, 600_000);
 });

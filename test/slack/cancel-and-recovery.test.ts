@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { WebClient } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startWorker } from '../../src/jobs/start-worker.js';
+import { startReportingWorker } from '../../src/cli/start-reporting-worker.js';
 import { SANDBOX_BOT_TOKEN } from '../../src/sandbox/slack-sim/seed.js';
 import { quietLogger } from '../support/pachyderm-fixture.js';
 import { ALICE, ANNOUNCE, createSlackFixture, OPS, type SlackFixture } from '../support/slack-fixture.js';
@@ -56,7 +56,7 @@ describe('cancelling and recovering runs', () => {
     await exited;
     expect((await f.replicas()).pachd).toBe(0); // the dead worker left it paused
 
-    const worker = await startWorker({
+    const worker = await startReportingWorker({
       config: f.config,
       state: f.state,
       log: quietLogger,

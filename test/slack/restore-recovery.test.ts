@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebClient } from '@slack/web-api';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startWorker } from '../../src/jobs/start-worker.js';
+import { startReportingWorker } from '../../src/cli/start-reporting-worker.js';
 import { isFinal } from '../../src/runner/run-phase.js';
 import { SANDBOX_BOT_TOKEN } from '../../src/sandbox/slack-sim/seed.js';
 import { quietLogger } from '../support/pachyderm-fixture.js';
@@ -34,7 +34,7 @@ describe('a restore whose worker dies', () => {
       env: { ...process.env, PACHBACKUP_JOB_LOCK_MS: '2000', PACHBACKUP_LOCK_TTL_MS: '3000', LOG_LEVEL: 'silent', PACHBACKUP_METRICS_PORT: '0', PACHBACKUP_LISTEN_HOST: '127.0.0.1' },
     });
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
+    let worker: Awaited<ReturnType<typeof startReportingWorker>> | undefined;
     try {
       const before = await f.replicas();
       const backupId = await f.backupThroughSlack();
@@ -61,7 +61,7 @@ describe('a restore whose worker dies', () => {
       expect(isFinal((await f.state.runs.getRun(runId))!.phase)).toBe(false);
       expect((await f.replicas()).pachd).toBe(0);
 
-      worker = await startWorker({ config: f.config, state: f.state, log: quietLogger, slack: new WebClient(SANDBOX_BOT_TOKEN, { slackApiUrl: f.sim.apiUrl }), lockDurationMs: 2000 });
+      worker = await startReportingWorker({ config: f.config, state: f.state, log: quietLogger, slack: new WebClient(SANDBOX_BOT_TOKEN, { slackApiUrl: f.sim.apiUrl }), lockDurationMs: 2000 });
       const summary = await f.sim.waitForMessage((m) => m.thread_ts !== undefined && m.thread_ts !== m.ts && m.text.includes(`Restore ${runId} of`), { timeoutMs: 90_000, description: 'the restore summary' });
       expect(summary.text).toMatch(/is complete/);
       expect((await f.state.runs.getRun(runId))?.phase).toBe('succeeded');

@@ -1,21 +1,15 @@
 import type { RunPhase, StepState } from '../../runner/run-phase.js';
 import type { StepSizes } from '../../runner/run-event.js';
+import type { DowntimeEstimate } from '../../estimate/downtime-estimate.js';
+import type { AnnouncementState } from '../../jobs/operations-queue.js';
 
 /**
  * Platform-neutral data the Slack views are rendered from (as Botkube builds messages as data first).
  * Builders in this folder are pure functions of these: same data, same Block Kit JSON.
  */
 
-/** A downtime estimate with its range (seconds). */
-export interface DowntimeEstimate {
-  expectedSeconds: number;
-  lowSeconds: number;
-  highSeconds: number;
-  /** `history`: fitted on past runs (n of them); `throughput`: no history yet, from measured throughput. */
-  basis: 'history' | 'throughput';
-  runs: number;
-  perStep: { step: string; title: string; expectedSeconds: number }[];
-}
+/** A downtime estimate with its range; defined by the estimators (`src/estimate`), shown by these views. */
+export type { DowntimeEstimate } from '../../estimate/downtime-estimate.js';
 
 /** One step of a run as the checklist shows it. */
 export interface StepView {
@@ -72,13 +66,8 @@ export interface BackupSummaryView {
 export interface AnnouncementView {
   cluster: string;
   clusterDisplayName: string;
-  /**
-   * `upcoming`: a scheduled backup's heads-up; `paused`: outage under way; `overrun`: past the estimate; `back`: all
-   * clear; `failed-back`: the operation failed but the cluster is back. Restores only: `restoring` (started, not
-   * paused yet or never paused), `restored` (done without pausing: the restored state waits beside the cluster),
-   * `failed` (ended before touching anything users run on).
-   */
-  state: 'upcoming' | 'paused' | 'overrun' | 'back' | 'failed-back' | 'restoring' | 'restored' | 'failed';
+  /** What it says (see `AnnouncementState`). */
+  state: AnnouncementState;
   /** When the outage starts (or started), ISO. */
   startsAt: string;
   /** The expected downtime; absent for a restore that does not pause the cluster. */
