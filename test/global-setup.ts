@@ -1,6 +1,8 @@
 /**
  * Starts the real services every test suite shares — PostgreSQL (with TLS), Redis and s3rver — once per run,
  * with the sandbox's own starters. Suites isolate themselves by name: a random database, bucket or queue each.
+ * Works from any folder, as root or not: as root PostgreSQL's data directory is a folder of its own owned by the
+ * postgres user (see startPostgres), removed at the end with the rest.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,19 +16,24 @@ import type { TestServices } from './support/services.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dir = mkdtempSync(join(tmpdir(), 'pachbackup-test-'));
+  // Every process is known from the moment it exists, so a failed setup stops what did start.
+  const pids: number[] = [];
+  const dataDirs: string[] = [];
+  const stopEverything = async () => {
+    await Promise.all(pids.map((pid) => stopProcess(pid, { signal: 'SIGINT' })));
+    for (const d of [...dataDirs, dir]) rmSync(d, { recursive: true, force: true });
+  };
   const started = await Promise.allSettled([
-    startPostgres({ dataDir: join(dir, 'postgres') }),
-    startRedis({ directory: dir, logFile: join(dir, 'redis.log') }),
-    startS3({ directory: join(dir, 's3'), buckets: [], logFile: join(dir, 's3.log') }),
+    startPostgres({ dataDir: join(dir, 'postgres') }).then((p) => (pids.push(p.pid), dataDirs.push(p.dataDir), p)),
+    startRedis({ directory: dir, logFile: join(dir, 'redis.log'), onSpawn: (pid) => pids.push(pid) }),
+    startS3({ directory: join(dir, 's3'), buckets: [], logFile: join(dir, 's3.log'), onSpawn: (pid) => pids.push(pid) }),
   ] as const);
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) {
-    // Stop whatever did start, so a failed setup leaves nothing running.
-    for (const s of started) if (s.status === 'fulfilled') await stopProcess(s.value.pid, { signal: 'SIGINT' });
-    rmSync(dir, { recursive: true, force: true });
+    await stopEverything();
     throw failed.reason;
   }
-  const [postgres, redis, s3] = started.map((s) => (s as PromiseFulfilledResult<{ pid: number }>).value) as unknown as [
+  const [postgres, redis, s3] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
     Awaited<ReturnType<typeof startPostgres>>,
     Awaited<ReturnType<typeof startRedis>>,
     Awaited<ReturnType<typeof startS3>>,
@@ -39,8 +46,5 @@ export default async function setup(project: TestProject): Promise<() => Promise
     s3Endpoint: s3.endpoint,
   };
   project.provide('services', services);
-  return async () => {
-    await Promise.all([stopProcess(s3.pid), stopProcess(redis.pid), stopProcess(postgres.pid, { signal: 'SIGINT' })]);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  return stopEverything;
 }

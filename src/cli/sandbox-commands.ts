@@ -1,5 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { PachbackupError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { SANDBOX_SERVICES, type SandboxService } from '../sandbox/launch-record.js';
 import { describeSandbox } from '../sandbox/describe-sandbox.js';
 import { runSandboxDemo } from '../sandbox/sandbox-demo.js';
 import { sandboxDown } from '../sandbox/sandbox-down.js';
@@ -7,6 +9,33 @@ import { DEFAULT_SANDBOX_DIR } from '../sandbox/sandbox-state.js';
 import { sandboxStatus } from '../sandbox/sandbox-status.js';
 import { sandboxUp } from '../sandbox/sandbox-up.js';
 import type { DatasetSize } from '../sandbox/seed/chunks.js';
+
+/**
+ * `PACHBACKUP_SANDBOX_FAIL=<service>`: a test hook that makes that service's start fail for real (its port is
+ * taken), to watch `sandbox up` stop everything it had started.
+ */
+function failAtFromEnv(env: NodeJS.ProcessEnv = process.env): SandboxService | undefined {
+  const value = env.PACHBACKUP_SANDBOX_FAIL;
+  if (value === undefined || value === '') return undefined;
+  if (!(SANDBOX_SERVICES as readonly string[]).includes(value)) {
+    throw new PachbackupError('usage', `PACHBACKUP_SANDBOX_FAIL=${value} names no sandbox service`, { hint: `use one of ${SANDBOX_SERVICES.join(', ')}, or unset it` });
+  }
+  return value as SandboxService;
+}
+
+/** An AbortSignal aborted by the first Ctrl-C (or SIGTERM) while `fn` runs: a sandbox half started is stopped again. */
+async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  }
+}
 
 function parseSize(value: string): DatasetSize {
   if (value !== 'small' && value !== 'bench') throw new InvalidArgumentError('expected small or bench');
@@ -29,7 +58,8 @@ export function registerSandboxCommands(program: Command): void {
     .action(async (opts: { detach?: boolean; size: DatasetSize }, cmd: Command) => {
       const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
       const dir = dirOf(cmd);
-      const state = await sandboxUp({ dir, size: opts.size, logger });
+      const failAt = failAtFromEnv();
+      const state = await interruptible((signal) => sandboxUp({ dir, size: opts.size, logger, signal, ...(failAt ? { failAt } : {}) }));
       console.log(describeSandbox(state));
       if (opts.detach) return;
       console.log('\nRunning; Ctrl-C stops it.');

@@ -34,6 +34,16 @@ function untilSignal(log: Logger, stop: () => Promise<void>): Promise<void> {
   });
 }
 
+/** A start that fails closes what was opened before it, so the process exits with the error instead of hanging on open connections. */
+async function startedOrClosed<T>(start: Promise<T>, close: () => Promise<unknown>): Promise<T> {
+  try {
+    return await start;
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+}
+
 /** Clients per cluster, built once and shared by every listener. */
 function cachedAdapters(): (cluster: ClusterConfig) => ClusterAdapters {
   const cache = new Map<string, ClusterAdapters>();
@@ -52,7 +62,13 @@ export async function serve(
   options: { withWorker: boolean; fallbackZone: string; host: string; workerLockDurationMs?: number; metrics?: PachbackupMetrics },
 ) {
   if (!config.slack) throw new PachbackupError('config-invalid', `${config.source} has no \`slack\` section`, { hint: 'add slack.botToken and slack.signingSecret (or appToken for Socket Mode)' });
-  const queue = createOperationsQueue(state.redis.duplicate({ maxRetriesPerRequest: null }), config.redis.prefix);
+  // BullMQ does not close a connection it was given: closing the queue closes its connection too.
+  const queueConnection = state.redis.duplicate({ maxRetriesPerRequest: null });
+  const queue = createOperationsQueue(queueConnection, config.redis.prefix);
+  const closeQueue = async () => {
+    await queue.close();
+    queueConnection.disconnect();
+  };
   const adapters = cachedAdapters();
   const estimate = async (cluster: ClusterConfig) => {
     const a = adapters(cluster);
@@ -66,7 +82,7 @@ export async function serve(
     jobs: createScheduleJobs(queue.queue),
     ...(process.env.PACHBACKUP_SCHEDULE_MIN_INTERVAL_SECONDS && minInterval >= 0 ? { minIntervalSeconds: minInterval } : {}),
   });
-  const app = await startSlackApp({
+  const app = await startedOrClosed(startSlackApp({
     slack: config.slack,
     log,
     host: options.host,
@@ -86,9 +102,9 @@ export async function serve(
       schedules,
       restoreRequests: createRestoreRequestStore(state.pool),
     },
-  });
+  }), closeQueue);
   const worker = options.withWorker
-    ? await startReportingWorker({
+    ? await startedOrClosed(startReportingWorker({
         config,
         state,
         log,
@@ -97,7 +113,7 @@ export async function serve(
         estimate,
         ...(options.metrics ? { metrics: options.metrics } : {}),
         ...(options.workerLockDurationMs ? { lockDurationMs: options.workerLockDurationMs } : {}),
-      })
+      }), async () => (await app.stop(), await closeQueue()))
     : undefined;
   log.info({ mode: config.slack.appToken ? 'socket' : 'http', port: app.port, worker: options.withWorker }, 'pachbackup is serving Slack');
   return {
@@ -105,7 +121,7 @@ export async function serve(
     async stop() {
       await app.stop();
       await worker?.stop();
-      await queue.close();
+      await closeQueue();
     },
   };
 }
@@ -144,8 +160,11 @@ export function registerServeCommands(program: Command): void {
       const config = loadConfig(opts.config);
       const log = processLogger('pachbackup-serve');
       const state = await connectState(config);
-      const { metrics, health } = await startObservability(config, state, log, 'serve');
-      const running = await serve(config, state, log, { withWorker: opts.withWorker ?? false, fallbackZone: opts.zone, host: process.env.PACHBACKUP_LISTEN_HOST ?? '0.0.0.0', metrics });
+      const { metrics, health } = await startedOrClosed(startObservability(config, state, log, 'serve'), () => state.close());
+      const running = await startedOrClosed(
+        serve(config, state, log, { withWorker: opts.withWorker ?? false, fallbackZone: opts.zone, host: process.env.PACHBACKUP_LISTEN_HOST ?? '0.0.0.0', metrics }),
+        async () => (await health.close(), await state.close()),
+      );
       await untilSignal(log, async () => {
         await running.stop();
         await health.close();
@@ -163,10 +182,13 @@ export function registerServeCommands(program: Command): void {
       const config = loadConfig(opts.config);
       const log = processLogger('pachbackup-worker');
       const state = await connectState(config);
-      const { metrics, health } = await startObservability(config, state, log, 'worker');
+      const { metrics, health } = await startedOrClosed(startObservability(config, state, log, 'worker'), () => state.close());
       const slack = config.slack ? new WebClient(config.slack.botToken, config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}) : undefined;
       const lockMs = Number(process.env.PACHBACKUP_JOB_LOCK_MS);
-      const worker = await startReportingWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, fallbackZone: opts.zone, metrics, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) });
+      const worker = await startedOrClosed(
+        startReportingWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, fallbackZone: opts.zone, metrics, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) }),
+        async () => (await health.close(), await state.close()),
+      );
       log.info({ concurrency: opts.concurrency }, 'pachbackup worker is running');
       await untilSignal(log, async () => {
         await worker.stop();

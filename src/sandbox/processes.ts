@@ -1,6 +1,6 @@
 import { spawn, type StdioOptions } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PachbackupError } from '../errors.js';
@@ -24,37 +24,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Resolves when something accepts TCP connections on host:port. */
-export async function waitForPort(port: number, options: { host?: string; timeoutMs?: number; name?: string; isAlive?: () => boolean } = {}): Promise<void> {
-  const host = options.host ?? '127.0.0.1';
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host, port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (options.isAlive && !options.isAlive()) {
-      throw new PachbackupError('unavailable', `${options.name ?? 'process'} exited before listening on ${host}:${port}`);
-    }
-    if (Date.now() > deadline) throw new PachbackupError('timeout', `${options.name ?? 'process'} did not listen on ${host}:${port} in time`);
-    await sleep(50);
-  }
-}
-
-/** Resolves when `file` contains `text` (a process saying it is ready); fails if the process exits first. */
-export async function waitForLogLine(file: string, text: string, isAlive: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const { readFileSync, existsSync } = await import('node:fs');
+/**
+ * Resolves when `file` contains `text` after byte `from` (a process saying it is ready: with a port handed out
+ * ahead, "something answers on the port" can be another program); fails when the process exits first, with the
+ * last lines it logged.
+ */
+export async function waitForLogLine(file: string, text: string, options: { isAlive: () => boolean; from?: number; timeoutMs?: number; name?: string }): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 180_000;
   const deadline = Date.now() + timeoutMs;
+  const name = options.name ?? 'the process';
+  const logged = () => (existsSync(file) ? readFileSync(file).subarray(options.from ?? 0).toString('utf8') : '');
+  const tail = () => {
+    const lines = logged().trim().split('\n').filter(Boolean).slice(-3);
+    return lines.length ? `; its log ${file} ends:\n${lines.map((l) => `  ${l}`).join('\n')}` : `; see ${file}`;
+  };
   for (;;) {
-    if (existsSync(file) && readFileSync(file, 'utf8').includes(text)) return;
-    if (!isAlive()) throw new PachbackupError('unavailable', `the process logging to ${file} exited before it was ready; see that log`);
-    if (Date.now() > deadline) throw new PachbackupError('timeout', `no "${text}" in ${file} in time`);
-    await sleep(100);
+    if (logged().includes(text)) return;
+    if (!options.isAlive()) {
+      if (logged().includes(text)) return;
+      throw new PachbackupError('unavailable', `${name} exited before it was ready${tail()}`);
+    }
+    if (Date.now() > deadline) throw new PachbackupError('timeout', `${name} did not say "${text}" within ${timeoutMs} ms${tail()}`);
+    await sleep(50);
   }
 }
 
@@ -62,6 +53,8 @@ export interface StartedProcess {
   pid: number;
   /** True while the process has not exited. */
   alive(): boolean;
+  /** Resolves when the process logs `text` (see `waitForLogLine`). */
+  ready(text: string, options?: { timeoutMs?: number; name?: string }): Promise<void>;
 }
 
 /**
@@ -70,6 +63,7 @@ export interface StartedProcess {
  */
 export function startProcess(command: string, args: string[], options: { logFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): StartedProcess {
   const fd = openSync(options.logFile, 'a');
+  const from = fstatSync(fd).size;
   const stdio: StdioOptions = ['ignore', fd, fd];
   const child = spawn(command, args, { detached: true, stdio, env: options.env ?? process.env, cwd: options.cwd });
   closeSync(fd);
@@ -78,7 +72,8 @@ export function startProcess(command: string, args: string[], options: { logFile
   child.once('error', () => (exited = true));
   child.unref();
   if (child.pid === undefined) throw new PachbackupError('unavailable', `could not start ${command}`);
-  return { pid: child.pid, alive: () => !exited && isRunning(child.pid!) };
+  const alive = () => !exited && isRunning(child.pid!);
+  return { pid: child.pid, alive, ready: (text, o = {}) => waitForLogLine(options.logFile, text, { isAlive: alive, from, ...o }) };
 }
 
 /**

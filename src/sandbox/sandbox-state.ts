@@ -14,7 +14,8 @@ export interface SandboxState {
   size: 'small' | 'bench';
   startedAt: string;
   dir: string;
-  postgres: { url: string; port: number; caFile: string; databases: string[]; stateDatabaseUrl: string; stateDatabasePassword: string };
+  /** `dataDir`: the cluster's folder — inside `dir`, or (as root) a directory of its own that the postgres user owns; `sandbox down` removes it. */
+  postgres: { url: string; port: number; caFile: string; dataDir: string; databases: string[]; stateDatabaseUrl: string; stateDatabasePassword: string };
   redis: { url: string; password: string };
   s3: {
     endpoint: string;

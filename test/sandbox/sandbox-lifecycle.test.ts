@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,16 +23,32 @@ function listening(hostPort: string): Promise<boolean> {
   });
 }
 
+const modeOf = (path: string) => statSync(path).mode & 0o777;
+
 describe('pachbackup sandbox up --detach / status / down', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pachbackup-sandbox-'));
+  // A private folder inside a private folder (mktemp -d makes 0700 folders), as a clone under /root would be:
+  // PostgreSQL's tools, run as the postgres user when we are root, cannot traverse it.
+  const root = mkdtempSync(join(tmpdir(), 'pachbackup-sandbox-'));
+  const privateDir = join(root, 'private');
+  mkdirSync(privateDir, { mode: 0o700 });
+  const dir = join(privateDir, 'sandbox');
   afterAll(async () => {
     await cli('sandbox', '--dir', dir, 'down').catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(root, { recursive: true, force: true });
   });
 
-  it('starts every service, describes them in sandbox.json, and stops them all leaving no listener', async () => {
+  it('starts every service from a private folder without opening it up, describes them in sandbox.json, and stops them all leaving nothing behind', async () => {
     await cli('sandbox', '--dir', dir, 'up', '--detach');
     const state = JSON.parse(readFileSync(join(dir, 'sandbox.json'), 'utf8')) as SandboxState;
+    expect([modeOf(root), modeOf(privateDir)]).toEqual([0o700, 0o700]); // the user's folders keep their permissions
+    if (process.getuid?.() === 0) {
+      // PostgreSQL lives in a directory of its own that the postgres user owns and can reach, recorded for `down`.
+      expect(state.postgres.dataDir.startsWith(root)).toBe(false);
+      expect(statSync(state.postgres.dataDir).uid).toBe(Number(/^postgres:[^:]*:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))![1]));
+      expect(modeOf(state.postgres.dataDir)).toBe(0o700);
+    } else {
+      expect(state.postgres.dataDir).toBe(join(dir, 'postgres'));
+    }
 
     expect(Object.keys(state.pids).sort()).toEqual(['app', 'kubernetes', 'postgres', 'redis', 's3', 'slack', 'worker']);
     for (const pid of Object.values(state.pids)) expect(isRunning(pid)).toBe(true);
@@ -70,5 +86,7 @@ describe('pachbackup sandbox up --detach / status / down', () => {
     for (const endpoint of [state.postgres.url, state.redis.url, state.s3.endpoint, state.kubernetes.server, state.slack.apiUrl]) {
       expect(await listening(endpoint)).toBe(false);
     }
-  }, 120_000);
+    expect(existsSync(state.postgres.dataDir)).toBe(false);
+    expect(readdirSync(dir)).toEqual(['logs']);
+  }, 300_000);
 });

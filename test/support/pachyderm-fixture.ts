@@ -129,8 +129,10 @@ export async function createPachydermFixture(
       await state.close();
       await pachyderm.end().catch(() => undefined);
       await kube.close();
-      if (dedicated) await stopProcess(dedicated.pid, { signal: 'SIGINT' });
-      else await Promise.all([pachydermDb.drop(), dexDb.drop()]);
+      if (dedicated) {
+        await stopProcess(dedicated.pid, { signal: 'SIGINT' });
+        rmSync(dedicated.dataDir, { recursive: true, force: true });
+      } else await Promise.all([pachydermDb.drop(), dexDb.drop()]);
       await Promise.all([stateDb.drop(), clusterBucket.drop(), backupBucket.drop()]);
       rmSync(dir, { recursive: true, force: true });
     },

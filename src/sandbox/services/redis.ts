@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PachbackupError } from '../../errors.js';
-import { freePort, startProcess, waitForPort } from '../processes.js';
+import { freePort, startProcess } from '../processes.js';
 
 export interface SandboxRedis {
   url: string;
@@ -21,16 +21,18 @@ function redisServerPath(): string {
 /**
  * Debian's redis-server on a loopback port, in memory only (no RDB, no AOF). With `password`, clients must AUTH
  * (`requirepass`, written to a config file readable only by this user rather than onto the command line).
+ * `onSpawn` hears its PID as soon as it exists — before it listens — so a caller can stop it whatever happens next.
  */
-export async function startRedis(options: { directory: string; logFile: string; port?: number; password?: string }): Promise<SandboxRedis> {
+export async function startRedis(options: { directory: string; logFile: string; port?: number; password?: string; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void }): Promise<SandboxRedis> {
   const port = options.port ?? (await freePort());
   const configFile = join(options.directory, 'redis.conf');
   writeFileSync(configFile, options.password ? `requirepass "${options.password}"\n` : '', { mode: 0o600 });
   const proc = startProcess(
     redisServerPath(),
     [configFile, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', options.directory, '--protected-mode', 'yes'],
-    { logFile: options.logFile },
+    { logFile: options.logFile, ...(options.env ? { env: options.env } : {}) },
   );
-  await waitForPort(port, { name: 'redis-server', isAlive: proc.alive });
+  options.onSpawn?.(proc.pid);
+  await proc.ready('Ready to accept connections', { name: 'redis-server' });
   return { url: `redis://127.0.0.1:${port}`, port, pid: proc.pid };
 }

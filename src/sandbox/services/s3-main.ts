@@ -25,7 +25,13 @@ const server = new S3rver({
   vhostBuckets: false,
   configureBuckets: values.bucket.map((name) => ({ name })),
 });
-const address = await server.run();
+// s3rver emits a listen error (a port in use) as an uncaught exception: one line saying so, and exit.
+const fail = (err: unknown) => {
+  console.error(`s3rver: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+};
+process.once('uncaughtException', fail);
+const address = await server.run().catch(fail);
 console.log(`s3rver listening on http://${address.address}:${address.port}`);
 const stop = () => void server.close().then(() => process.exit(0));
 process.once('SIGTERM', stop);

@@ -10,7 +10,7 @@ import { startSlackSimulator } from './server.js';
  *
  * The workspace is the sandbox's (`seed.ts`); `--bot-token` replaces its bot token. The signing secret may come
  * from SLACK_SIGNING_SECRET instead of the command line (which `ps` shows).
- * Logs one JSON line with the URLs once listening; exits cleanly on SIGTERM or SIGINT.
+ * Prints `slack-sim listening on URL` once listening; exits cleanly on SIGTERM or SIGINT.
  */
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const { values } = parseArgs({
@@ -47,6 +47,8 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
     ...(values['app-events-url'] !== undefined && { appEventsUrl: values['app-events-url'] }),
   });
   log.info({ url: sim.url, apiUrl: sim.apiUrl, messagesUrl: sim.messagesUrl, eventsUrl: sim.eventsUrl }, 'slack simulator listening');
+  // One plain line whatever the log level: whoever started the process waits for it.
+  process.stdout.write(`slack-sim listening on ${sim.url}\n`);
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
@@ -68,6 +70,6 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
 }
 
 main(process.argv.slice(2), process.env).catch((err: unknown) => {
-  console.error(err);
+  console.error(`slack-sim: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 });
