@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Catalog } from '../catalog/catalog.js';
 import type { ClusterConfig } from '../config/config.js';
 import type { PachydermWorkloads } from '../kubernetes/pachyderm-workloads.js';
+import type { HeldSnapshot } from '../postgres/database-snapshot.js';
 import type { ClusterLock, ClusterLocks } from '../state/cluster-lock.js';
 import type { RunStore } from '../state/run-store.js';
 
@@ -24,6 +25,10 @@ export interface BackupDeps {
   pgBinDir?: string;
   /** Objects above this size are copied in parts (the S3 single-copy limit is 5 GiB). */
   multipartThreshold?: number;
-  /** The lock taken in preflight, held for the whole run. */
-  session: { lock?: ClusterLock };
+  /**
+   * What lives only as long as this process runs the backup: the lock taken in preflight, held for the whole
+   * run, and the database snapshots exported while paused, held open until the dumps have taken them. A worker
+   * that dies loses both; a retried run takes the lock over, but cannot get the snapshots back.
+   */
+  session: { lock?: ClusterLock; snapshots?: HeldSnapshot[] };
 }

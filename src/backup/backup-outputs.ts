@@ -1,5 +1,6 @@
 import type { WorkloadReplicas, WorkloadSnapshot } from '../kubernetes/pachyderm-workloads.js';
-import type { ManifestDatabase } from '../catalog/manifest.js';
+import type { DumpSource, ManifestDatabase } from '../catalog/manifest.js';
+import type { SnapshotPath } from '../postgres/database-snapshot.js';
 
 /** Counts of one pass of copying the cluster bucket into the pool. */
 export interface CopyCounts {
@@ -24,11 +25,18 @@ export interface BackupOutputs {
     pgDumpPath: string;
     pgDumpVersion: string;
     databaseBytes: Record<string, number>;
+    /** Whether the dumps can be taken from snapshots exported while paused (checked on the configured path). */
+    snapshotPath: SnapshotPath;
   };
   helm: { key: string; sha256: string; bytes: number; release: string; revision: number; chartVersion?: string; appVersion?: string } | null;
   preCopy: CopyCounts;
   ingress: { cronJobs: { name: string; suspended: boolean }[]; deployments: { name: string; replicas: number }[] };
   pause: { recorded: WorkloadReplicas; pausedAt: string };
+  /**
+   * How the databases were frozen at the pause: snapshots exported (and held by this process for the dumps
+   * after the resume), or — where that path cannot work — dumped right there while paused.
+   */
+  snapshot: { source: DumpSource; at: string; ids?: Record<string, string>; fallbackReason?: string };
   dumps: ManifestDatabase[];
   delta: CopyCounts;
   inventory: { key: string; sha256: string; bytes: number; objects: number; objectBytes: number };

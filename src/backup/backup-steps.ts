@@ -7,12 +7,15 @@ import { dumpDatabases } from './steps/dump-databases.js';
 import { resumeIngress, suspendIngress } from './steps/ingress.js';
 import { pauseCluster, resumeCluster } from './steps/pause-cluster.js';
 import { preflight } from './steps/preflight.js';
+import { holdSnapshotsIfLost, snapshotDatabases } from './steps/snapshot-databases.js';
 import { verify } from './steps/verify.js';
 import { writeManifest } from './steps/write-manifest.js';
 
 /**
- * A backup, in order (DESIGN.md "Operations are steps"). Everything between `pause` and `resume` is downtime,
- * so the bulk copy happens before the pause and the manifest and verification after the resume.
+ * A backup, in order (DESIGN.md "Operations are steps"). Everything between `pause` and `resume` is downtime, so
+ * the pause holds only what must be frozen: the objects that arrived since the pre-copy and the moment of each
+ * database (an exported snapshot). The bulk copy happens before the pause; the dumps (from the snapshots), the
+ * manifest and verification after the resume.
  */
 export function createBackupSteps(deps: BackupDeps): Step<BackupOutputs>[] {
   return [
@@ -21,10 +24,11 @@ export function createBackupSteps(deps: BackupDeps): Step<BackupOutputs>[] {
     preCopyObjects(deps),
     suspendIngress(deps),
     pauseCluster(deps),
-    dumpDatabases(deps),
     copyDelta(deps),
-    resumeCluster(deps),
+    snapshotDatabases(deps),
+    resumeCluster(deps, { beforeResume: (ctx) => holdSnapshotsIfLost(deps, ctx) }),
     resumeIngress(deps),
+    dumpDatabases(deps),
     writeManifest(deps),
     verify(deps),
   ];

@@ -7,6 +7,7 @@ import { runSteps } from '../runner/run-steps.js';
 import type { BackupDeps } from './backup-deps.js';
 import type { BackupOutputs } from './backup-outputs.js';
 import { createBackupSteps } from './backup-steps.js';
+import { releaseSnapshots } from './steps/dump-databases.js';
 import { secondsBetween } from './steps/write-manifest.js';
 
 /** What a finished backup run tells the CLI (`--json`), the Slack summary and metrics. */
@@ -100,6 +101,7 @@ export async function runBackup(options: {
     return result;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
+    await releaseSnapshots(deps);
     await deps.session.lock?.release().catch((err: unknown) => log.warn({ err }, 'could not release the cluster lock; it expires by itself'));
   }
 }

@@ -50,9 +50,20 @@ export interface ManifestDatabase {
   format: 'custom';
   pgDumpVersion: string;
   serverVersion: string;
-  /** Row counts at the pause, for restore drills. */
+  /** Row counts at the pause (in the same snapshot as the dump), for restore drills. */
   tables: { schema: string; table: string; rows: number }[];
+  /** How the dump was made to show the moment of the pause; absent in manifests of older versions ('while-paused'). */
+  source?: DumpSource;
+  /** Why the dump was taken while paused instead of from an exported snapshot. */
+  fallbackReason?: string;
 }
+
+/**
+ * `exported-snapshot`: a snapshot exported while Pachyderm was paused, dumped after the resume with
+ * `pg_dump --snapshot` (Pachyderm already running again); `while-paused`: dumped while Pachyderm was paused —
+ * the fallback when snapshots cannot be exported and imported on the path to PostgreSQL.
+ */
+export type DumpSource = 'exported-snapshot' | 'while-paused';
 
 /** verify.json — the outcome of the latest verification of a backup, beside its manifest. */
 export interface VerificationRecord {

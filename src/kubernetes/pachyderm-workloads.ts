@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
+import { watchUntil } from './watch-until.js';
 
 const MERGE_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
@@ -53,6 +54,14 @@ function apiError(doing: string, err: unknown): PachbackupError {
   return new PachbackupError('unavailable', `could not ${doing}: ${(err as Error)?.message ?? String(err)}`, { retryable: true, cause: err });
 }
 
+/** A rollout is finished: the controller saw the latest spec, every replica is updated and ready, no old pod is left. */
+function isRolledOut(d: k8s.V1Deployment): boolean {
+  const want = d.spec?.replicas ?? 0;
+  const status = d.status ?? {};
+  const observed = (status.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+  return observed && (status.readyReplicas ?? 0) >= want && (status.updatedReplicas ?? want) >= want && (status.replicas ?? 0) <= want;
+}
+
 function selectorOf(matchLabels: Record<string, string> | undefined): string {
   return Object.entries(matchLabels ?? {})
     .map(([k, v]) => `${k}=${v}`)
@@ -64,13 +73,18 @@ function selectorOf(matchLabels: Record<string, string> | undefined): string {
  * Deployments that write to its state (pachw), the pipeline worker ReplicationControllers, the pachd-config
  * ConfigMap used by `pachctl enterprise pause`, CronJobs, and Helm's release Secrets.
  */
-export function createPachydermWorkloads(kc: k8s.KubeConfig, cluster: Pick<ClusterConfig, 'kubernetes' | 'pachyderm'>) {
+export function createPachydermWorkloads(
+  kc: k8s.KubeConfig,
+  cluster: Pick<ClusterConfig, 'kubernetes' | 'pachyderm'>,
+  options: { /** How long the API server may keep one watch open (default 300 s); waits watch again after. */ watchTimeoutSeconds?: number } = {},
+) {
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const batch = kc.makeApiClient(k8s.BatchV1Api);
   const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
   const namespace = cluster.kubernetes.namespace;
   const { deployment: pachdName, quiesce, workerSelector } = cluster.pachyderm;
+  const { watchTimeoutSeconds } = options;
 
   async function readDeployment(name: string): Promise<k8s.V1Deployment> {
     try {
@@ -93,6 +107,12 @@ export function createPachydermWorkloads(kc: k8s.KubeConfig, cluster: Pick<Clust
     } catch (err) {
       throw apiError(`list pods (${labelSelector})`, err);
     }
+  }
+
+  /** The label selectors of every pod a pause stops: the workers', the quiesced deployments' and (optionally) pachd's. */
+  async function podSelectors(includePachd: boolean): Promise<string[]> {
+    const deployments = await Promise.all([...(includePachd ? [pachdName] : []), ...quiesce].map(readDeployment));
+    return [...new Set([workerSelector, ...deployments.map((d) => selectorOf(d.spec?.selector?.matchLabels))].filter(Boolean))];
   }
 
   const workloads = {
@@ -192,88 +212,101 @@ export function createPachydermWorkloads(kc: k8s.KubeConfig, cluster: Pick<Clust
 
     /** Pods of pachd, the quiesced deployments and the workers that still exist (terminating ones included). */
     async runningPods(options: { includePachd: boolean }): Promise<string[]> {
-      const selectors = [workerSelector];
-      const deployments = await Promise.all([...(options.includePachd ? [pachdName] : []), ...quiesce].map(readDeployment));
-      for (const d of deployments) selectors.push(selectorOf(d.spec?.selector?.matchLabels));
-      const names = new Set<string>();
-      for (const selector of selectors.filter(Boolean)) {
-        try {
-          const pods = await core.listNamespacedPod({ namespace, labelSelector: selector });
-          for (const p of pods.items) names.add(p.metadata?.name ?? '');
-        } catch (err) {
-          throw apiError(`list pods (${selector})`, err);
-        }
-      }
-      return [...names].sort();
+      const lists = await Promise.all(
+        (await podSelectors(options.includePachd)).map(async (selector) => {
+          try {
+            return (await core.listNamespacedPod({ namespace, labelSelector: selector })).items;
+          } catch (err) {
+            throw apiError(`list pods (${selector})`, err);
+          }
+        }),
+      );
+      return [...new Set(lists.flat().map((p) => p.metadata?.name ?? ''))].sort();
     },
 
     /**
-     * Waits until none of the pods remain, watching pod events (re-listing on each) rather than sleeping blindly;
-     * fails after `timeoutMs` naming the pods still there.
+     * Waits until none of the pods remain — pachd's (with `includePachd`), the quiesced deployments' and the
+     * workers', terminating ones included — watching each selector's pods (list, then watch from its
+     * resourceVersion; re-list and re-watch whenever a watch ends), so it returns as soon as the API server
+     * reports the last pod gone. Fails after `timeoutMs` naming the pods still there.
      */
     async waitForPodsGone(options: { includePachd: boolean; timeoutMs: number; signal?: AbortSignal; onProgress?: (remaining: string[]) => void }): Promise<void> {
-      const deadline = Date.now() + options.timeoutMs;
-      let remaining = await workloads.runningPods(options);
-      options.onProgress?.(remaining);
-      if (remaining.length === 0) return;
-      const watcher = new k8s.Watch(kc);
-      let wake: (() => void) | undefined;
-      let controller: AbortController | undefined;
-      const startWatch = async () => {
-        controller = await watcher.watch(
-          `/api/v1/namespaces/${namespace}/pods`,
-          {},
-          () => wake?.(),
-          () => {
-            controller = undefined;
-            wake?.();
-          },
-        );
-      };
+      const selectors = await podSelectors(options.includePachd);
+      const remaining = new Map<string, string[]>();
+      const report = () => options.onProgress?.([...remaining.values()].flat().sort());
       try {
-        await startWatch().catch(() => undefined); // without a watch, the re-list below still polls
-        while (remaining.length > 0) {
-          if (options.signal?.aborted) throw new PachbackupError('cancelled', 'cancelled while waiting for pods to stop');
-          const left = deadline - Date.now();
-          if (left <= 0) {
-            throw new PachbackupError('timeout', `pods still running after ${Math.round(options.timeoutMs / 1000)} s: ${remaining.join(', ')}`, {
-              hint: 'a pod may be stuck terminating (finalizers, an unreachable node); the cluster is resumed',
-            });
-          }
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, Math.min(left, 1000));
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-            options.signal?.addEventListener('abort', wake, { once: true });
-          });
-          wake = undefined;
-          if (!controller) await startWatch().catch(() => undefined);
-          remaining = await workloads.runningPods(options);
-          options.onProgress?.(remaining);
-        }
-      } finally {
-        controller?.abort();
+        await Promise.all(
+          selectors.map((labelSelector) =>
+            watchUntil<k8s.V1Pod>({
+              kc,
+              path: `/api/v1/namespaces/${namespace}/pods`,
+              query: { labelSelector },
+              list: async () => {
+                try {
+                  const pods = await core.listNamespacedPod({ namespace, labelSelector });
+                  return { items: pods.items, ...(pods.metadata?.resourceVersion ? { resourceVersion: pods.metadata.resourceVersion } : {}) };
+                } catch (err) {
+                  throw apiError(`list pods (${labelSelector})`, err);
+                }
+              },
+              satisfied: (pods) => pods.size === 0,
+              describeWaiting: (pods) => `pods to stop: ${[...pods.keys()].join(', ')}`,
+              onChange: (pods) => {
+                remaining.set(labelSelector, [...pods.keys()]);
+                report();
+              },
+              timeoutMs: options.timeoutMs,
+              ...(options.signal ? { signal: options.signal } : {}),
+              ...(watchTimeoutSeconds ? { watchTimeoutSeconds } : {}),
+            }),
+          ),
+        );
+      } catch (err) {
+        if (!(err instanceof PachbackupError) || err.code !== 'timeout') throw err;
+        throw new PachbackupError('timeout', `pods still running after ${Math.round(options.timeoutMs / 1000)} s: ${[...remaining.values()].flat().sort().join(', ')}`, {
+          hint: 'a pod may be stuck terminating (finalizers, an unreachable node); the cluster is resumed',
+        });
       }
     },
 
-    /** Waits until a Deployment has all its replicas ready and updated (a rollout finished). */
+    /**
+     * Waits until a Deployment has all its replicas ready and updated (a rollout finished), watching it (list,
+     * then watch from its resourceVersion; re-list and re-watch whenever a watch ends): it returns as soon as the
+     * API server reports the last pod ready.
+     */
     async waitForDeploymentReady(name: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<k8s.V1Deployment> {
-      const deadline = Date.now() + options.timeoutMs;
-      for (;;) {
-        const d = await readDeployment(name);
-        const want = d.spec?.replicas ?? 0;
-        const status = d.status ?? {};
-        const observed = (status.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
-        if (observed && (status.readyReplicas ?? 0) >= want && (status.updatedReplicas ?? want) >= want && (status.replicas ?? 0) <= want) return d;
-        if (options.signal?.aborted) throw new PachbackupError('cancelled', `cancelled while waiting for ${name} to be ready`);
-        if (Date.now() > deadline) {
-          throw new PachbackupError('timeout', `Deployment ${name} not ready after ${Math.round(options.timeoutMs / 1000)} s (${status.readyReplicas ?? 0}/${want} ready)`, {
-            hint: `look at its pods: kubectl -n ${namespace} describe deploy ${name}`,
-          });
-        }
-        await new Promise((r) => setTimeout(r, 250));
+      const fieldSelector = `metadata.name=${name}`;
+      try {
+        const found = await watchUntil<k8s.V1Deployment>({
+          kc,
+          path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
+          query: { fieldSelector },
+          list: async () => {
+            try {
+              const list = await apps.listNamespacedDeployment({ namespace, fieldSelector });
+              return { items: list.items, ...(list.metadata?.resourceVersion ? { resourceVersion: list.metadata.resourceVersion } : {}) };
+            } catch (err) {
+              throw apiError(`list Deployment ${name}`, err);
+            }
+          },
+          satisfied: (deployments) => {
+            const d = deployments.get(name);
+            return d !== undefined && isRolledOut(d);
+          },
+          describeWaiting: (deployments) => {
+            const d = deployments.get(name);
+            return d ? `Deployment ${name} to be ready (${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0} ready)` : `Deployment ${name} (not found)`;
+          },
+          timeoutMs: options.timeoutMs,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(watchTimeoutSeconds ? { watchTimeoutSeconds } : {}),
+        });
+        return found.get(name)!;
+      } catch (err) {
+        if (!(err instanceof PachbackupError) || err.code !== 'timeout') throw err;
+        throw new PachbackupError('timeout', `Deployment ${name} not ready after ${Math.round(options.timeoutMs / 1000)} s: ${err.message}`, {
+          hint: `look at its pods: kubectl -n ${namespace} describe deploy ${name}`,
+        });
       }
     },
 

@@ -55,6 +55,11 @@ export interface DumpDatabaseOptions {
   queueSize?: number;
   /** How long pg_dump waits for its table locks before failing (`--lock-wait-timeout`); default 120 s. */
   lockWaitTimeoutSeconds?: number;
+  /**
+   * A snapshot exported by a session that is still open (see `exportSnapshot`): the dump is of that moment
+   * (`pg_dump --snapshot`), not of when it runs.
+   */
+  snapshot?: string;
 }
 
 /** The first bytes of every custom-format archive (pg_backup_archiver.c writes "PGDMP" then the version). */
@@ -102,6 +107,7 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
     '--format=custom',
     '--no-password', // never prompt: there is no one to answer
     `--lock-wait-timeout=${(options.lockWaitTimeoutSeconds ?? 120) * 1000}`,
+    ...(options.snapshot !== undefined ? [`--snapshot=${options.snapshot}`] : []),
     conninfoForDatabase(database),
   ];
   const proc = startPgTool(pgDump, args, { env: libpqEnvironment(postgres, database), stdout: 'pipe' });

@@ -109,19 +109,20 @@ function qualified(client: pg.ClientBase, schema: string, table: string): string
  * and the restored copy. Counting is a full scan of each table: expect it to take as long as reading the data.
  */
 export async function tableStats(server: PostgresServer, database: string, options: { signal?: AbortSignal } = {}): Promise<TableStat[]> {
-  return withPostgresClient(
-    server,
-    database,
-    async (client) => {
-      const stats: TableStat[] = [];
-      for (const { schema, table } of await listUserTables(client)) {
-        const count = await client.query<{ rows: string }>(`SELECT count(*)::text AS rows FROM ${qualified(client, schema, table)}`);
-        stats.push({ schema, table, rows: Number(count.rows[0]!.rows) });
-      }
-      return stats;
-    },
-    options,
-  );
+  return withPostgresClient(server, database, countTableRows, options);
+}
+
+/**
+ * `tableStats` on a connected client, in whatever transaction it is in — inside a snapshot's transaction the
+ * counts are the snapshot's.
+ */
+export async function countTableRows(client: pg.ClientBase): Promise<TableStat[]> {
+  const stats: TableStat[] = [];
+  for (const { schema, table } of await listUserTables(client)) {
+    const count = await client.query<{ rows: string }>(`SELECT count(*)::text AS rows FROM ${qualified(client, schema, table)}`);
+    stats.push({ schema, table, rows: Number(count.rows[0]!.rows) });
+  }
+  return stats;
 }
 
 /**

@@ -13,18 +13,24 @@ function describeReplicas(r: WorkloadReplicas): string {
 }
 
 /**
- * Brings Pachyderm back to exactly the recorded replicas, pachd first (pachd brings workers back itself, but the
- * recorded counts are applied explicitly so nothing depends on it), then waits for pachd to be ready.
+ * Brings Pachyderm back to exactly the recorded replicas, then waits — watching, not polling — until pachd is
+ * ready. Every scale call goes out at once: nothing in Pachyderm needs pachd up before its workers or pachw
+ * (workers and pachw connect to pachd and PostgreSQL themselves and wait for them; pachd, once up, reconciles the
+ * workers to their pipelines — PACHYDERM.md "resume: pachd brings the workers back" — so applying the recorded
+ * counts together with pachd only saves that round). The one order Pachyderm does need is inside the enterprise
+ * strategy: MODE=full is written before pachd restarts, since pachd reads its mode at start
+ * (`setPachdMode` does both, in that order).
  * Idempotent: run as the resume step, as the undo of the pause, and by crash recovery.
  */
 export async function resumeWorkloads(deps: PauseDeps, recorded: WorkloadReplicas, signal?: AbortSignal): Promise<void> {
   const { workloads, cluster } = deps;
-  if (cluster.pachyderm.pauseStrategy === 'enterprise') {
-    await workloads.setPachdMode(recorded.pachdMode === 'paused' ? 'paused' : 'full');
-  }
-  await workloads.scaleDeployment(recorded.pachd.name, recorded.pachd.replicas);
-  for (const d of recorded.deployments) await workloads.scaleDeployment(d.name, d.replicas);
-  for (const w of recorded.workers) await workloads.scaleWorker(w.name, w.replicas);
+  await Promise.all([
+    cluster.pachyderm.pauseStrategy === 'enterprise'
+      ? workloads.setPachdMode(recorded.pachdMode === 'paused' ? 'paused' : 'full').then(() => workloads.scaleDeployment(recorded.pachd.name, recorded.pachd.replicas))
+      : workloads.scaleDeployment(recorded.pachd.name, recorded.pachd.replicas),
+    ...recorded.deployments.map((d) => workloads.scaleDeployment(d.name, d.replicas)),
+    ...recorded.workers.map((w) => workloads.scaleWorker(w.name, w.replicas)),
+  ]);
   if (recorded.pachd.replicas > 0) {
     await workloads.waitForDeploymentReady(recorded.pachd.name, { timeoutMs: cluster.backup.resumeTimeoutSeconds * 1000, ...(signal ? { signal } : {}) });
   }
@@ -38,7 +44,8 @@ function recordedReplicas(ctx: StepContext<BackupOutputs>): WorkloadReplicas | u
  * Pauses Pachyderm: records the replicas of pachd, the quiesced deployments and every worker RC durably, then
  * either scales them all to 0 (`scale`, the runbook's kubectl commands) or does what `pachctl enterprise pause`
  * does (`enterprise`: MODE=paused and a pachd restart; pachd stops the workers) and stops the quiesced
- * deployments; then waits — watching pods — until nothing that writes to the bucket or the databases runs.
+ * deployments — every call at once; then waits, watching pods (re-listing and watching again when a watch
+ * drops), until nothing that writes to the bucket or the databases runs.
  * Refuses to go on while anything still runs. Undo: `resumeWorkloads` with the recorded replicas.
  */
 export function pauseCluster(deps: PauseDeps): Step<BackupOutputs> {
@@ -63,13 +70,12 @@ export function pauseCluster(deps: PauseDeps): Step<BackupOutputs> {
         await ctx.saveCheckpoint({ recorded, pausedAt });
       }
       ctx.progress({ message: `stopping ${describeReplicas(recorded)}` });
-      if (strategy === 'scale') {
-        await workloads.scaleDeployment(recorded.pachd.name, 0);
-      } else {
-        await workloads.setPachdMode('paused');
-      }
-      for (const d of recorded.deployments) await workloads.scaleDeployment(d.name, 0);
-      for (const w of recorded.workers) await workloads.scaleWorker(w.name, 0);
+      // Everything at once: the outage starts with the first call, so no call waits for another.
+      await Promise.all([
+        strategy === 'scale' ? workloads.scaleDeployment(recorded.pachd.name, 0) : workloads.setPachdMode('paused'),
+        ...recorded.deployments.map((d) => workloads.scaleDeployment(d.name, 0)),
+        ...recorded.workers.map((w) => workloads.scaleWorker(w.name, 0)),
+      ]);
 
       const includePachd = strategy === 'scale';
       await workloads.waitForPodsGone({
@@ -101,17 +107,21 @@ export function pauseCluster(deps: PauseDeps): Step<BackupOutputs> {
   };
 }
 
-/** Resumes Pachyderm with exactly the recorded replicas and waits until pachd is ready: the end of the outage. */
-export function resumeCluster(deps: PauseDeps): Step<BackupOutputs> {
+/**
+ * Resumes Pachyderm with exactly the recorded replicas and waits until pachd is ready: the end of the outage.
+ * `beforeResume` runs first, while still paused (a backup makes sure it holds its database snapshots).
+ */
+export function resumeCluster(deps: PauseDeps, options: { beforeResume?: (ctx: StepContext<BackupOutputs>) => Promise<void> } = {}): Step<BackupOutputs> {
   return {
     name: 'resume',
     title: 'Resume Pachyderm',
-    description: `Restore the recorded replicas, ${deps.cluster.pachyderm.deployment} first, and wait until it is ready.`,
+    description: `Restore the recorded replicas, all at once, and wait until ${deps.cluster.pachyderm.deployment} is ready.`,
     downtime: true,
     compensates: 'pause',
     async run(ctx) {
       const recorded = recordedReplicas(ctx);
       if (!recorded) throw new PachbackupError('internal', 'no recorded replicas to resume from');
+      await options.beforeResume?.(ctx);
       await resumeWorkloads(deps, recorded, ctx.signal);
       return { output: { resume: { resumedAt: new Date().toISOString() } }, summary: `back at ${describeReplicas(recorded)}` };
     },

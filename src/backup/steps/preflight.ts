@@ -3,6 +3,7 @@ import type { ObjectStoreConfig } from '../../config/config.js';
 import { describeError, PachbackupError } from '../../errors.js';
 import { describeAccess, type AccessCheck } from '../../kubernetes/pachyderm-workloads.js';
 import { checkDumpCompatible, findPgTool, toolVersion } from '../../postgres/pg-tools.js';
+import { probeSnapshotPath } from '../../postgres/database-snapshot.js';
 import { inspectServer } from '../../postgres/server-info.js';
 import type { Step } from '../../runner/step.js';
 import type { BackupDeps } from '../backup-deps.js';
@@ -59,7 +60,8 @@ async function checkBucket(s3: S3Client, store: ObjectStoreConfig, role: string,
 /**
  * Checks, without changing anything, that the backup can run to its end: Kubernetes permissions for every
  * action (SelfSubjectAccessReview), pachd and the workers found and running, PostgreSQL reachable with the
- * configured sslmode, pg_dump not older than the server, both buckets reachable and distinct. Every problem is
+ * configured sslmode, pg_dump not older than the server, both buckets reachable and distinct — and whether the
+ * dumps can come from snapshots exported while paused (if not, they are dumped while paused; not a problem). Every problem is
  * reported at once; any problem ends the run as failed-validation with nothing touched.
  */
 export function preflight(deps: BackupDeps): Step<BackupOutputs> {
@@ -108,6 +110,9 @@ export function preflight(deps: BackupDeps): Step<BackupOutputs> {
         for (const db of server.databases) if (!db.exists) problems.push(`PostgreSQL database "${db.name}" does not exist on ${cluster.postgres.host}`);
       }
 
+      // Not a problem when unusable: the databases are then dumped while paused, and the run says so.
+      const snapshotPath = server ? await probeSnapshotPath(cluster.postgres, cluster.postgres.databases) : undefined;
+
       const bucketProblems = await Promise.all([
         checkBucket(deps.clusterS3, cluster.objectStore, 'cluster', ctx.signal),
         checkBucket(deps.backupS3, cluster.backupStore, 'backup store', ctx.signal),
@@ -117,7 +122,7 @@ export function preflight(deps: BackupDeps): Step<BackupOutputs> {
         problems.push(`the backup store is the cluster's own bucket (${cluster.backupStore.bucket}): a backup must live elsewhere`);
       }
 
-      if (problems.length > 0 || !snapshot || !server || !pgDump || !pgDumpPath) {
+      if (problems.length > 0 || !snapshot || !server || !pgDump || !pgDumpPath || !snapshotPath) {
         throw new PachbackupError('precondition', problems.join('; ') || 'preflight could not complete');
       }
       const workers = snapshot.workers.reduce((n, w) => n + w.replicas, 0);
@@ -129,9 +134,10 @@ export function preflight(deps: BackupDeps): Step<BackupOutputs> {
             pgDumpPath,
             pgDumpVersion: pgDump.text,
             databaseBytes: Object.fromEntries(server.databases.map((d) => [d.name, d.bytes ?? 0])),
+            snapshotPath,
           },
         },
-        summary: `${snapshot.pachd.name} ×${snapshot.pachd.replicas}, ${snapshot.workers.length} worker RCs (${workers} pods); PostgreSQL ${server.version}${server.ssl ? ' over TLS' : ''}; ${pgDump.text}`,
+        summary: `${snapshot.pachd.name} ×${snapshot.pachd.replicas}, ${snapshot.workers.length} worker RCs (${workers} pods); PostgreSQL ${server.version}${server.ssl ? ' over TLS' : ''}; ${pgDump.text}; ${snapshotPath.usable ? 'dumps from snapshots after the resume' : `dumps while paused (${snapshotPath.reason})`}`,
       };
     },
   };
