@@ -21,6 +21,11 @@ export interface BackupDeps {
   catalog: Catalog;
   locks: ClusterLocks;
   runs: RunStore;
+  /**
+   * This run's scratch directory on the worker's local disk (the listings of the bucket the copy passes keep,
+   * about 50 bytes per object each, compressed); removed when the run ends.
+   */
+  workDir: string;
   /** Explicit PostgreSQL client tools; found automatically otherwise. */
   pgBinDir?: string;
   /** Objects above this size are copied in parts (the S3 single-copy limit is 5 GiB). */

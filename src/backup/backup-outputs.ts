@@ -1,6 +1,7 @@
 import type { WorkloadReplicas, WorkloadSnapshot } from '../kubernetes/pachyderm-workloads.js';
 import type { DumpSource, ManifestDatabase } from '../catalog/manifest.js';
 import type { SnapshotPath } from '../postgres/database-snapshot.js';
+import type { SavedListing } from '../object-store/saved-listing.js';
 
 /** Counts of one pass of copying the cluster bucket into the pool. */
 export interface CopyCounts {
@@ -29,7 +30,10 @@ export interface BackupOutputs {
     snapshotPath: SnapshotPath;
   };
   helm: { key: string; sha256: string; bytes: number; release: string; revision: number; chartVersion?: string; appVersion?: string } | null;
-  preCopy: CopyCounts;
+  /** The pre-copy, and the listing it saw (on the worker's disk). */
+  preCopy: CopyCounts & { listing: SavedListing };
+  /** The catch-up passes right before the pause (absent when the pre-copy was short). */
+  catchUp: CopyCounts & { passes: number; listing: SavedListing };
   ingress: { cronJobs: { name: string; suspended: boolean }[]; deployments: { name: string; replicas: number }[] };
   pause: { recorded: WorkloadReplicas; pausedAt: string };
   /**
@@ -38,7 +42,8 @@ export interface BackupOutputs {
    */
   snapshot: { source: DumpSource; at: string; ids?: Record<string, string>; fallbackReason?: string };
   dumps: ManifestDatabase[];
-  delta: CopyCounts;
+  /** What the pause copied, and its listing of the bucket (on the worker's disk until the inventory is written). */
+  delta: CopyCounts & { listing: SavedListing };
   inventory: { key: string; sha256: string; bytes: number; objects: number; objectBytes: number };
   resume: { resumedAt: string };
   ingressRestored: true;

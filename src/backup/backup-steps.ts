@@ -2,7 +2,7 @@ import type { Step } from '../runner/step.js';
 import type { BackupDeps } from './backup-deps.js';
 import type { BackupOutputs } from './backup-outputs.js';
 import { captureHelmValues } from './steps/capture-helm-values.js';
-import { copyDelta, preCopyObjects } from './steps/copy-objects.js';
+import { catchUpCopy, copyDelta, preCopyObjects, writeInventory } from './steps/copy-objects.js';
 import { dumpDatabases } from './steps/dump-databases.js';
 import { resumeIngress, suspendIngress } from './steps/ingress.js';
 import { pauseCluster, resumeCluster } from './steps/pause-cluster.js';
@@ -22,6 +22,7 @@ export function createBackupSteps(deps: BackupDeps): Step<BackupOutputs>[] {
     preflight(deps),
     captureHelmValues(deps),
     preCopyObjects(deps),
+    catchUpCopy(deps),
     suspendIngress(deps),
     pauseCluster(deps),
     copyDelta(deps),
@@ -29,6 +30,7 @@ export function createBackupSteps(deps: BackupDeps): Step<BackupOutputs>[] {
     resumeCluster(deps, { beforeResume: (ctx) => holdSnapshotsIfLost(deps, ctx) }),
     resumeIngress(deps),
     dumpDatabases(deps),
+    writeInventory(deps),
     writeManifest(deps),
     verify(deps),
   ];

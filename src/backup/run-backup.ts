@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { rmSync } from 'node:fs';
 import { describeError, PachbackupError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunEvents } from '../runner/run-event.js';
@@ -38,8 +39,8 @@ export function summarizeBackup(deps: Pick<BackupDeps, 'backupId' | 'cluster'>, 
     ...(outcome.error ? { error: outcome.error } : {}),
     warnings: outcome.warnings,
     downtimeSeconds: downtimeOf(o) ?? null,
-    objects: { total: o.inventory?.objects ?? 0, copied: (o.preCopy?.copied ?? 0) + (o.delta?.copied ?? 0), copiedWhilePaused: o.delta?.copied ?? 0 },
-    bytes: { total: o.inventory?.objectBytes ?? 0, copied: (o.preCopy?.copiedBytes ?? 0) + (o.delta?.copiedBytes ?? 0) },
+    objects: { total: o.inventory?.objects ?? 0, copied: (o.preCopy?.copied ?? 0) + (o.catchUp?.copied ?? 0) + (o.delta?.copied ?? 0), copiedWhilePaused: o.delta?.copied ?? 0 },
+    bytes: { total: o.inventory?.objectBytes ?? 0, copied: (o.preCopy?.copiedBytes ?? 0) + (o.catchUp?.copiedBytes ?? 0) + (o.delta?.copiedBytes ?? 0) },
     databases: (o.dumps ?? []).map((d) => ({ name: d.name, bytes: d.bytes, sha256: d.sha256 })),
     ...(o.manifest ? { manifest: o.manifest.key } : {}),
     ...(o.verification ? { verified: o.verification.ok } : {}),
@@ -98,6 +99,8 @@ export async function runBackup(options: {
     });
     const result = summarizeBackup(deps, outcome);
     await deps.runs.setRunFields(deps.backupId, { result });
+    // The run is over: its listings are in the inventory (or no longer needed).
+    rmSync(deps.workDir, { recursive: true, force: true });
     return result;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

@@ -76,7 +76,7 @@ export interface ClusterConfig {
   objectStore: ObjectStoreConfig;
   backupStore: ObjectStoreConfig;
   ingress: { cronJobs: string[]; deployments: string[] };
-  backup: { copyConcurrency: number; pauseTimeoutSeconds: number; resumeTimeoutSeconds: number };
+  backup: { copyConcurrency: number; listConcurrency: number; catchUpAfterSeconds: number; pauseTimeoutSeconds: number; resumeTimeoutSeconds: number };
   /** Backups that run on their own (the config file's; more are made in Slack and kept in the state database). */
   schedules: ScheduleConfig[];
   retention: { keepLast?: number; keepDays?: number; incompleteAfterHours: number };

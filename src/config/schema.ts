@@ -137,12 +137,22 @@ const backupSettingsSchema = z
   .strictObject({
     /** Parallel object copies. */
     copyConcurrency: z.int().min(1).max(256).default(16),
+    /**
+     * Key ranges of the cluster bucket listed at once (the pause lists it in about objects / (1000 × this)
+     * request times). Pachyderm's keys are content-addressed, so the ranges hold about as many objects each.
+     */
+    listConcurrency: z.int().min(1).max(256).default(16),
+    /**
+     * A pre-copy that took longer than this is followed by another, shorter pass right before the pause (and
+     * that by another, up to three), so the pause copies only what arrived in the last seconds.
+     */
+    catchUpAfterSeconds: z.number().min(0).max(86_400).default(10),
     /** How long to wait for pods to go after the pause before giving up (and resuming). */
     pauseTimeoutSeconds: z.int().min(5).max(3600).default(300),
     /** How long to wait for pachd to be ready after the resume. */
     resumeTimeoutSeconds: z.int().min(5).max(3600).default(600),
   })
-  .default({ copyConcurrency: 16, pauseTimeoutSeconds: 300, resumeTimeoutSeconds: 600 });
+  .default({ copyConcurrency: 16, listConcurrency: 16, catchUpAfterSeconds: 10, pauseTimeoutSeconds: 300, resumeTimeoutSeconds: 600 });
 
 /** How long backups are kept; unset keeps them all. Pinned backups are always kept, and so is the newest. */
 const retentionSchema = z

@@ -4,41 +4,70 @@ import { fitRobustLine, median, predictFit, quantile, RANGE_QUANTILES, smallSamp
 import { DOWNTIME_STEPS, type DowntimeSizes, type DowntimeStep, type DowntimeStepModel } from './step-features.js';
 
 /**
- * How fast the coming backup's work goes when there is no history to learn it from: the listing rate is
- * measured by the probe (one page of the cluster bucket); the dump rate is an assumption unless measured.
+ * What the coming backup's steps will take when there is no history to learn it from, as the cluster itself
+ * shows it: the listing rate measured by the probe (one page of the cluster bucket), how fast this cluster's
+ * pods start and may take to stop (their status conditions and grace periods), and whether the dumps leave the
+ * pause (preflight's snapshot probe). What was not measured falls back to `DEFAULT_THROUGHPUT` and `NO_HISTORY_MODEL`.
  */
 export interface ThroughputFallback {
-  /** Objects per second a listing of the cluster bucket proceeds at. */
+  /** Objects per second one listing stream of the cluster bucket proceeds at. */
   listObjectsPerSecond: number;
   /** Bytes of database (as `pg_database_size` counts them) pg_dump gets through per second. */
   dumpBytesPerSecond: number;
+  /** Key ranges listed at once (`backup.listConcurrency`); default 16. */
+  listConcurrency?: number;
+  /** Whether the dumps will come from snapshots after the resume (default) or be taken while paused. */
+  snapshotsUsable?: boolean;
+  /** The cluster's own pace. */
+  pace?: ClusterPace;
+}
+
+/** How fast this cluster's pods come and go, read from the pods themselves (see `PachydermWorkloads.podPace`). */
+export interface ClusterPace {
+  /** pachd's current pod, PodScheduled → Ready: what the resume waits for. Whole seconds (Kubernetes' stamps). */
+  pachdStartupSeconds?: number;
+  /** The median PodScheduled → Ready of the pods the pause stops: how fast this cluster turns a pod around. */
+  podStartupSeconds?: number;
+  /** The longest terminationGracePeriodSeconds among them: how long a pod that ignores SIGTERM holds the pause. */
+  maxGraceSeconds?: number;
 }
 
 const MIB = 1024 * 1024;
 
 /**
  * Rates assumed when nothing was measured. Listing: S3 returns 1000 keys per ListObjectsV2 page in ~0.1–0.3 s,
- * and the delta copy lists the cluster bucket and the pool side by side, so ~5000 objects/s. Dumping: pg_dump's
- * custom format compresses on one core per database at ~30–100 MB/s of table data, and `pg_database_size`
- * also counts indexes, which are dumped as one line each — 40 MiB of database per second is on the safe side.
+ * so ~5000 objects/s per stream. Dumping (only where the dumps fall into the pause): pg_dump's custom format
+ * compresses on one core per database at ~30–100 MB/s of table data, and `pg_database_size` also counts
+ * indexes, which are dumped as one line each — 40 MiB of database per second is on the safe side.
  */
 export const DEFAULT_THROUGHPUT: ThroughputFallback = { listObjectsPerSecond: 5000, dumpBytesPerSecond: 40 * MIB };
 
 /**
- * The no-history model of each downtime step: what a real cluster takes (the sandbox is far quicker). Pods
- * stop in parallel, but each workload is scaled with its own call and Pachyderm's workers finish their datum
- * before exiting, so the pause allows 5 s plus 1 s per pod. The resume scales the same workloads back, then
- * waits for pachd to be ready: ~15 s of start-up (connecting to PostgreSQL and the object store, migrations
- * check, readiness probe period) plus 0.1 s per pod of scale calls. A dump starts with ~2 s of connecting,
- * locking every table and reading the catalog; the delta copy with ~1 s for the first pages of both listings
- * and the inventory upload.
+ * The no-history model of each downtime step, from what the cluster shows:
+ * - pause: the scale calls and watch (`apiSeconds`), then the pods stopping. Kubernetes sends SIGTERM and removes
+ *   a pod once its containers exit — Pachyderm's exit promptly — so a stop takes about one kubelet turnaround,
+ *   which the cluster shows in how long its pods took to start (`podStartupSeconds`); a pod that ignores SIGTERM
+ *   is killed at its grace period, the top of the range. Unknown pace: `unknownStopSeconds`.
+ * - resume: the scale calls, then pachd starting — exactly what its current pod took (`pachdStartupSeconds`),
+ *   within half to twice that, plus the second Kubernetes' timestamps round to. Unknown: `unknownStartupSeconds`.
+ * - delta copy: the cluster bucket's pages, listed `listConcurrency` ranges at once at the measured rate, plus
+ *   `fixedSeconds` for the first pages and copying what arrived since the pre-copy.
+ * - snapshot: exporting a snapshot per database, a few round trips — unless the dumps fall into the pause.
+ * Each range is the sum of the steps' ranges: wide where the cluster says it may be (a grace period), narrow
+ * where it was measured.
  */
 export const NO_HISTORY_MODEL = {
-  pause: { fixedSeconds: 5, perPodSeconds: 1 },
-  resume: { fixedSeconds: 15, perPodSeconds: 0.1 },
+  apiSeconds: 0.3,
+  perPodSeconds: 0.02,
+  unknownStopSeconds: 5,
+  unknownStartupSeconds: 15,
+  defaultGraceSeconds: 30,
+  /** Seconds Kubernetes' condition timestamps may be off by. */
+  timestampSeconds: 1,
+  delta: { fixedSeconds: 0.2 },
+  snapshot: { expectedSeconds: 0.2, lowSeconds: 0.02, highSeconds: 1 },
   dump: { fixedSeconds: 2 },
-  delta: { fixedSeconds: 1 },
-  /** The no-history range: half to twice the expected time (a guess, and it says so). */
+  /** Where a rate was assumed or measured once: half to twice the expected time. */
   range: { low: 0.5, high: 2 },
 } as const;
 
@@ -77,17 +106,36 @@ export interface DetailedEstimate {
   range: 'total-residuals' | 'sum-of-steps';
 }
 
-/** A step's no-history prediction for `sizes`, seconds. */
-export function throughputSeconds(step: DowntimeStep, sizes: DowntimeSizes, fallback: ThroughputFallback): number {
+/** A step's no-history prediction for `sizes`, seconds, with its range. */
+export function throughputSeconds(step: DowntimeStep, sizes: DowntimeSizes, fallback: ThroughputFallback): { expected: number; low: number; high: number } {
+  const m = NO_HISTORY_MODEL;
+  const pace = fallback.pace ?? {};
+  const api = m.apiSeconds + m.perPodSeconds * sizes.pods;
+  const spread = (expected: number) => ({ expected, low: expected * m.range.low, high: expected * m.range.high });
   switch (step) {
-    case 'pause':
-      return NO_HISTORY_MODEL.pause.fixedSeconds + NO_HISTORY_MODEL.pause.perPodSeconds * sizes.pods;
-    case 'resume':
-      return NO_HISTORY_MODEL.resume.fixedSeconds + NO_HISTORY_MODEL.resume.perPodSeconds * sizes.pods;
-    case 'dump-databases':
-      return NO_HISTORY_MODEL.dump.fixedSeconds + sizes.databaseBytes / positive(fallback.dumpBytesPerSecond, DEFAULT_THROUGHPUT.dumpBytesPerSecond);
-    case 'delta-copy':
-      return NO_HISTORY_MODEL.delta.fixedSeconds + sizes.objects / positive(fallback.listObjectsPerSecond, DEFAULT_THROUGHPUT.listObjectsPerSecond);
+    case 'pause': {
+      const stop = pace.podStartupSeconds ?? m.unknownStopSeconds;
+      const grace = pace.maxGraceSeconds ?? m.defaultGraceSeconds;
+      return { expected: api + stop, low: api, high: api + Math.max(grace, m.range.high * stop) + m.timestampSeconds };
+    }
+    case 'resume': {
+      const startup = pace.pachdStartupSeconds ?? m.unknownStartupSeconds;
+      return {
+        expected: api + startup,
+        low: api + Math.max(0, startup - m.timestampSeconds) * m.range.low,
+        high: api + (startup + m.timestampSeconds) * m.range.high,
+      };
+    }
+    case 'delta-copy': {
+      const perStream = positive(fallback.listObjectsPerSecond, DEFAULT_THROUGHPUT.listObjectsPerSecond);
+      const streams = Math.max(1, fallback.listConcurrency ?? 16);
+      const pageSeconds = 1000 / perStream;
+      const pages = Math.max(1, Math.ceil(sizes.objects / 1000 / streams));
+      return spread(m.delta.fixedSeconds + pages * pageSeconds);
+    }
+    case 'snapshot':
+      if (fallback.snapshotsUsable === false) return spread(m.dump.fixedSeconds + sizes.databaseBytes / positive(fallback.dumpBytesPerSecond, DEFAULT_THROUGHPUT.dumpBytesPerSecond));
+      return { expected: m.snapshot.expectedSeconds, low: m.snapshot.lowSeconds, high: m.snapshot.highSeconds };
   }
 }
 
@@ -100,7 +148,8 @@ const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
  *
  * Each downtime step with at least `minRuns` past samples gets its own robust fit (Theil–Sen of duration on
  * the step's size, see step-features.ts) evaluated at the coming size; a step with fewer uses the no-history
- * model (`throughputSeconds`, range ×0.5…×2) and makes the whole estimate's basis `throughput`.
+ * model (`throughputSeconds`: from what the cluster shows, with its own range) and makes the whole estimate's
+ * basis `throughput`.
  *
  * The total and its range: when every step is from history and at least `minRuns` past runs have every step
  * and a recorded downtime, the residuals of those runs' whole downtimes against their summed step fits are
@@ -130,17 +179,8 @@ export function estimateDowntimeWithDetail(input: EstimateInput): DetailedEstima
       for (const r of runs) used.add(r.runId);
       return { step: model.step, title: model.title, x, basis: 'history', fit, ...predictFit(fit, x) };
     }
-    const expected = throughputSeconds(model.step, upcoming, fallback);
-    return {
-      step: model.step,
-      title: model.title,
-      x,
-      basis: 'throughput',
-      expected,
-      low: expected * NO_HISTORY_MODEL.range.low,
-      high: expected * NO_HISTORY_MODEL.range.high,
-      slopeUncertainty: { below: 0, above: 0 },
-    };
+    const { expected, low, high } = throughputSeconds(model.step, upcoming, fallback);
+    return { step: model.step, title: model.title, x, basis: 'throughput', expected, low, high, slopeUncertainty: { below: 0, above: 0 } };
   });
 
   const sum = (pick: (s: StepEstimate) => number) => steps.reduce((n, s) => n + pick(s), 0);

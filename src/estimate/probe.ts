@@ -6,14 +6,15 @@ import { describeError, PachbackupError } from '../errors.js';
 import type { PachydermWorkloads, WorkloadReplicas } from '../kubernetes/pachyderm-workloads.js';
 import { listObjects } from '../object-store/list-objects.js';
 import { storeKeyPrefix } from '../object-store/pool-keys.js';
+import { probeSnapshotPath } from '../postgres/database-snapshot.js';
 import { inspectServer } from '../postgres/server-info.js';
-import { DEFAULT_THROUGHPUT, type ThroughputFallback } from './estimate-downtime.js';
+import { DEFAULT_THROUGHPUT, type ClusterPace, type ThroughputFallback } from './estimate-downtime.js';
 import type { DowntimeSizes } from './step-features.js';
 
 /** What the probe reads from: the cluster's adapters, as a backup's dependencies carry them. */
 export interface ProbeDeps {
-  cluster: Pick<ClusterConfig, 'name' | 'postgres' | 'objectStore'>;
-  workloads: Pick<PachydermWorkloads, 'snapshot'>;
+  cluster: Pick<ClusterConfig, 'name' | 'postgres' | 'objectStore' | 'backup'>;
+  workloads: Pick<PachydermWorkloads, 'snapshot' | 'podPace'>;
   clusterS3: S3Client;
   catalog: Pick<Catalog, 'listBackupIds' | 'readManifest'>;
 }
@@ -160,15 +161,17 @@ async function probeDatabases(deps: ProbeDeps, options: ProbeOptions, warnings: 
 
 /**
  * Measures the coming backup of a cluster cheaply and without side effects, all parts at once: the replicas
- * the pause would stop (one workload snapshot), the databases' sizes (`pg_database_size`), the objects in the
- * cluster bucket (listed when that is quick, else the latest manifest's count), and how fast the bucket lists.
+ * the pause would stop (one workload snapshot) and how fast the cluster starts and stops pods (their status
+ * conditions and grace periods), the databases' sizes (`pg_database_size`) and whether their dumps can leave
+ * the pause (a snapshot exported and imported), the objects in the cluster bucket (listed when that is quick,
+ * else the latest manifest's count), and how fast the bucket lists.
  * Takes about as long as its slowest part: a few round trips, one listing page — well under 2 s on the
  * sandbox; with no manifest and a large bucket, up to `listBudgetMs` more.
  */
 export async function probeUpcomingBackup(deps: ProbeDeps, options: ProbeOptions = {}): Promise<UpcomingBackup> {
   const started = performance.now();
   const warnings: string[] = [];
-  const [replicas, databases, listing] = await Promise.all([
+  const [replicas, databases, listing, pace, snapshotPath] = await Promise.all([
     deps.workloads.snapshot().then(
       (s): WorkloadReplicas => ({ pachd: s.pachd, deployments: s.deployments, workers: s.workers }),
       (err: unknown) => {
@@ -178,7 +181,16 @@ export async function probeUpcomingBackup(deps: ProbeDeps, options: ProbeOptions
     ),
     probeDatabases(deps, options, warnings),
     probeObjects(deps, options, warnings),
+    deps.workloads.podPace().then(
+      ({ pods: _pods, ...pace }): ClusterPace => pace,
+      (err: unknown) => {
+        warnings.push(`could not read how fast the pods start: ${describeError(err)}`);
+        return undefined;
+      },
+    ),
+    probeSnapshotPath(deps.cluster.postgres, deps.cluster.postgres.databases),
   ]);
+  if (!snapshotPath.usable) warnings.push(`the dumps will be taken while paused: ${snapshotPath.reason}`);
   const sizes: Partial<DowntimeSizes> = {};
   if (replicas) sizes.pods = podsOf(replicas);
   if (databases) sizes.databaseBytes = databases.reduce((n, d) => n + (d.bytes ?? 0), 0);
@@ -193,6 +205,9 @@ export async function probeUpcomingBackup(deps: ProbeDeps, options: ProbeOptions
     throughput: {
       listObjectsPerSecond: listMeasured ? pageSize / listing.listPageSeconds! : DEFAULT_THROUGHPUT.listObjectsPerSecond,
       dumpBytesPerSecond: options.dumpBytesPerSecond ?? DEFAULT_THROUGHPUT.dumpBytesPerSecond,
+      listConcurrency: deps.cluster.backup.listConcurrency,
+      snapshotsUsable: snapshotPath.usable,
+      ...(pace ? { pace } : {}),
       ...(listing.listPageSeconds !== undefined ? { listPageSeconds: listing.listPageSeconds } : {}),
       measured: { list: listMeasured, dump: false },
     },

@@ -19,7 +19,7 @@ export interface DowntimeSizes {
 }
 
 /** The backup steps between pause and resume, in run order. */
-export type DowntimeStep = 'pause' | 'dump-databases' | 'delta-copy' | 'resume';
+export type DowntimeStep = 'pause' | 'delta-copy' | 'snapshot' | 'resume';
 
 /** A downtime step, its checklist title (as the backup steps name it) and the size its duration is fitted on. */
 export interface DowntimeStepModel {
@@ -31,15 +31,17 @@ export interface DowntimeStepModel {
 /**
  * The downtime steps and their features:
  * - pause: scale calls, then waiting for the pods to terminate → pods stopped;
- * - dump-databases: pg_dump of every database → database bytes on the server (not the dump's bytes: those are
- *   compressed output, unknown before the dump; the server's size is what the coming run can be measured by);
- * - delta-copy: two listings merged (cluster bucket and pool) and the inventory → objects listed;
+ * - delta-copy: the cluster bucket listed in parallel key ranges and compared with the pre-copy's listing →
+ *   objects listed;
+ * - snapshot: a snapshot exported per database (milliseconds) — or, where that cannot work, the dumps taken
+ *   while paused → database bytes on the server (not the dump's bytes: those are compressed output, unknown
+ *   before the dump); a cluster whose dumps come from snapshots fits a flat line on it;
  * - resume: scale calls, then pachd ready → the same pods (resume reports no size of its own).
  */
 export const DOWNTIME_STEPS: readonly DowntimeStepModel[] = [
   { step: 'pause', title: 'Pause Pachyderm', feature: 'pods' },
-  { step: 'dump-databases', title: 'Dump the databases', feature: 'databaseBytes' },
-  { step: 'delta-copy', title: 'Copy new objects and write the inventory', feature: 'objects' },
+  { step: 'delta-copy', title: 'Copy new objects', feature: 'objects' },
+  { step: 'snapshot', title: 'Snapshot the databases', feature: 'databaseBytes' },
   { step: 'resume', title: 'Resume Pachyderm', feature: 'pods' },
 ];
 

@@ -62,6 +62,14 @@ function isRolledOut(d: k8s.V1Deployment): boolean {
   return observed && (status.readyReplicas ?? 0) >= want && (status.updatedReplicas ?? want) >= want && (status.replicas ?? 0) <= want;
 }
 
+/** A ready pod's start-up: PodScheduled → Ready, seconds, from its status conditions; undefined if not ready. */
+function startupOf(pod: k8s.V1Pod): number | undefined {
+  const at = (type: string) => pod.status?.conditions?.find((c) => c.type === type && c.status === 'True')?.lastTransitionTime;
+  const scheduled = at('PodScheduled');
+  const ready = at('Ready');
+  return scheduled && ready ? Math.max(0, (new Date(ready).getTime() - new Date(scheduled).getTime()) / 1000) : undefined;
+}
+
 function selectorOf(matchLabels: Record<string, string> | undefined): string {
   return Object.entries(matchLabels ?? {})
     .map(([k, v]) => `${k}=${v}`)
@@ -267,6 +275,36 @@ export function createPachydermWorkloads(
           hint: 'a pod may be stuck terminating (finalizers, an unreachable node); the cluster is resumed',
         });
       }
+    },
+
+    /**
+     * How fast this cluster's pods come and go, from the pods a pause stops: pachd's current pod's start-up
+     * (PodScheduled → Ready, as its status conditions stamp them, to the second), the median start-up of them
+     * all, and the longest grace period among them (what a pod ignoring SIGTERM holds a pause for).
+     */
+    async podPace(): Promise<{ pachdStartupSeconds?: number; podStartupSeconds?: number; maxGraceSeconds?: number; pods: number }> {
+      const pachdSelector = selectorOf((await readDeployment(pachdName)).spec?.selector?.matchLabels);
+      const listed = await Promise.all(
+        (await podSelectors(true)).map(async (selector) => {
+          try {
+            return { selector, pods: (await core.listNamespacedPod({ namespace, labelSelector: selector })).items };
+          } catch (err) {
+            throw apiError(`list pods (${selector})`, err);
+          }
+        }),
+      );
+      const all = [...new Map(listed.flatMap((l) => l.pods).map((p) => [p.metadata?.name ?? '', p])).values()];
+      const pachdPods = (listed.find((l) => l.selector === pachdSelector)?.pods ?? []).filter((p) => startupOf(p) !== undefined);
+      const pachdPod = pachdPods.sort((a, b) => String(b.status?.startTime ?? '').localeCompare(String(a.status?.startTime ?? '')))[0];
+      const startups = all.map(startupOf).filter((s): s is number => s !== undefined).sort((a, b) => a - b);
+      const graces = all.map((p) => p.spec?.terminationGracePeriodSeconds ?? 30);
+      const pachdStartupSeconds = pachdPod ? startupOf(pachdPod) : undefined;
+      return {
+        ...(pachdStartupSeconds !== undefined ? { pachdStartupSeconds } : {}),
+        ...(startups.length ? { podStartupSeconds: startups[Math.floor(startups.length / 2)]! } : {}),
+        ...(graces.length ? { maxGraceSeconds: Math.max(...graces) } : {}),
+        pods: all.length,
+      };
     },
 
     /**

@@ -8,7 +8,7 @@ import type { RunKind, RunStore } from '../state/run-store.js';
 const GOOD_PHASES: readonly RunPhase[] = ['succeeded', 'partially-failed'];
 
 /** Steps whose sizes are object copies, and the `phase` label they are counted under. */
-const COPY_STEPS: Readonly<Record<string, 'pre-copy' | 'delta'>> = { 'pre-copy': 'pre-copy', 'delta-copy': 'delta' };
+const COPY_STEPS: Readonly<Record<string, 'pre-copy' | 'delta'>> = { 'pre-copy': 'pre-copy', 'catch-up-copy': 'pre-copy', 'delta-copy': 'delta' };
 
 /** Step durations: a 0.1 s Kubernetes patch up to a 2 h first copy of a large bucket. */
 export const STEP_DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { BackupDeps } from '../backup/backup-deps.js';
 import type { ClusterConfig } from '../config/config.js';
 import { clusterAdapters } from './cluster-adapters.js';
@@ -19,6 +21,8 @@ export function backupDepsFor(cluster: ClusterConfig, state: Pick<StateConnectio
     locks: state.locks,
     runs: state.runs,
     session: {},
+    // PACHBACKUP_WORK_DIR: where runs keep their listings (a volume with room for them, in a pod).
+    workDir: join(process.env.PACHBACKUP_WORK_DIR || tmpdir(), 'pachbackup-runs', run.id),
     ...(threshold > 0 ? { multipartThreshold: threshold } : {}),
     close: adapters.close,
   };

@@ -45,7 +45,7 @@ describe('a backup of a running Pachyderm cluster', () => {
     expect(await f.replicas()).toEqual(replicasBefore);
     expect(await f.cronJobSuspended('ingest-uploads')).toBe(false);
     const steps = firstEvents.filter((e) => e.type === 'step-finished').map((e) => (e as { step: string }).step);
-    expect(steps).toEqual(['preflight', 'helm-values', 'pre-copy', 'suspend-ingress', 'pause', 'delta-copy', 'snapshot', 'resume', 'resume-ingress', 'dump-databases', 'manifest', 'verify']);
+    expect(steps).toEqual(['preflight', 'helm-values', 'pre-copy', 'catch-up-copy', 'suspend-ingress', 'pause', 'delta-copy', 'snapshot', 'resume', 'resume-ingress', 'dump-databases', 'inventory', 'manifest', 'verify']);
     const downtime = firstEvents.filter((e) => e.type === 'step-started' && e.downtime).map((e) => (e as { step: string }).step);
     expect(downtime).toEqual(['pause', 'delta-copy', 'snapshot', 'resume']);
   });

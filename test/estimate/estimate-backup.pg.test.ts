@@ -31,7 +31,7 @@ describe('estimating the downtime of a backup', () => {
   it('without history: comes from the throughput model and the cluster as it is now', async () => {
     const { estimate, upcoming } = await estimateBackup(deps);
     expect(estimate).toMatchObject({ basis: 'throughput', runs: 0 });
-    expect(estimate.perStep.map((s) => s.step)).toEqual(['pause', 'dump-databases', 'delta-copy', 'resume']);
+    expect(estimate.perStep.map((s) => s.step)).toEqual(['pause', 'delta-copy', 'snapshot', 'resume']);
     for (const s of estimate.perStep) expect(s.expectedSeconds).toBeGreaterThan(0);
     expect(estimate.lowSeconds).toBeGreaterThan(0);
     expect(estimate.lowSeconds).toBeLessThan(estimate.expectedSeconds);
@@ -85,7 +85,7 @@ describe('estimating the downtime of a backup', () => {
         expect(run.phase).toBe('succeeded');
         expect(run.sizes.pods).toBe(pods);
         expect(run.sizes.databaseBytes).toBeGreaterThan(1_000_000);
-        expect(Object.keys(run.seconds).sort()).toEqual(['delta-copy', 'dump-databases', 'pause', 'resume']);
+        expect(Object.keys(run.seconds).sort()).toEqual(['delta-copy', 'pause', 'resume', 'snapshot']);
         for (const seconds of Object.values(run.seconds)) expect(seconds).toBeGreaterThan(0);
         expect(run.downtimeSeconds).toBe(results[results.length - 1 - i]!.downtimeSeconds);
       }
@@ -133,12 +133,12 @@ describe('the downtime history', () => {
     const runs = f.state.runs;
     await runs.createRun({ id, kind: fields.kind ?? 'backup', cluster: fields.cluster ?? 'prod', requestedBy: 'test' });
     await f.state.pool.query(`UPDATE runs SET created_at = now() - $2::float8 * interval '1 day' WHERE id = $1`, [id, fields.daysAgo]);
-    const names = ['preflight', 'pause', 'dump-databases', 'delta-copy', 'resume'];
+    const names = ['preflight', 'pause', 'delta-copy', 'snapshot', 'resume'];
     await runs.declareSteps(id, names.map((name, position) => ({ name, position, downtime: name !== 'preflight' })));
     const workers = Array.from({ length: 200 }, (_, i) => ({ name: `pipeline-${i}-v1`, replicas: 1 }));
     await runs.stepFinished(id, 'preflight', { state: 'done', durationMs: 800, output: { preflight: { databaseBytes: { pachyderm: 6_000_000, dex: 1_000_000 }, snapshot: { workers } } } });
     await runs.stepFinished(id, 'pause', { state: 'done', durationMs: 5000, sizes: { objects: 203 }, output: { pause: { recorded: { workers } } } });
-    await runs.stepFinished(id, 'dump-databases', { state: fields.skipDump ? 'skipped' : 'done', durationMs: 12_000, sizes: { bytes: 2_000_000 } });
+    await runs.stepFinished(id, 'snapshot', { state: fields.skipDump ? 'skipped' : 'done', durationMs: 12_000, sizes: { bytes: 2_000_000 } });
     await runs.stepFinished(id, 'delta-copy', { state: 'done', durationMs: 3000, sizes: { objects: 2 }, output: { delta: { listed: fields.objects ?? 1000, copied: 2 } } });
     await runs.stepFinished(id, 'resume', { state: 'done', durationMs: 16_000 });
     await runs.finishRun(id, { phase: fields.phase ?? 'succeeded', warnings: [], downtimeSeconds: 36.5 });
@@ -166,7 +166,7 @@ describe('the downtime history', () => {
     expect(history.runs[2]).toMatchObject({
       downtimeSeconds: 36.5,
       sizes: { pods: 203, databaseBytes: 7_000_000, objects: 1000 },
-      seconds: { pause: 5, 'dump-databases': 12, 'delta-copy': 3, resume: 16 },
+      seconds: { pause: 5, snapshot: 12, 'delta-copy': 3, resume: 16 },
     });
     // A skipped step's time is not the time to do it.
     expect(history.runs[0]!.seconds).toEqual({ pause: 5, 'delta-copy': 3, resume: 16 });

@@ -9,7 +9,8 @@ const MB = 1_000_000;
 
 /** A cluster's true step times (seconds) for given sizes. */
 function trueSeconds(s: DowntimeSizes): Record<DowntimeStep, number> {
-  return { pause: 4 + 0.5 * s.pods, 'dump-databases': 3 + s.databaseBytes / (50 * MB), 'delta-copy': 0.5 + s.objects / 8000, resume: 14 + 0.1 * s.pods };
+  // (Keys in the order the random noise is drawn in.)
+  return { pause: 4 + 0.5 * s.pods, snapshot: 3 + s.databaseBytes / (50 * MB), 'delta-copy': 0.5 + s.objects / 8000, resume: 14 + 0.1 * s.pods };
 }
 const total = (seconds: Record<DowntimeStep, number>) => Object.values(seconds).reduce((a, b) => a + b, 0);
 /** What the runner adds between the steps of a pause (checkpoints, events). */
@@ -41,8 +42,8 @@ describe('a downtime estimate from history', () => {
     expect(range).toBe('total-residuals');
     expect(estimate.perStep.map((s) => [s.step, s.title])).toEqual([
       ['pause', 'Pause Pachyderm'],
-      ['dump-databases', 'Dump the databases'],
-      ['delta-copy', 'Copy new objects and write the inventory'],
+      ['delta-copy', 'Copy new objects'],
+      ['snapshot', 'Snapshot the databases'],
       ['resume', 'Resume Pachyderm'],
     ]);
     for (const s of estimate.perStep) expect(Math.abs(s.expectedSeconds - truth[s.step as DowntimeStep]) / truth[s.step as DowntimeStep]).toBeLessThan(0.1);
@@ -51,7 +52,7 @@ describe('a downtime estimate from history', () => {
     expect(estimate.highSeconds).toBeGreaterThan(estimate.expectedSeconds);
     // The pod count never changed: nothing to fit a slope on, so those steps are their medians.
     expect(steps.find((s) => s.step === 'pause')!.fit!.method).toBe('median');
-    expect(steps.find((s) => s.step === 'dump-databases')!.fit!.method).toBe('theil-sen');
+    expect(steps.find((s) => s.step === 'snapshot')!.fit!.method).toBe('theil-sen');
   });
 
   it('follows the data as it grows beyond the sizes seen so far, with a range widened for it', () => {
@@ -72,7 +73,7 @@ describe('a downtime estimate from history', () => {
     const truth = total(trueSeconds(upcoming)) + BETWEEN_STEPS;
     const wild = (past: DowntimeHistory, runs: number[]) => {
       // A stuck pause, a dump behind a lock, a listing throttled by the store.
-      const steps: DowntimeStep[] = ['pause', 'dump-databases', 'delta-copy'];
+      const steps: DowntimeStep[] = ['pause', 'snapshot', 'delta-copy'];
       runs.forEach((i, k) => {
         const run = past.runs[i]!;
         run.seconds[steps[k % 3]!] = 900;
@@ -109,26 +110,37 @@ describe('a downtime estimate from history', () => {
 describe('a downtime estimate without (enough) history', () => {
   const upcoming: DowntimeSizes = { pods: 10, databaseBytes: 4 * 1024 * 1024 * 1024, objects: 600_000 };
 
-  it('comes from the no-history model and the measured throughput, with a wide range', () => {
-    const estimate = estimateDowntime({ history: { runs: [] }, upcoming, fallback: measured });
-    const expected = {
-      pause: NO_HISTORY_MODEL.pause.fixedSeconds + 10 * NO_HISTORY_MODEL.pause.perPodSeconds,
-      'dump-databases': NO_HISTORY_MODEL.dump.fixedSeconds + upcoming.databaseBytes / measured.dumpBytesPerSecond,
-      'delta-copy': NO_HISTORY_MODEL.delta.fixedSeconds + 600_000 / 6000,
-      resume: NO_HISTORY_MODEL.resume.fixedSeconds + 10 * NO_HISTORY_MODEL.resume.perPodSeconds,
-    };
-    expect(estimate.basis).toBe('throughput');
-    expect(estimate.runs).toBe(0);
-    expect(Object.fromEntries(estimate.perStep.map((s) => [s.step, s.expectedSeconds]))).toEqual({ pause: 15, 'dump-databases': 104.4, 'delta-copy': 101, resume: 16 });
-    expect(estimate.expectedSeconds).toBeCloseTo(total(expected), 2);
-    expect(estimate.lowSeconds).toBeCloseTo(total(expected) / 2, 2);
-    expect(estimate.highSeconds).toBeCloseTo(total(expected) * 2, 2);
+  it('comes from what the cluster shows: its pods\' start-up, their grace periods, the listing rate', () => {
+    const pace = { pachdStartupSeconds: 12, podStartupSeconds: 3, maxGraceSeconds: 60 };
+    const { estimate, steps } = estimateDowntimeWithDetail({ history: { runs: [] }, upcoming, fallback: { ...measured, listConcurrency: 20, pace } });
+    const api = NO_HISTORY_MODEL.apiSeconds + 10 * NO_HISTORY_MODEL.perPodSeconds;
+    expect(estimate).toMatchObject({ basis: 'throughput', runs: 0 });
+    expect(Object.fromEntries(estimate.perStep.map((s) => [s.step, s.expectedSeconds]))).toEqual({
+      pause: api + 3, // stopping takes about what starting took
+      'delta-copy': NO_HISTORY_MODEL.delta.fixedSeconds + 30 * (1000 / 6000), // 600 pages over 20 streams
+      snapshot: NO_HISTORY_MODEL.snapshot.expectedSeconds, // the dumps leave the pause
+      resume: api + 12, // what pachd's current pod took to start
+    });
+    const pause = steps.find((s) => s.step === 'pause')!;
+    expect(pause.high).toBeCloseTo(api + 60 + 1, 5); // a pod ignoring SIGTERM holds the pause for its grace period
+    const resume = steps.find((s) => s.step === 'resume')!;
+    expect([resume.low, resume.high]).toEqual([api + 11 * 0.5, api + 13 * 2]);
+    expect(estimate.lowSeconds).toBeCloseTo(steps.reduce((n, s) => n + s.low, 0), 2);
+    expect(estimate.highSeconds).toBeCloseTo(steps.reduce((n, s) => n + s.high, 0), 2);
+  });
+
+  it('counts the dumps in when they fall into the pause, and assumes a slow cluster when it could not look', () => {
+    const estimate = estimateDowntime({ history: { runs: [] }, upcoming, fallback: { ...measured, snapshotsUsable: false } });
+    const at = (step: string) => estimate.perStep.find((s) => s.step === step)!.expectedSeconds;
+    expect(at('snapshot')).toBeCloseTo(NO_HISTORY_MODEL.dump.fixedSeconds + upcoming.databaseBytes / measured.dumpBytesPerSecond, 2);
+    expect(at('pause')).toBeCloseTo(NO_HISTORY_MODEL.apiSeconds + 10 * NO_HISTORY_MODEL.perPodSeconds + NO_HISTORY_MODEL.unknownStopSeconds, 2);
+    expect(at('resume')).toBeCloseTo(NO_HISTORY_MODEL.apiSeconds + 10 * NO_HISTORY_MODEL.perPodSeconds + NO_HISTORY_MODEL.unknownStartupSeconds, 2);
   });
 
   it('uses the default rates when nothing could be measured', () => {
     const estimate = estimateDowntime({ history: { runs: [] }, upcoming, fallback: { listObjectsPerSecond: Number.NaN, dumpBytesPerSecond: 0 } });
     const delta = estimate.perStep.find((s) => s.step === 'delta-copy')!;
-    expect(delta.expectedSeconds).toBeCloseTo(NO_HISTORY_MODEL.delta.fixedSeconds + 600_000 / DEFAULT_THROUGHPUT.listObjectsPerSecond, 3);
+    expect(delta.expectedSeconds).toBeCloseTo(NO_HISTORY_MODEL.delta.fixedSeconds + Math.ceil(600 / 16) * (1000 / DEFAULT_THROUGHPUT.listObjectsPerSecond), 3);
     expect(estimate.expectedSeconds).toBeGreaterThan(0);
   });
 
@@ -144,7 +156,7 @@ describe('a downtime estimate without (enough) history', () => {
     const { estimate, steps, range } = estimateDowntimeWithDetail({ history: past, upcoming, fallback: measured });
     expect(estimate).toMatchObject({ basis: 'throughput', runs: 8 });
     expect(range).toBe('sum-of-steps');
-    expect(steps.map((s) => s.basis)).toEqual(['history', 'throughput', 'history', 'history']);
+    expect(steps.map((s) => s.basis)).toEqual(['history', 'history', 'throughput', 'history']);
     expect(estimate.expectedSeconds).toBeCloseTo(steps.reduce((n, s) => n + s.expected, 0), 2);
     expect(estimate.lowSeconds).toBeCloseTo(steps.reduce((n, s) => n + s.low, 0), 2);
   });

@@ -1,38 +1,61 @@
+import { join } from 'node:path';
 import { backupFiles } from '../../catalog/backup-layout.js';
-import { createInventoryWriter } from '../../object-store/inventory.js';
-import { syncToPool, type SyncResult } from '../../object-store/sync-to-pool.js';
-import type { Step, StepContext } from '../../runner/step.js';
+import { PachbackupError } from '../../errors.js';
 import { formatBytes } from '../../format-units.js';
+import { splitKeySpace } from '../../object-store/key-ranges.js';
+import { isListingOnDisk, removeListing, uploadListingAsInventory, type SavedListing } from '../../object-store/saved-listing.js';
+import { syncRangesToPool } from '../../object-store/sync-ranges.js';
+import type { SyncResult } from '../../object-store/sync-to-pool.js';
+import type { Step, StepContext } from '../../runner/step.js';
 import type { BackupDeps } from '../backup-deps.js';
 import type { BackupOutputs, CopyCounts } from '../backup-outputs.js';
+
+/** Where Pachyderm's content-addressed objects live in its bucket (`chunk/<hash>.<generation>`, PACHYDERM.md). */
+const CHUNK_FOLDER = 'chunk/';
+/** Catch-up passes at most: each is shorter than the one before, so a few are enough to converge. */
+const MAX_CATCH_UP_PASSES = 3;
 
 function counts(result: SyncResult): CopyCounts {
   const { listed, listedBytes, copied, copiedBytes, skipped, conflicts, durationMs } = result;
   return { listed, listedBytes, copied, copiedBytes, skipped, conflicts, durationMs };
 }
 
-function describeCopy(result: SyncResult): string {
+function describeCopy(result: CopyCounts): string {
   const rate = result.durationMs > 0 ? (result.copiedBytes / result.durationMs) * 1000 : 0;
   return `copied ${result.copied} of ${result.listed} objects (${formatBytes(result.copiedBytes)}${result.copied > 0 ? ` at ${formatBytes(rate)}/s` : ''}); ${result.skipped} already in the store${result.conflicts ? `; ${result.conflicts} kept beside a different object with the same key` : ''}`;
 }
 
-function sync(deps: BackupDeps, ctx: StepContext<BackupOutputs>, onObject?: Parameters<typeof syncToPool>[0]['onObject']) {
-  return syncToPool({
+/**
+ * One pass over the cluster bucket, its key ranges listed in parallel, compared with `previous` (what the last
+ * pass saw, if this worker still has it) or else with the pool; writes its own listing under the run's work
+ * directory. A pass that replaces an older listing deletes it.
+ */
+async function pass(deps: BackupDeps, ctx: StepContext<BackupOutputs>, name: string, previous: SavedListing | undefined) {
+  const usable = isListingOnDisk(previous) ? previous : undefined;
+  if (previous && !usable) ctx.log.warn('the last pass\'s listing is not on this worker (a retried run): comparing with the pool\'s listing instead');
+  const { backup } = deps.cluster;
+  const result = await syncRangesToPool({
     source: { s3: deps.clusterS3, store: deps.cluster.objectStore },
     target: { s3: deps.backupS3, store: deps.cluster.backupStore },
-    concurrency: deps.cluster.backup.copyConcurrency,
+    ranges: usable?.ranges ?? splitKeySpace(backup.listConcurrency, CHUNK_FOLDER),
+    ...(usable ? { previous: usable } : {}),
+    outputDir: join(deps.workDir, `listing-${name}`),
+    listConcurrency: backup.listConcurrency,
+    concurrency: backup.copyConcurrency,
     ...(deps.multipartThreshold ? { multipartThreshold: deps.multipartThreshold } : {}),
     signal: ctx.signal,
-    onProgress: (p) => ctx.progress({ objectsDone: p.copied + p.skipped, objectsTotal: p.listed, bytesDone: p.copiedBytes, message: `${p.copied} copied, ${p.skipped} already stored` }),
+    onProgress: (p) => ctx.progress({ objectsDone: p.listed, bytesDone: p.copiedBytes, message: `${p.copied} copied, ${p.skipped} already stored` }),
     onWarning: (w) => ctx.log.warn({ warning: w }, 'object copy warning'),
-    ...(onObject ? { onObject } : {}),
   });
+  if (usable && usable.dir !== result.listing.dir) removeListing(usable);
+  return result;
 }
 
 /**
  * Copies, while the cluster still runs, every object of its bucket that the backup store's pool lacks — the
- * bulk of the data, so the pause only has to copy what arrived since. Content-addressed keys are never
- * overwritten, so what is copied now stays valid; an object deleted before the pause is a harmless orphan.
+ * bulk of the data — and keeps the sorted listing it saw on the worker's disk, so that the pause compares the
+ * bucket with that instead of listing the pool. Content-addressed keys are never overwritten, so what is copied
+ * now stays valid; an object deleted before the pause is a harmless orphan.
  */
 export function preCopyObjects(deps: BackupDeps): Step<BackupOutputs> {
   return {
@@ -40,41 +63,92 @@ export function preCopyObjects(deps: BackupDeps): Step<BackupOutputs> {
     title: 'Copy objects (cluster running)',
     description: `Copy the objects of s3://${deps.cluster.objectStore.bucket} missing from the backup store, while Pachyderm still runs.`,
     async run(ctx) {
-      const result = await sync(deps, ctx);
-      return { output: { preCopy: counts(result) }, sizes: { bytes: result.copiedBytes, objects: result.copied }, summary: describeCopy(result) };
+      const result = await pass(deps, ctx, 'pre-copy', undefined);
+      return { output: { preCopy: { ...counts(result), listing: result.listing } }, sizes: { bytes: result.copiedBytes, objects: result.copied }, summary: describeCopy(result) };
     },
   };
 }
 
 /**
- * With the cluster paused: lists the bucket again, copies what is still missing (what arrived since the
- * pre-copy), and writes the inventory — every object at the pause with where its bytes are in the store — as
- * inventory.ndjson.gz. The inventory is kept only if every copy succeeded.
+ * When the pre-copy took long (longer than `backup.catchUpAfterSeconds`), copies again, right before the
+ * pause, what arrived meanwhile — comparing with the last pass's listing, not the pool — and again while a pass
+ * still takes that long (at most three passes), as live migration converges: the pause then copies only what
+ * arrived in the last seconds. Skipped when the pre-copy was short.
+ */
+export function catchUpCopy(deps: BackupDeps): Step<BackupOutputs> {
+  const after = deps.cluster.backup.catchUpAfterSeconds;
+  return {
+    name: 'catch-up-copy',
+    title: 'Copy what arrived meanwhile (cluster running)',
+    description: `When the pre-copy took over ${after} s, copy what arrived during it, right before the pause.`,
+    async isDone(ctx) {
+      const took = (ctx.outputs.preCopy?.durationMs ?? 0) / 1000;
+      return took < after ? { summary: `not needed: the pre-copy took ${took.toFixed(1)} s` } : undefined;
+    },
+    async run(ctx) {
+      let listing = ctx.outputs.preCopy?.listing;
+      const total: CopyCounts = { listed: 0, listedBytes: 0, copied: 0, copiedBytes: 0, skipped: 0, conflicts: 0, durationMs: 0 };
+      let passes = 0;
+      let last: Awaited<ReturnType<typeof pass>> | undefined;
+      do {
+        passes += 1;
+        last = await pass(deps, ctx, `catch-up-${passes}`, listing);
+        listing = last.listing;
+        for (const k of ['copied', 'copiedBytes', 'conflicts', 'durationMs'] as const) total[k] += last[k];
+        Object.assign(total, { listed: last.listed, listedBytes: last.listedBytes, skipped: last.listed - total.copied });
+      } while (last.durationMs / 1000 >= after && passes < MAX_CATCH_UP_PASSES);
+      return {
+        output: { catchUp: { ...total, passes, listing: listing! } },
+        sizes: { bytes: total.copiedBytes, objects: total.copied },
+        summary: `${passes} pass${passes === 1 ? '' : 'es'}, the last of ${(last.durationMs / 1000).toFixed(1)} s: ${describeCopy(total)}`,
+      };
+    },
+  };
+}
+
+/**
+ * With the cluster paused: lists the cluster bucket again — only it, its key ranges in parallel — compares it
+ * with the listing of the last pass before the pause (on this worker's disk; the pool's listing if the worker
+ * changed), copies what arrived since, and keeps what it listed: the inventory, every object at the pause with
+ * where its bytes are in the store, uploaded after the resume.
  */
 export function copyDelta(deps: BackupDeps): Step<BackupOutputs> {
-  const key = backupFiles.inventory(deps.cluster.backupStore, deps.cluster.name, deps.backupId);
   return {
     name: 'delta-copy',
-    title: 'Copy new objects and write the inventory',
-    description: 'List the paused cluster\'s bucket, copy what arrived since the pre-copy, and record every object in the inventory.',
+    title: 'Copy new objects',
+    description: "List the paused cluster's bucket, copy what arrived since the last copy, and keep the listing for the inventory.",
     downtime: true,
     async run(ctx) {
-      const inventory = createInventoryWriter({ s3: deps.backupS3, bucket: deps.cluster.backupStore.bucket, key, signal: ctx.signal });
-      let result: SyncResult;
-      try {
-        result = await sync(deps, ctx, (entry) => inventory.add(entry));
-      } catch (err) {
-        await inventory.abort().catch(() => undefined);
-        throw err;
-      }
-      const summary = await inventory.close();
+      const previous = ctx.outputs.catchUp?.listing ?? ctx.outputs.preCopy?.listing;
+      const result = await pass(deps, ctx, 'pause', previous);
       return {
-        output: {
-          delta: counts(result),
-          inventory: { key, sha256: summary.sha256, bytes: summary.compressedBytes, objects: summary.objects, objectBytes: summary.bytes },
-        },
+        output: { delta: { ...counts(result), listing: result.listing } },
         sizes: { bytes: result.copiedBytes, objects: result.copied },
-        summary: `${describeCopy(result)}; inventory of ${summary.objects} objects (${formatBytes(summary.bytes)})`,
+        summary: `${describeCopy(result)}; listed ${result.listed} objects (${formatBytes(result.listedBytes)})`,
+      };
+    },
+  };
+}
+
+/**
+ * After the resume: writes the listing taken at the pause into the backup store as inventory.ndjson.gz (its
+ * parts concatenated in key order, SHA-256 on the way). A run picked up after its worker died cannot: the listing
+ * was on that worker's disk (and its database snapshots are gone too); it fails saying so.
+ */
+export function writeInventory(deps: BackupDeps): Step<BackupOutputs> {
+  const key = backupFiles.inventory(deps.cluster.backupStore, deps.cluster.name, deps.backupId);
+  return {
+    name: 'inventory',
+    title: 'Write the inventory',
+    description: 'Store the list of every object at the pause, with where its bytes are in the backup store.',
+    async run(ctx) {
+      const listing = ctx.outputs.delta?.listing;
+      if (!listing) throw new PachbackupError('internal', 'the delta copy left no listing of the pause');
+      const summary = await uploadListingAsInventory(listing, { s3: deps.backupS3, bucket: deps.cluster.backupStore.bucket, key, signal: ctx.signal });
+      return {
+        output: { inventory: { key, sha256: summary.sha256, bytes: summary.compressedBytes, objects: summary.objects, objectBytes: summary.bytes } },
+        sizes: { bytes: summary.compressedBytes, objects: summary.objects },
+        summary: `inventory of ${summary.objects} objects (${formatBytes(summary.bytes)})`,
       };
     },
   };

@@ -14,6 +14,8 @@ export function backupAccessChecks(deps: Pick<BackupDeps, 'cluster'>): AccessChe
   const { pachyderm, ingress } = deps.cluster;
   const checks: AccessCheck[] = [
     { verb: 'get', group: 'apps', resource: 'deployments', name: pachyderm.deployment },
+    { verb: 'list', group: 'apps', resource: 'deployments' },
+    { verb: 'watch', group: 'apps', resource: 'deployments' },
     { verb: 'list', group: '', resource: 'pods' },
     { verb: 'watch', group: '', resource: 'pods' },
     { verb: 'list', group: '', resource: 'replicationcontrollers' },

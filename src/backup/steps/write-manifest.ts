@@ -26,7 +26,7 @@ export function writeManifest(deps: BackupDeps): Step<BackupOutputs> {
     async run(ctx) {
       const o = ctx.outputs;
       if (!o.pause || !o.resume || !o.dumps || !o.inventory || !o.preflight || !o.delta) {
-        throw new PachbackupError('internal', 'the manifest needs the outputs of pause, dumps, delta copy and resume');
+        throw new PachbackupError('internal', 'the manifest needs the outputs of pause, dumps, delta copy, inventory and resume');
       }
       const steps = (await deps.runs.getSteps(backupId)).filter((s) => s.name !== 'manifest' && s.name !== 'verify');
       const manifest: BackupManifest = {
@@ -69,8 +69,8 @@ export function writeManifest(deps: BackupDeps): Step<BackupOutputs> {
           inventory: { key: o.inventory.key, sha256: o.inventory.sha256, bytes: o.inventory.bytes },
           count: o.inventory.objects,
           bytes: o.inventory.objectBytes,
-          copied: (o.preCopy?.copied ?? 0) + o.delta.copied,
-          copiedBytes: (o.preCopy?.copiedBytes ?? 0) + o.delta.copiedBytes,
+          copied: (o.preCopy?.copied ?? 0) + (o.catchUp?.copied ?? 0) + o.delta.copied,
+          copiedBytes: (o.preCopy?.copiedBytes ?? 0) + (o.catchUp?.copiedBytes ?? 0) + o.delta.copiedBytes,
           copiedWhilePaused: o.delta.copied,
         },
         tools: { pachbackup: PACHBACKUP_VERSION, node: process.version, pgDump: o.preflight.pgDumpVersion },

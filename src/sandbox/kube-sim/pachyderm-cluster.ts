@@ -1,7 +1,7 @@
 import { buildHelmReleaseSecret, type HelmRelease } from '../../helm/release-secret.js';
 import { isJsonObject, type KubeObject } from './kube-object.js';
 import { PACHD_CONFIG_MAP, PIPELINE_REPLICAS_ANNOTATION } from './pachd-mode.js';
-import { seedObject } from './seed-workload.js';
+import { seedObject as seedOne, type SeedPodOptions } from './seed-workload.js';
 import type { ObjectStore } from './store.js';
 
 /** The Pachyderm version the seeded cluster runs (images, chart and app version). */
@@ -34,6 +34,8 @@ export interface SeedOptions {
   ingestion?: boolean;
   /** Password stored in the PostgreSQL Secret named by the values' `postgresqlExistingSecretName` (default `pachyderm-sandbox`). */
   postgresPassword?: string;
+  /** How long the seeded pods took to start (their conditions show it); the simulator passes its podDelayMs. */
+  podStartupSeconds?: number;
 }
 
 /** What seeding created, by name, for tests and the sandbox. */
@@ -324,6 +326,8 @@ export function seedPachydermCluster(store: ObjectStore, options: SeedOptions = 
   const values = options.helmValues ?? defaultHelmValues();
   const workers = options.workers ?? [...DEFAULT_WORKERS];
   const image = `pachyderm/pachd:${PACHYDERM_VERSION}`;
+  const podOptions: SeedPodOptions = options.podStartupSeconds !== undefined ? { podStartupSeconds: options.podStartupSeconds } : {};
+  const seedObject = (target: ObjectStore, obj: KubeObject) => seedOne(target, obj, podOptions);
 
   seedObject(store, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
   for (const sa of ['default', 'pachyderm', 'pachyderm-worker']) {

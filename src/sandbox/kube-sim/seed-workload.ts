@@ -13,6 +13,7 @@ import {
   podTemplateHash,
   replicaStatus,
   runningPod,
+  scheduledPod,
   statefulSetStatus,
 } from './workloads.js';
 
@@ -21,7 +22,7 @@ import {
  * ReplicaSet and Pods already Running and Ready with the status a settled controller would have written:
  * the state of a cluster that has been up for a while. Returns the stored object.
  */
-export function seedObject(store: ObjectStore, input: KubeObject): KubeObject {
+export function seedObject(store: ObjectStore, input: KubeObject, options: SeedPodOptions = {}): KubeObject {
   const resource = mustResourceForKind(input.apiVersion, input.kind);
   const obj = cloneJson(input);
   applyDefaults(resource, obj);
@@ -29,40 +30,50 @@ export function seedObject(store: ObjectStore, input: KubeObject): KubeObject {
   const created = store.create(resource, obj);
   switch (created.kind) {
     case 'Deployment':
-      return seedDeployment(store, created);
+      return seedDeployment(store, created, options);
     case 'ReplicationController':
     case 'ReplicaSet':
     case 'StatefulSet':
-      return seedReplicas(store, created);
+      return seedReplicas(store, created, options);
     default:
       return created;
   }
 }
 
-function seedPods(store: ObjectStore, owner: KubeObject, count: number): KubeObject[] {
+/** How seeded pods look as if they had started: how long ago, and how long they took to become Ready. */
+export interface SeedPodOptions {
+  /** PodScheduled → Ready of each seeded pod (default 0), as the simulator's pods start (its podDelayMs). */
+  podStartupSeconds?: number;
+  /** How long ago the seeded pods became Ready (default an hour). */
+  podAgeSeconds?: number;
+}
+
+function seedPods(store: ObjectStore, owner: KubeObject, count: number, options: SeedPodOptions): KubeObject[] {
   const names = store.list(KINDS.pod, owner.metadata.namespace).map((p) => p.metadata.name ?? '');
   const pods: KubeObject[] = [];
+  const age = options.podAgeSeconds ?? 3600;
   for (let i = 0; i < count; i++) {
     const name = nextPodName(owner, names);
     names.push(name);
-    const now = store.timestamp();
-    pods.push(store.create(KINDS.pod, runningPod(buildPod(owner, name), now, true)));
+    // Stamped as Kubernetes stamps them (to the second): scheduled, then Ready once it had started.
+    const scheduled = scheduledPod(buildPod(owner, name), store.timestamp(-(age + (options.podStartupSeconds ?? 0))));
+    pods.push(store.create(KINDS.pod, runningPod(scheduled, store.timestamp(-age), true)));
   }
   return pods;
 }
 
-function seedReplicas(store: ObjectStore, owner: KubeObject): KubeObject {
+function seedReplicas(store: ObjectStore, owner: KubeObject, options: SeedPodOptions): KubeObject {
   const resource = mustResourceForKind(owner.apiVersion, owner.kind);
-  const pods = seedPods(store, owner, desiredReplicas(owner));
+  const pods = seedPods(store, owner, desiredReplicas(owner), options);
   return store.mutate(resource, owner.metadata.namespace, owner.metadata.name ?? '', (obj) => {
     obj.status = owner.kind === 'StatefulSet' ? statefulSetStatus(obj, pods) : replicaStatus(obj, pods);
   });
 }
 
-function seedDeployment(store: ObjectStore, deployment: KubeObject): KubeObject {
+function seedDeployment(store: ObjectStore, deployment: KubeObject, options: SeedPodOptions): KubeObject {
   const hash = podTemplateHash((deployment.spec as Record<string, unknown>).template);
   const rs = store.create(KINDS.replicaSet, buildReplicaSet(deployment, hash, 1, desiredReplicas(deployment)));
-  const seededRs = seedReplicas(store, rs);
+  const seededRs = seedReplicas(store, rs, options);
   const pods = store.list(KINDS.pod, deployment.metadata.namespace).filter((p) => p.metadata.ownerReferences?.some((r) => r.uid === seededRs.metadata.uid));
   return store.mutate(KINDS.deployment, deployment.metadata.namespace, deployment.metadata.name ?? '', (obj) => {
     obj.metadata.annotations = { ...(obj.metadata.annotations ?? {}), 'deployment.kubernetes.io/revision': '1' };

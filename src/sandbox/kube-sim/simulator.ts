@@ -75,7 +75,7 @@ export async function startKubeSimulator(options: KubeSimulatorOptions = {}): Pr
     store.restore(options.snapshot);
   } else {
     seedBaseCluster(store);
-    if (options.seed !== false) seeded = seedPachydermCluster(store, options.seed ?? {});
+    if (options.seed !== false) seeded = seedPachydermCluster(store, { podStartupSeconds: (options.podDelayMs ?? 300) / 1000, ...(options.seed ?? {}) });
   }
   const faults: Faults = { ...noFaults(), ...(options.faults ?? {}) };
   const policy: AccessPolicy = { denied: options.denied ?? [], user: options.user ?? 'system:serviceaccount:pachyderm:pachbackup' };

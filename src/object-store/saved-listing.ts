@@ -1,0 +1,155 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { constants, createGunzip, createGzip } from 'node:zlib';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { PachbackupError } from '../errors.js';
+import type { InventoryEntry } from './inventory-entry.js';
+import type { InventorySummary } from './inventory.js';
+import type { KeyRange } from './key-ranges.js';
+import { toStoreError } from './store-error.js';
+
+/**
+ * A listing of the cluster bucket as one sync pass saw it, every object with where its bytes are in the backup
+ * store, kept on this worker's local disk so that the next pass (and the pause) compares against it instead
+ * of listing the pool: one file per key range, `part-<n>.ndjson.gz` (InventoryEntry lines in key order, gzip),
+ * the ranges in key order. Memory stays flat: parts are written and read as streams. Concatenated in range
+ * order, the parts are exactly an inventory file (gzip allows concatenated members).
+ */
+export interface SavedListing {
+  dir: string;
+  ranges: KeyRange[];
+  parts: { file: string; objects: number; bytes: number }[];
+}
+
+/** gzip's fastest level: the parts are written during the pause, where CPU time is outage. */
+const PART_GZIP = { level: constants.Z_BEST_SPEED };
+const WRITE_BATCH = 64 * 1024;
+
+/** Writes one part: `add` entries in key order, then `close`. */
+export interface ListingPartWriter {
+  add(entry: InventoryEntry): Promise<void>;
+  close(): Promise<{ file: string; objects: number; bytes: number }>;
+  abort(): Promise<void>;
+}
+
+export function createListingPartWriter(dir: string, index: number): ListingPartWriter {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `part-${String(index).padStart(4, '0')}.ndjson.gz`);
+  const gzip = createGzip(PART_GZIP);
+  const written = pipeline(gzip, createWriteStream(file));
+  written.catch(() => undefined);
+  let batch = '';
+  let objects = 0;
+  let bytes = 0;
+  const flush = async () => {
+    if (batch === '') return;
+    const accepted = gzip.write(batch);
+    batch = '';
+    if (!accepted) await Promise.race([once(gzip, 'drain'), written]);
+  };
+  return {
+    async add(entry) {
+      objects += 1;
+      bytes += entry.size;
+      batch += `${JSON.stringify({ key: entry.key, size: entry.size, etag: entry.etag, storeKey: entry.storeKey })}\n`;
+      if (batch.length >= WRITE_BATCH) await flush();
+    },
+    async close() {
+      await flush();
+      gzip.end();
+      await written;
+      return { file, objects, bytes };
+    },
+    async abort() {
+      gzip.destroy();
+      await written.catch(() => undefined);
+    },
+  };
+}
+
+/** Streams the entries of one part back, in key order. */
+export async function* readListingPart(file: string): AsyncGenerator<InventoryEntry> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  const source = createReadStream(file).pipe(createGunzip());
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      const lines = (rest + decoder.write(chunk)).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) yield JSON.parse(line) as InventoryEntry;
+    }
+    rest += decoder.end();
+    if (rest !== '') yield JSON.parse(rest) as InventoryEntry;
+  } finally {
+    source.destroy();
+  }
+}
+
+/** True when every part of the listing is on this machine's disk (a retried run on another worker has none). */
+export function isListingOnDisk(listing: SavedListing | undefined): listing is SavedListing {
+  return listing !== undefined && listing.parts.length === listing.ranges.length && listing.parts.every((p) => existsSync(p.file));
+}
+
+/** Deletes a listing's files. Never throws. */
+export function removeListing(listing: Pick<SavedListing, 'dir'> | undefined): void {
+  if (listing) rmSync(listing.dir, { recursive: true, force: true });
+}
+
+/**
+ * Uploads a listing as a backup's inventory file: its parts' gzip members concatenated in range order (one
+ * multipart upload, SHA-256 computed on the way), so the inventory is in key order and nothing is recompressed.
+ * Until the upload completes no object exists at `key`.
+ */
+export async function uploadListingAsInventory(
+  listing: SavedListing,
+  target: { s3: S3Client; bucket: string; key: string; signal?: AbortSignal },
+): Promise<InventorySummary> {
+  const where = `writing inventory s3://${target.bucket}/${target.key}`;
+  if (!isListingOnDisk(listing)) {
+    throw new PachbackupError('precondition', `${where}: the listing taken at the pause is not on this worker's disk (the worker that took it stopped)`, {
+      hint: 'start a new backup',
+    });
+  }
+  const hash = createHash('sha256');
+  let compressedBytes = 0;
+  const body = new PassThrough();
+  const feed = (async () => {
+    for (const part of listing.parts) {
+      for await (const chunk of createReadStream(part.file) as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        compressedBytes += chunk.length;
+        if (!body.write(chunk)) await once(body, 'drain');
+      }
+    }
+    body.end();
+  })();
+  const upload = new Upload({
+    client: target.s3,
+    params: { Bucket: target.bucket, Key: target.key, Body: body, ContentType: 'application/gzip' },
+    queueSize: 2,
+    leavePartsOnError: false,
+  });
+  const onAbort = () => void upload.abort().catch(() => undefined);
+  target.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all([feed, upload.done()]);
+  } catch (err) {
+    body.destroy();
+    await upload.abort().catch(() => undefined);
+    throw toStoreError(err, where, target.signal);
+  } finally {
+    target.signal?.removeEventListener('abort', onAbort);
+  }
+  return {
+    objects: listing.parts.reduce((n, p) => n + p.objects, 0),
+    bytes: listing.parts.reduce((n, p) => n + p.bytes, 0),
+    compressedBytes,
+    sha256: hash.digest('hex'),
+  };
+}
