@@ -1,81 +1,160 @@
 /**
- * Backup benchmark (not a test): on the `bench` sandbox (hundreds of MiB in thousands of chunk objects), the
- * downtime and copy throughput of a first and an incremental pachbackup backup, next to what the manual runbook
- * costs with the usual tools — `rclone sync` of the same bucket and a plain pg_dump of the same databases.
+ * Backup benchmark (not a test), in one run: on the `bench` sandbox (thousands of chunk objects, hundreds of
+ * MiB), a first and an incremental pachbackup backup — downtime, its breakdown, and the estimate announced
+ * before each — next to the manual runbook on the same data (scale down, pg_dump both databases, `rclone sync`,
+ * scale up, timed the same way); then all of it again with the `pachyderm` database 1 GB larger and ten times
+ * the objects. Each backup runs in a process of its own, as a worker would, so its peak memory is its own.
  *
- *   npm run bench            (PACHBACKUP_BENCH_SIZE=small for a quick run)
+ *   npm run bench            (PACHBACKUP_BENCH_SIZE=small for a quick run; PACHBACKUP_BENCH_LARGE=0 skips the larger size)
  */
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { runBackup, type BackupResult } from '../src/backup/run-backup.js';
-import { newBackupId } from '../src/catalog/backup-layout.js';
+import pg from 'pg';
+import type { BackupResult } from '../src/backup/run-backup.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { formatBytes } from '../src/format-units.js';
-import { createS3Client } from '../src/object-store/s3-client.js';
-import { findPgTool } from '../src/postgres/pg-tools.js';
 import { libpqEnvironment } from '../src/postgres/connection.js';
-import { createRunEvents, type RunEvent } from '../src/runner/run-event.js';
-import { backupDepsFor } from '../src/runtime/backup-deps-for.js';
-import { connectState } from '../src/runtime/connect-state.js';
+import { findPgTool } from '../src/postgres/pg-tools.js';
+import { createS3Client } from '../src/object-store/s3-client.js';
+import type { DowntimeEstimate } from '../src/slack/views/view-models.js';
 import { addChunks, DATASETS } from '../src/sandbox/seed/chunks.js';
-import { benchSize as size, rate, rclone, run, seconds, timed, withBenchSandbox } from './bench-support.js';
+import { benchSize as size, rclone, run, seconds, timed, withBenchSandbox } from './bench-support.js';
 
-await withBenchSandbox('bench', async (state, { dir, logger }) => {
+interface ChildBackup {
+  result: BackupResult;
+  steps: Record<string, number>;
+  estimate: DowntimeEstimate;
+  maxRssBytes: number;
+}
+
+const PAUSE_STEPS = ['pause', 'delta-copy', 'snapshot', 'resume'] as const;
+
+await withBenchSandbox('bench', async (state, { dir }) => {
   const config = loadConfig(state.config);
   const cluster = config.clusters[state.cluster]!;
-  const conn = await connectState(config);
-  const stepTimes = new Map<string, number>();
+  const s3 = createS3Client(cluster.objectStore);
+  const db = new pg.Client({ connectionString: state.postgres.url.replace(/\/postgres$/, '/pachyderm') });
+  await db.connect();
+  const kubectl = (args: string[]) => run('kubectl', ['--kubeconfig', state.kubernetes.kubeconfig, '-n', state.kubernetes.namespace, ...args], { maxBuffer: 1 << 24 });
 
-  const backup = async (label: string): Promise<BackupResult & { steps: Map<string, number>; ms: number }> => {
-    const events = createRunEvents();
-    const steps = new Map<string, number>();
-    events.subscribe((e: RunEvent) => {
-      if (e.type === 'step-finished') steps.set(e.step, e.durationMs);
+  /** A backup in its own process (a fresh worker), into the backup store under `prefix`. */
+  const backup = (prefix: string) =>
+    new Promise<ChildBackup>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/backup-child.ts', state.config, state.cluster, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.once('exit', (code) => {
+        const line = out.trim().split('\n').at(-1) ?? '';
+        if (code !== 0) return reject(new Error(`backup child exited ${code}: ${out}`));
+        const parsed = JSON.parse(line) as ChildBackup;
+        if (parsed.result.status !== 'succeeded') return reject(new Error(`backup ${parsed.result.status}: ${parsed.result.error}`));
+        resolve(parsed);
+      });
     });
-    const deps = backupDepsFor(cluster, conn, { id: newBackupId(cluster.name), requestedBy: 'bench' });
-    const { value, ms } = await timed(() => runBackup({ deps, events, log: logger }));
-    deps.close();
-    if (value.status !== 'succeeded') throw new Error(`${label} backup ${value.status}: ${value.error}`);
-    for (const [k, v] of steps) stepTimes.set(`${label}:${k}`, v);
-    return { ...value, steps, ms };
+
+  /**
+   * The manual runbook, timed from the first scale-down to pachd ready again, as a person at a terminal would
+   * run it: kubectl scale and wait, pg_dump each database, rclone sync the bucket into `target`, kubectl scale back.
+   */
+  const manual = async (target: string) => {
+    const workers = JSON.parse((await kubectl(['get', 'rc', '-l', cluster.pachyderm.workerSelector, '-o', 'json'])).stdout) as { items: { metadata: { name: string }; spec: { replicas: number } }[] };
+    const parts: Record<string, number> = {};
+    const part = async (name: string, fn: () => Promise<unknown>) => (parts[name] = (await timed(fn)).ms);
+    const { ms } = await timed(async () => {
+      await part('scale down', async () => {
+        await kubectl(['scale', 'deploy', cluster.pachyderm.deployment, ...cluster.pachyderm.quiesce, '--replicas=0']);
+        await kubectl(['scale', 'rc', '-l', cluster.pachyderm.workerSelector, '--replicas=0']);
+        for (const selector of ['app=pachd', 'app=pachw', cluster.pachyderm.workerSelector]) {
+          await kubectl(['wait', '--for=delete', 'pod', '-l', selector, '--timeout=120s']).catch((err: { stderr?: string }) => {
+            if (!err.stderr?.includes('no matching resources')) throw err; // already gone
+          });
+        }
+      });
+      await part('pg_dump', async () => {
+        for (const database of cluster.postgres.databases) await run(findPgTool('pg_dump'), ['-Fc', '-f', join(dir, `${database}.dump`)], { env: libpqEnvironment(cluster.postgres, database) });
+      });
+      await part('rclone sync', async () => {
+        const synced = await rclone(state, ['sync', `s3a:${cluster.objectStore.bucket}`, `s3a:${target}`]);
+        if (synced.error) throw synced.error;
+      });
+      await part('scale up', async () => {
+        await kubectl(['scale', 'deploy', cluster.pachyderm.deployment, ...cluster.pachyderm.quiesce, '--replicas=1']);
+        for (const w of workers.items) await kubectl(['scale', 'rc', w.metadata.name, `--replicas=${w.spec.replicas}`]);
+        await kubectl(['rollout', 'status', `deploy/${cluster.pachyderm.deployment}`, '--timeout=120s']);
+      });
+    });
+    return { ms, parts };
+  };
+
+  const grow = async (objects: number, minBytes: number, maxBytes: number) => {
+    const started = performance.now();
+    const added = await addChunks({ s3, bucket: cluster.objectStore.bucket, db, count: objects, minBytes, maxBytes, concurrency: 32 });
+    return { objects: added.length, bytes: added.reduce((n, o) => n + o.size, 0), ms: performance.now() - started };
+  };
+  const databaseBytes = async () => Number((await db.query<{ b: string }>(`SELECT pg_database_size('pachyderm')::text AS b`)).rows[0]!.b);
+
+  /** One size: a first backup and the manual runbook, 1% more objects, an incremental backup and the runbook again. */
+  const measure = async (label: string, prefix: string, target: string) => {
+    await s3.send(new CreateBucketCommand({ Bucket: target }));
+    const objectsBefore = (await db.query<{ n: string }>('SELECT count(*)::text AS n FROM storage.chunk_objects')).rows[0]!.n;
+    const first = await backup(prefix);
+    const manualFirst = await manual(target);
+    const added = await grow(Math.max(1, Math.round(Number(objectsBefore) * 0.01)), DATASETS[size].minBytes, DATASETS[size].maxBytes);
+    const incremental = await backup(prefix);
+    const manualIncremental = await manual(target);
+    return { label, objects: Number(objectsBefore), databaseBytes: await databaseBytes(), first, manualFirst, added, incremental, manualIncremental };
   };
 
   console.log(`Cluster bucket: ${state.s3.objects} objects, ${formatBytes(state.s3.bytes)}; pod start/stop delay 500 ms\n`);
-  const first = await backup('first');
-  const s3 = createS3Client(cluster.objectStore);
-  const pachyderm = new (await import('pg')).default.Client({ connectionString: state.postgres.url.replace(/\/postgres$/, '/pachyderm') });
-  await pachyderm.connect();
-  const added = await addChunks({ s3, bucket: cluster.objectStore.bucket, db: pachyderm, count: Math.round(DATASETS[size].objects * 0.01), minBytes: DATASETS[size].minBytes, maxBytes: DATASETS[size].maxBytes });
-  await pachyderm.end();
-  const second = await backup('incremental');
-
-  // The manual runbook's tools on the same data: rclone into an empty bucket (a full copy), then again (no-op).
-  await s3.send(new CreateBucketCommand({ Bucket: 'rclone-target' }));
-  const sync = () => rclone(state, ['sync', `s3a:${cluster.objectStore.bucket}`, 's3a:rclone-target']);
-  const rcloneFull = await sync();
-  const rcloneNoop = await sync();
-
-  // A plain pg_dump of each database to a local file, one after the other, as the runbook does.
-  const pgDump = findPgTool('pg_dump');
-  const dumps: { db: string; ms: number }[] = [];
-  for (const db of cluster.postgres.databases) {
-    const { ms } = await timed(() => run(pgDump, ['-Fc', '-f', join(dir, `${db}.dump`)], { env: libpqEnvironment(cluster.postgres, db) }));
-    dumps.push({ db, ms });
+  const results = [await measure(`${size} size`, 'bench-1x', 'rclone-1x')];
+  if (process.env.PACHBACKUP_BENCH_LARGE !== '0') {
+    const before = await databaseBytes();
+    const seeded = await timed(async () => {
+      // ~1 GB of rows Pachyderm-shaped (protobuf-like bytea under the TOAST threshold), in one statement.
+      await db.query(
+        `INSERT INTO storage.filesets (id, metadata_pb)
+           SELECT gen_random_uuid(), decode(repeat(md5(g::text || random()::text), 59), 'hex') FROM generate_series(1, 950000) g`,
+      );
+      return grow(state.s3.objects * 9, 1024, 4096);
+    });
+    console.log(
+      `Larger: pachyderm database ${formatBytes(before)} → ${formatBytes(await databaseBytes())}, +${seeded.value.objects} objects (${formatBytes(seeded.value.bytes)}); seeded in ${seconds(seeded.ms)}\n`,
+    );
+    results.push(await measure('1 GB larger, 10× objects', 'bench-10x', 'rclone-10x'));
   }
+  await db.end();
   s3.destroy();
-  await conn.close();
 
-  const downtimeSteps = ['pause', 'dump-databases', 'delta-copy', 'resume'];
-  const row = (label: string, r: typeof first) =>
-    `${label.padEnd(12)} downtime ${seconds((r.downtimeSeconds ?? 0) * 1000).padStart(8)}  (${downtimeSteps.map((s) => `${s} ${seconds(r.steps.get(s) ?? 0)}`).join(', ')})\n` +
-    `${''.padEnd(12)} pre-copy ${seconds(r.steps.get('pre-copy') ?? 0).padStart(8)}: ${r.objects.copied - r.objects.copiedWhilePaused} objects, ${formatBytes(r.bytes.copied)} at ${rate(r.bytes.copied, r.steps.get('pre-copy') ?? 0)}; whole run ${seconds(r.ms)}`;
-  const manualDowntime = rcloneFull.ms + dumps.reduce((n, d) => n + d.ms, 0);
-  console.log('pachbackup');
-  console.log(row('first', first));
-  console.log(row('incremental', second));
-  console.log(`${''.padEnd(12)} (incremental added ${added.length} objects, ${formatBytes(added.reduce((n, o) => n + o.size, 0))})`);
-  console.log('\nmanual runbook, same data');
-  console.log(`rclone sync  full copy ${seconds(rcloneFull.ms)} (${rate(state.s3.bytes, rcloneFull.ms)}), no-op re-sync ${seconds(rcloneNoop.ms)}`);
-  console.log(`pg_dump      ${dumps.map((d) => `${d.db} ${seconds(d.ms)}`).join(', ')}`);
-  console.log(`downtime     ~${seconds(manualDowntime)} (pg_dump of both databases + a full rclone copy while paused, before any scaling time)`);
+  const beyond = (b: ChildBackup) => (b.result.downtimeSeconds ?? 0) - ((b.steps.pause ?? 0) + (b.steps.resume ?? 0)) / 1000;
+  const estimated = (b: ChildBackup) => {
+    const actual = b.result.downtimeSeconds ?? 0;
+    const e = b.estimate;
+    return `estimate ${e.expectedSeconds.toFixed(2)} s (${e.lowSeconds.toFixed(2)}–${e.highSeconds.toFixed(2)}, ${e.basis}) → actual ${actual.toFixed(2)} s, ${actual >= e.lowSeconds && actual <= e.highSeconds ? 'inside' : 'OUTSIDE'} the range`;
+  };
+  const row = (name: string, b: ChildBackup) =>
+    [
+      `  ${name.padEnd(12)} downtime ${seconds((b.result.downtimeSeconds ?? 0) * 1000).padStart(8)} = ${PAUSE_STEPS.map((s) => `${s} ${seconds(b.steps[s] ?? 0)}`).join(' + ')} + between steps`,
+      `  ${''.padEnd(12)} beyond pause+resume ${seconds(beyond(b) * 1000)}; copied ${b.result.objects.copied} objects (${formatBytes(b.result.bytes.copied)}), ${b.result.objects.copiedWhilePaused} while paused; pre-copy ${seconds(b.steps['pre-copy'] ?? 0)}${b.steps['catch-up-copy'] !== undefined ? `, catch-up ${seconds(b.steps['catch-up-copy'])}` : ''}; dumps after the resume ${seconds(b.steps['dump-databases'] ?? 0)}`,
+      `  ${''.padEnd(12)} ${estimated(b)}; worker peak memory ${formatBytes(b.maxRssBytes)}`,
+    ].join('\n');
+  const manualRow = (name: string, m: Awaited<ReturnType<typeof manual>>) =>
+    `  ${name.padEnd(12)} downtime ${seconds(m.ms).padStart(8)} = ${Object.entries(m.parts).map(([k, v]) => `${k} ${seconds(v)}`).join(' + ')}`;
+
+  for (const r of results) {
+    console.log(`${r.label}: ${r.objects} objects, pachyderm database ${formatBytes(r.databaseBytes)}`);
+    console.log(row('first', r.first));
+    console.log(manualRow('manual first', r.manualFirst));
+    console.log(`  (then ${r.added.objects} objects added, ${formatBytes(r.added.bytes)})`);
+    console.log(row('incremental', r.incremental));
+    console.log(manualRow('manual incr.', r.manualIncremental));
+    console.log(
+      `  ratios       first ÷ manual ${((r.first.result.downtimeSeconds! * 1000) / r.manualFirst.ms).toFixed(3)}, incremental ÷ manual ${((r.incremental.result.downtimeSeconds! * 1000) / r.manualIncremental.ms).toFixed(3)}\n`,
+    );
+  }
+  if (results.length === 2) {
+    const [small, large] = results as [(typeof results)[0], (typeof results)[0]];
+    console.log(`worker peak memory, first backup: ${formatBytes(large.first.maxRssBytes)} at 10× the objects vs ${formatBytes(small.first.maxRssBytes)} at 1× (${(large.first.maxRssBytes / small.first.maxRssBytes).toFixed(2)}×)`);
+    console.log(`worker peak memory, incremental:  ${formatBytes(large.incremental.maxRssBytes)} at 10× the objects vs ${formatBytes(small.incremental.maxRssBytes)} at 1× (${(large.incremental.maxRssBytes / small.incremental.maxRssBytes).toFixed(2)}×)`);
+  }
 });

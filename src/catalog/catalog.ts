@@ -51,6 +51,19 @@ export function createCatalog(s3: S3Client, store: ObjectStoreConfig) {
       return getJson<BackupManifest>(backupFiles.manifest(store, cluster, id));
     },
 
+    /**
+     * The newest complete backup's manifest: backup ids sort by time, so the newest few folders are read until
+     * one has a manifest (a folder without one is a backup that failed or is being written).
+     */
+    async latestManifest(cluster: string): Promise<BackupManifest | undefined> {
+      const ids = (await catalog.listBackupIds(cluster)).sort().reverse();
+      for (const id of ids.slice(0, 5)) {
+        const manifest = await catalog.readManifest(cluster, id);
+        if (manifest) return manifest;
+      }
+      return undefined;
+    },
+
     async readVerification(cluster: string, id: string): Promise<VerificationRecord | undefined> {
       return getJson<VerificationRecord>(backupFiles.verification(store, cluster, id));
     },

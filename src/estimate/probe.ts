@@ -16,7 +16,7 @@ export interface ProbeDeps {
   cluster: Pick<ClusterConfig, 'name' | 'postgres' | 'objectStore' | 'backup'>;
   workloads: Pick<PachydermWorkloads, 'snapshot' | 'podPace'>;
   clusterS3: S3Client;
-  catalog: Pick<Catalog, 'listBackupIds' | 'readManifest'>;
+  catalog: Pick<Catalog, 'latestManifest'>;
 }
 
 export interface ProbeOptions {
@@ -76,19 +76,6 @@ export function podsOf(replicas: WorkloadReplicas): number {
 }
 
 /**
- * The newest complete backup's manifest: backup ids sort by time, so the newest few folders are read until
- * one has a manifest (a folder without one is a backup that failed or is being written).
- */
-async function latestManifest(catalog: ProbeDeps['catalog'], cluster: string): Promise<BackupManifest | undefined> {
-  const ids = (await catalog.listBackupIds(cluster)).sort().reverse();
-  for (const id of ids.slice(0, 5)) {
-    const manifest = await catalog.readManifest(cluster, id);
-    if (manifest) return manifest;
-  }
-  return undefined;
-}
-
-/**
  * Lists the cluster bucket (as the delta copy will: under the store's prefix) to time its first page, and to
  * count the objects when the listing is short or there is no manifest to take the count from.
  */
@@ -96,7 +83,7 @@ async function probeObjects(deps: ProbeDeps, options: ProbeOptions, warnings: st
   const pageSize = options.pageSize ?? PAGE_SIZE;
   const maxKeys = options.maxKeys ?? 100_000;
   const budgetMs = options.listBudgetMs ?? 5000;
-  const manifest = latestManifest(deps.catalog, deps.cluster.name).catch((err: unknown) => {
+  const manifest = deps.catalog.latestManifest(deps.cluster.name).catch((err: unknown) => {
     warnings.push(`could not read the latest backup's manifest: ${describeError(err)}`);
     return undefined;
   });

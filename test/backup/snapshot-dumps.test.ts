@@ -165,5 +165,5 @@ describe('dumps consistent with the pause, taken after it', () => {
     expect(await f.deps('x').catalog.readManifest('test', runId)).toBeUndefined();
     expect(await f.replicas()).toEqual(before);
     expect(await f.cronJobSuspended('ingest-uploads')).toBe(false);
-  });
+  }, 120_000);
 });

@@ -75,5 +75,5 @@ describe('a restore whose worker dies', () => {
       child.kill('SIGKILL');
       await worker?.stop();
     }
-  });
+  }, 180_000);
 });

@@ -37,7 +37,7 @@ async function pass(deps: BackupDeps, ctx: StepContext<BackupOutputs>, name: str
   const result = await syncRangesToPool({
     source: { s3: deps.clusterS3, store: deps.cluster.objectStore },
     target: { s3: deps.backupS3, store: deps.cluster.backupStore },
-    ranges: usable?.ranges ?? splitKeySpace(backup.listConcurrency, CHUNK_FOLDER),
+    ranges: usable?.ranges ?? splitKeySpace(await rangeCount(deps, ctx), CHUNK_FOLDER),
     ...(usable ? { previous: usable } : {}),
     outputDir: join(deps.workDir, `listing-${name}`),
     listConcurrency: backup.listConcurrency,
@@ -49,6 +49,20 @@ async function pass(deps: BackupDeps, ctx: StepContext<BackupOutputs>, name: str
   });
   if (usable && usable.dir !== result.listing.dir) removeListing(usable);
   return result;
+}
+
+/**
+ * How many key ranges a first pass splits the bucket into, and so every later pass of the run: one per page of
+ * keys the bucket held at the last backup (each range costs at least one request however few keys it holds),
+ * at most `backup.listConcurrency`; that many when there is no backup to go by.
+ */
+async function rangeCount(deps: BackupDeps, ctx: StepContext<BackupOutputs>): Promise<number> {
+  const most = deps.cluster.backup.listConcurrency;
+  const last = await deps.catalog.latestManifest(deps.cluster.name).catch((err: unknown) => {
+    ctx.log.warn({ err }, 'could not read the last backup\'s manifest; listing in as many ranges as allowed');
+    return undefined;
+  });
+  return last ? Math.min(most, Math.max(1, Math.ceil(last.objects.count / 1000))) : most;
 }
 
 /**
