@@ -93,7 +93,7 @@ describe('a backup requested in Slack', () => {
     expect(status).toContain(runId); // last good backup
     expect(textOf((await f.command(DAVE, 'list test')).reply)).toContain(runId);
     expect(textOf((await f.command(DAVE, `show ${runId}`)).reply)).toMatch(/pachd|2\.11\.6/);
-    expect(textOf((await f.command(DAVE, 'estimate test')).reply)).toMatch(/Dump the databases|dump/i);
+    expect(textOf((await f.command(DAVE, 'estimate test')).reply)).toMatch(/Snapshot the databases/);
     expect(textOf((await f.command(DAVE, 'help')).reply)).toContain('/pachbackup backup');
   });
 
