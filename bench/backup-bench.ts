@@ -106,26 +106,6 @@ await withBenchSandbox('bench', async (state, { dir }) => {
     return { label, objects: Number(objectsBefore), databaseBytes: await databaseBytes(), first, manualFirst, added, incremental, manualIncremental };
   };
 
-  console.log(`Cluster bucket: ${state.s3.objects} objects, ${formatBytes(state.s3.bytes)}; pod start/stop delay 500 ms\n`);
-  const results = [await measure(`${size} size`, 'bench-1x', 'rclone-1x')];
-  if (process.env.PACHBACKUP_BENCH_LARGE !== '0') {
-    const before = await databaseBytes();
-    const seeded = await timed(async () => {
-      // ~1 GB of rows Pachyderm-shaped (protobuf-like bytea under the TOAST threshold), in one statement.
-      await db.query(
-        `INSERT INTO storage.filesets (id, metadata_pb)
-           SELECT gen_random_uuid(), decode(repeat(md5(g::text || random()::text), 59), 'hex') FROM generate_series(1, 950000) g`,
-      );
-      return grow(state.s3.objects * 9, 1024, 4096);
-    });
-    console.log(
-      `Larger: pachyderm database ${formatBytes(before)} → ${formatBytes(await databaseBytes())}, +${seeded.value.objects} objects (${formatBytes(seeded.value.bytes)}); seeded in ${seconds(seeded.ms)}\n`,
-    );
-    results.push(await measure('1 GB larger, 10× objects', 'bench-10x', 'rclone-10x'));
-  }
-  await db.end();
-  s3.destroy();
-
   const beyond = (b: ChildBackup) => (b.result.downtimeSeconds ?? 0) - ((b.steps.pause ?? 0) + (b.steps.resume ?? 0)) / 1000;
   const estimated = (b: ChildBackup) => {
     const actual = b.result.downtimeSeconds ?? 0;
@@ -141,7 +121,8 @@ await withBenchSandbox('bench', async (state, { dir }) => {
   const manualRow = (name: string, m: Awaited<ReturnType<typeof manual>>) =>
     `  ${name.padEnd(12)} downtime ${seconds(m.ms).padStart(8)} = ${Object.entries(m.parts).map(([k, v]) => `${k} ${seconds(v)}`).join(' + ')}`;
 
-  for (const r of results) {
+  /** Prints one size's figures as soon as they are measured (a long run that is stopped still shows them). */
+  const report = (r: Awaited<ReturnType<typeof measure>>) => {
     console.log(`${r.label}: ${r.objects} objects, pachyderm database ${formatBytes(r.databaseBytes)}`);
     console.log(row('first', r.first));
     console.log(manualRow('manual first', r.manualFirst));
@@ -151,7 +132,30 @@ await withBenchSandbox('bench', async (state, { dir }) => {
     console.log(
       `  ratios       first ÷ manual ${((r.first.result.downtimeSeconds! * 1000) / r.manualFirst.ms).toFixed(3)}, incremental ÷ manual ${((r.incremental.result.downtimeSeconds! * 1000) / r.manualIncremental.ms).toFixed(3)}\n`,
     );
+  };
+
+  console.log(`Cluster bucket: ${state.s3.objects} objects, ${formatBytes(state.s3.bytes)}; pod start/stop delay 500 ms\n`);
+  const results = [await measure(`${size} size`, 'bench-1x', 'rclone-1x')];
+  report(results[0]!);
+  if (process.env.PACHBACKUP_BENCH_LARGE !== '0') {
+    const before = await databaseBytes();
+    const seeded = await timed(async () => {
+      // ~1 GB of rows Pachyderm-shaped (protobuf-like bytea under the TOAST threshold), in one statement.
+      await db.query(
+        `INSERT INTO storage.filesets (id, metadata_pb)
+           SELECT gen_random_uuid(), decode(repeat(md5(g::text || random()::text), 59), 'hex') FROM generate_series(1, 950000) g`,
+      );
+      return grow(state.s3.objects * 9, 1024, 4096);
+    });
+    console.log(
+      `Larger: pachyderm database ${formatBytes(before)} → ${formatBytes(await databaseBytes())}, +${seeded.value.objects} objects (${formatBytes(seeded.value.bytes)}); seeded in ${seconds(seeded.ms)}\n`,
+    );
+    results.push(await measure('1 GB larger, 10× objects', 'bench-10x', 'rclone-10x'));
+    report(results[1]!);
   }
+  await db.end();
+  s3.destroy();
+
   if (results.length === 2) {
     const [small, large] = results as [(typeof results)[0], (typeof results)[0]];
     console.log(`worker peak memory, first backup: ${formatBytes(large.first.maxRssBytes)} at 10× the objects vs ${formatBytes(small.first.maxRssBytes)} at 1× (${(large.first.maxRssBytes / small.first.maxRssBytes).toFixed(2)}×)`);
