@@ -1,6 +1,4 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
-import type { RestorePlan } from '../restore/restore-plan.js';
-import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 
 /** Where a run reports in Slack: the ops-channel message the app posted for it. */
 export interface SlackRunTarget {
@@ -29,48 +27,37 @@ export interface PostedAnnouncement {
   pausedAt?: string;
 }
 
-/** A backup job: the run already exists in the state database (queued); the job carries what the worker needs. */
+/**
+ * A backup job: names the run the app recorded at Confirm (or a schedule recorded) in the state database, and
+ * nothing else the worker believes — cluster, requester, note, estimate and where it reports are read from the run
+ * (see job-authority).
+ */
 export interface BackupJobData {
   kind: 'backup';
   runId: string;
-  cluster: string;
-  requestedBy: string;
-  note?: string;
-  estimate?: DowntimeEstimate;
-  slack?: SlackRunTarget;
   /** The users' announcement once posted (and since when the cluster is paused), for an attempt after a dead worker. */
   announcement?: PostedAnnouncement;
 }
 
 /**
- * A restore drill (job name `drill`): the worker runs `runDrill`, which creates the run record itself; the ops
- * channel message was posted when it was requested and its thread gets the checks and the verdict.
+ * A restore drill (job name `drill`): names the drill run the app recorded when it was asked for; the backup to
+ * drill, the requester and the ops-channel message whose thread gets the checks and the verdict are in the run.
  */
 export interface DrillJobData {
   kind: 'drill';
   runId: string;
-  cluster: string;
-  /** The backup to drill; default: the newest complete one. */
-  backupId?: string;
-  requestedBy: string;
-  slack?: SlackRunTarget;
 }
 
 /**
- * An approved restore (job name `restore`): the plan that was approved (the run plans again and refuses unless
- * the fingerprint is the same), who asked and who approved, and the plan message (`slack`). The worker posts
- * the run's own message and the users' announcement when it starts and records them here (with the downtime
- * estimate), so that an attempt picked up after a worker died edits them rather than posting again.
+ * An approved restore (job name `restore`): names the restore request and the run its approval started. The worker
+ * runs it only as the state database records it approved (see job-authority) — the plan, the requester and the
+ * approvers come from there. It records here the run's own message and the users' announcement once posted, so
+ * that an attempt picked up after a worker died edits them rather than posting again.
  */
 export interface RestoreJobData {
   kind: 'restore';
   runId: string;
-  cluster: string;
-  plan: RestorePlan;
-  requestedBy: string;
-  approvedBy: string;
-  slack?: SlackRunTarget;
-  estimate?: DowntimeEstimate;
+  requestId: string;
   runMessage?: { channel: string; ts: string };
   announcement?: PostedAnnouncement;
 }

@@ -4,7 +4,8 @@ import type { ClusterConfig, Config } from '../config/config.js';
 import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { openJobRun } from './job-run.js';
+import type { AuthorizedRestore, JobAuthority, JobRefusal } from './job-authority.js';
+import { openJobRun, refuseJob } from './job-run.js';
 import type { RestoreDeps } from '../restore/restore-deps.js';
 import type { RestorePlan } from '../restore/restore-plan.js';
 import { createRestoreSteps } from '../restore/restore-steps.js';
@@ -19,7 +20,12 @@ import { observeWith, type RunObservation, type RunObserver, type RunStart } fro
 
 /** What an observer of a restore is told at its start, besides the run: the plan it carries out, and its store. */
 export interface RestoreRunStart extends RunStart<RestoreJobData> {
+  /** The approved plan, as stored with the request. */
   plan: RestorePlan;
+  /** The distinct approvers (Slack user ids), from the state database. */
+  approvedBy: string[];
+  /** The plan message in the target's ops channel, where the request was approved. */
+  planMessage?: { channel: string; ts: string };
   /** Reads a text object of the backup store the restore reads from (e.g. the Helm values it rendered). */
   readStoreText(key: string): Promise<string>;
 }
@@ -31,54 +37,82 @@ export interface RestoreJobDeps {
   locks: ClusterLocks;
   audit: AuditLog;
   log: Logger;
-  depsFor: (data: RestoreJobData) => RestoreDeps & { close(): void };
+  /** Decides from the state database whether the job's restore may run, and claims it (see job-authority). */
+  authority: Pick<JobAuthority, 'restore'>;
+  depsFor: (restore: AuthorizedRestore) => RestoreDeps & { close(): void };
   /** The downtime of a restore that pauses its target (see `estimateRestoreDowntime`); undefined: none to give. */
   estimate?: (cluster: ClusterConfig, plan: RestorePlan) => Promise<DowntimeEstimate | undefined>;
   /** What follows each restore run (metrics, the Slack messages), started in this order. */
   observers?: RunObserver<RestoreRunStart, RestoreResult>[];
+  /** Told about a job refused (to say why in Slack). */
+  onRefused?: (refusal: JobRefusal) => Promise<void>;
 }
 
 /**
- * The BullMQ processor of approved restores: runs the restore with the step runner, emitting its events to the
- * observers (see `RunObserver`: the Slack reporting gives the restore its own message, a pointer in the plan's
- * thread, the users' announcement and the rendered values), and returns the result. `runRestore` takes the
- * cluster lock and plans again, refusing unless the fingerprint is the approved one. An attempt picked up after
- * its worker died takes the lock over and resumes from the checkpoints; a restore already finished is not run
- * twice.
+ * The BullMQ processor of approved restores: runs the restore request the job names only as the state database
+ * records it approved — claimed once, by people who still hold the rights (see job-authority; anything else is
+ * refused and audited with the reason, touching nothing) — with the stored plan, which the run's first step plans
+ * again and refuses unless the fingerprint is the approved one. Its events go to the observers (see
+ * `RunObserver`: the Slack reporting gives the restore its own message, a pointer in the plan's thread, the users'
+ * announcement and the rendered values), and it returns the result. `runRestore` takes the cluster lock. An
+ * attempt picked up after its worker died takes the lock over and resumes from the checkpoints; a restore already
+ * finished is not run twice. The audit names the requester and approvers the state database has.
  */
 export function createRestoreJobProcessor(deps: RestoreJobDeps) {
   return async (job: Job<RestoreJobData>, _token?: string, signal?: AbortSignal): Promise<RestoreResult | { id: string; status: string }> => {
-    const data = job.data;
-    const log = deps.log.child({ runId: data.runId, cluster: data.cluster, jobId: job.id });
-    const opened = await openJobRun(deps, data, log);
+    const authorized = await deps.authority.restore(job);
+    if (!authorized.ok) return refuseJob(deps, authorized.refusal, deps.log.child({ jobId: job.id }));
+    const { request, runId } = authorized;
+    const plan = request.plan;
+    const log = deps.log.child({ runId, cluster: request.cluster, jobId: job.id });
+    const opened = await openJobRun(deps, { runId, cluster: request.cluster }, log);
     if (opened.done) return opened.done;
     const { cluster, existing } = opened;
-    const estimate = data.estimate ?? (await estimateOrNone(deps, cluster, data.plan, log));
-    const restoreDeps = deps.depsFor(data);
+    const estimate = ((existing?.estimate ?? undefined) as DowntimeEstimate | undefined) ?? (await estimateOrNone(deps, cluster, plan, log));
+    const restoreDeps = deps.depsFor(authorized);
     const events = createRunEvents((err) => log.warn({ err }, 'a run event listener failed'));
+    const requestedBy = `<@${request.requestedBy}>`;
     let observation: Required<RunObservation<RestoreResult>> | undefined;
     try {
       observation = await observeWith(deps.observers ?? [], {
         job,
+        run: { id: runId, cluster: request.cluster, requestedBy, note: `restores backup ${plan.backup.id}${plan.inPlace ? ' in place' : ''}` },
         events,
-        steps: plannedSteps(createRestoreSteps(restoreDeps, data.plan)),
+        steps: plannedSteps(createRestoreSteps(restoreDeps, plan)),
         createdAt: existing?.createdAt ?? new Date(),
         ...(estimate ? { estimate } : {}),
-        plan: data.plan,
+        plan,
+        approvedBy: authorized.approvedBy,
+        ...(request.slack ? { planMessage: request.slack } : {}),
         readStoreText: (key) => readText(restoreDeps, key),
       });
       // A run that already started belongs to a dead worker (BullMQ gave us its stalled job): take over its lock.
       if (existing && existing.phase !== 'queued') {
-        restoreDeps.session.lock = await deps.locks.takeOver(data.cluster, { runId: data.runId, kind: 'restore', requestedBy: data.requestedBy }, signal);
+        restoreDeps.session.lock = await deps.locks.takeOver(request.cluster, { runId, kind: 'restore', requestedBy }, signal);
       }
-      const result = await runRestore({ deps: restoreDeps, plan: data.plan, events, log, ...(signal ? { signal } : {}), ...(estimate ? { estimate } : {}) });
+      const result = await runRestore({ deps: restoreDeps, plan, events, log, ...(signal ? { signal } : {}), ...(estimate ? { estimate } : {}) });
       await deps.audit.record({
         actor: 'pachbackup',
         action: 'restore',
-        cluster: data.cluster,
-        runId: data.runId,
-        outcome: result.status === 'succeeded' || result.status === 'partially-failed' ? 'succeeded' : result.status === 'cancelled' ? 'cancelled' : 'failed',
-        detail: { via: 'slack', backupId: data.plan.backup.id, fingerprint: data.plan.fingerprint, status: result.status, error: result.error, requestedBy: data.requestedBy, approvedBy: data.approvedBy, downtimeSeconds: result.downtimeSeconds, estimatedSeconds: estimate?.expectedSeconds },
+        cluster: request.cluster,
+        runId,
+        // Ended before changing anything (the plan changed, the backup failed verification, the cluster was busy).
+        outcome: result.status === 'succeeded' || result.status === 'partially-failed' ? 'succeeded' : result.status === 'cancelled' ? 'cancelled' : result.status === 'failed-validation' ? 'refused' : 'failed',
+        detail: {
+          via: 'slack',
+          requestId: request.id,
+          backupId: plan.backup.id,
+          sourceCluster: request.sourceCluster,
+          targetCluster: request.cluster,
+          fingerprint: request.fingerprint,
+          status: result.status,
+          error: result.error,
+          ...(result.status === 'failed-validation' && result.error ? { reason: result.error } : {}),
+          requestedBy: request.requestedBy,
+          approvedBy: authorized.approvedBy,
+          downtimeSeconds: result.downtimeSeconds,
+          estimatedSeconds: estimate?.expectedSeconds,
+        },
       });
       await observation.finish(result);
       return result;

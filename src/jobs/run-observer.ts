@@ -2,13 +2,26 @@ import type { Job } from 'bullmq';
 import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 import type { RunEvents } from '../runner/run-event.js';
 import type { PlannedStep } from '../runner/step.js';
+import type { SlackRunTarget } from './operations-queue.js';
+
+/** The run a job runs, as the state database records it (never as the job says). */
+export interface RunSubject {
+  id: string;
+  cluster: string;
+  /** As recorded: a Slack mention (`<@U…>`) or `schedule:<id>`. */
+  requestedBy: string;
+  note?: string;
+  /** Where the app posted the run's message (backups, drills). */
+  slack?: SlackRunTarget;
+}
 
 /**
  * What an observer is told when a job's run starts: the job (whose data it may add Slack message references to,
- * for a later attempt), the run's event stream, its checklist and when the run was created.
+ * for a later attempt), the run as recorded, its event stream, its checklist and when the run was created.
  */
 export interface RunStart<D> {
   job: Job<D>;
+  run: RunSubject;
   events: RunEvents;
   steps: PlannedStep[];
   createdAt: Date;

@@ -30,6 +30,9 @@ import { createBackupJobProcessor } from './process-backup-job.js';
 import { createDrillJobProcessor } from './process-drill-job.js';
 import { createRestoreJobProcessor, type RestoreRunStart } from './process-restore-job.js';
 import type { RunObserver, RunStart } from './run-observer.js';
+import { createJobAuthority, type JobRefusal } from './job-authority.js';
+import { createAuthorizer } from '../access/authorizer.js';
+import { createRestoreRequestStore } from '../restore/restore-request-store.js';
 import { drillDepsFor } from '../drill/drill-deps-for.js';
 
 /** A backup's downtime estimate made with clients opened for it and closed after. */
@@ -50,12 +53,14 @@ export interface WorkerObservers {
   backup?: RunObserver<RunStart<BackupJobData>, BackupResult>;
   restore?: RunObserver<RestoreRunStart, RestoreResult>;
   drill?: RunObserver<RunStart<DrillJobData>, DrillResult>;
+  /** A job refused before it ran (see job-authority): say why where the run or request is shown. */
+  refused?: (refusal: JobRefusal) => Promise<void>;
 }
 
 /** A run's metrics (in progress, step durations, outcome, the estimate's error) from its events. */
-function metricsObserver(metrics: PachbackupMetrics | undefined, kind: RunKind): RunObserver<RunStart<{ cluster: string }>, unknown> | undefined {
+function metricsObserver(metrics: PachbackupMetrics | undefined, kind: RunKind): RunObserver<RunStart<unknown>, unknown> | undefined {
   if (!metrics) return undefined;
-  return ({ job, events, estimate }) => ({ stop: observeRun(metrics, { kind, cluster: job.data.cluster, ...(estimate ? { estimateSeconds: estimate.expectedSeconds } : {}) }, events) });
+  return ({ run, events, estimate }) => ({ stop: observeRun(metrics, { kind, cluster: run.cluster, ...(estimate ? { estimateSeconds: estimate.expectedSeconds } : {}) }, events) });
 }
 
 /**
@@ -89,16 +94,6 @@ export async function startWorker(options: {
   const queueName = operationsQueueName(config.redis.prefix);
   const estimateBackupNow = options.estimate ?? ((cluster: ClusterConfig) => estimateWithFreshClients(state, cluster));
   const lockDuration = options.lockDurationMs ?? 30_000;
-  const processor = createBackupJobProcessor({
-    config,
-    runs: state.runs,
-    locks: state.locks,
-    audit: state.audit,
-    log,
-    observers: [metricsObserver(options.metrics, 'backup'), options.observers?.backup].filter((o) => o !== undefined),
-    depsFor: (data: BackupJobData) => backupDepsFor(config.clusters[data.cluster]!, state, { id: data.runId, requestedBy: data.requestedBy, ...(data.note ? { note: data.note } : {}) }),
-  });
-
   // Runs started by a CLI that died: no job will come back for them.
   const hasJob = async (runId: string) => {
     const { Queue } = await import('bullmq');
@@ -130,22 +125,24 @@ export async function startWorker(options: {
     ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),
   };
   const maintenance = createMaintenance({ config, state, log: log.child({ component: 'maintenance' }), queue: operations.queue, ...(slack ? { slack } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}) });
+  // Jobs carry ids: what they may run is decided from the state database, with rights checked now (no cache).
+  const authority = createJobAuthority({ config, runs: state.runs, requests: createRestoreRequestStore(state.pool), schedules, authorizer: createAuthorizer(slack, { cacheMs: 0 }) });
+  const onRefused = options.observers?.refused;
+  const jobDeps = { config, runs: state.runs, locks: state.locks, audit: state.audit, log, authority, ...(onRefused ? { onRefused } : {}) };
+  const processor = createBackupJobProcessor({
+    ...jobDeps,
+    observers: [metricsObserver(options.metrics, 'backup'), options.observers?.backup].filter((o) => o !== undefined),
+    depsFor: (run) => backupDepsFor(config.clusters[run.cluster]!, state, { id: run.id, requestedBy: run.requestedBy, ...(run.note ? { note: run.note } : {}) }),
+  });
   const runDrillJob = createDrillJobProcessor({
-    config,
-    runs: state.runs,
-    audit: state.audit,
-    log,
+    ...jobDeps,
     ...(options.observers?.drill ? { observers: [options.observers.drill] } : {}),
-    depsFor: (data: DrillJobData) => drillDepsFor(config.clusters[data.cluster]!, state, { id: data.runId, requestedBy: data.requestedBy, ...(data.backupId ? { backupId: data.backupId } : {}) }),
+    depsFor: (run) => drillDepsFor(config.clusters[run.cluster]!, state, { id: run.id, requestedBy: run.requestedBy, ...(run.backupId ? { backupId: run.backupId } : {}) }),
   });
   const runRestoreJob = createRestoreJobProcessor({
-    config,
-    runs: state.runs,
-    locks: state.locks,
-    audit: state.audit,
-    log,
-    depsFor: (data: RestoreJobData) =>
-      restoreDepsFor(config, config.clusters[data.cluster]!, state, { id: data.runId, backupId: data.plan.backup.id, requestedBy: data.requestedBy, approvedBy: data.approvedBy }),
+    ...jobDeps,
+    depsFor: ({ request, runId, approvedBy }) =>
+      restoreDepsFor(config, config.clusters[request.cluster]!, state, { id: runId, backupId: request.backupId, requestedBy: `<@${request.requestedBy}>`, approvedBy: approvedBy.map((u) => `<@${u}>`).join(', ') }),
     estimate: async (cluster, plan) => estimateRestoreDowntime(await estimateBackupNow(cluster), plan),
     observers: [metricsObserver(options.metrics, 'restore'), options.observers?.restore].filter((o) => o !== undefined),
   });

@@ -5,6 +5,7 @@ import { createS3Client } from '../object-store/s3-client.js';
 import { clusterAdapters } from '../runtime/cluster-adapters.js';
 import type { StateConnections } from '../runtime/connect-state.js';
 import type { BackupLocation } from './read-backup.js';
+import { sourceClusterOf } from './restore-approval.js';
 import type { RestoreDeps } from './restore-deps.js';
 
 /**
@@ -13,9 +14,7 @@ import type { RestoreDeps } from './restore-deps.js';
  * made it is gone or not configured here).
  */
 export function backupStoreFor(config: Config, backupId: string, target: ClusterConfig): { store: ObjectStoreConfig; cluster: string } {
-  const named = parseBackupId(backupId)?.cluster;
-  const source = named ? config.clusters[named] : undefined;
-  return { store: (source ?? target).backupStore, cluster: named ?? target.name };
+  return { store: sourceClusterOf(config, backupId, target).backupStore, cluster: parseBackupId(backupId)?.cluster ?? target.name };
 }
 
 /** S3 clients by store (endpoint, region, credentials), created on first use and destroyed together. */

@@ -4,7 +4,7 @@ import type { WebClient } from '@slack/web-api';
 import { newBackupId } from '../catalog/backup-layout.js';
 import type { ClusterConfig, Config } from '../config/config.js';
 import { describeError } from '../errors.js';
-import type { BackupJobData, ScheduledBackupJobData, SlackRunTarget } from '../jobs/operations-queue.js';
+import type { BackupJobData, ScheduledBackupJobData } from '../jobs/operations-queue.js';
 import type { Logger } from '../log.js';
 import { ACTIVE_PHASES, isFinal } from '../runner/run-phase.js';
 import type { AuditLog } from '../state/audit-log.js';
@@ -14,8 +14,8 @@ import { buildHeadsUpWithdrawn } from '../slack/views/heads-up-withdrawn.js';
 import { postQueuedBackup } from '../slack/post-queued-backup.js';
 import { buildScheduleSkipped, type BusyView } from '../slack/views/schedule-skipped.js';
 import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
+import { nextRunTimes, type Schedule } from './schedule.js';
 import type { ScheduleJobs } from './schedule-jobs.js';
-import type { Schedule } from './schedule.js';
 import type { Schedules } from './schedules.js';
 
 /** What the processors of schedule jobs need, built by the worker's composition root. */
@@ -73,7 +73,21 @@ export type ScheduledBackupOutcome =
   | { status: 'queued'; runId: string }
   | { status: 'skipped'; busy: BusyView }
   | { status: 'already-queued'; runId: string }
-  | { status: 'unknown-schedule' };
+  | { status: 'unknown-schedule' }
+  | { status: 'refused'; reason: string };
+
+/** How late a schedule's job may start and still run (a worker was busy or restarting); later ones are missed. */
+const LATEST_START_MS = 60 * 60 * 1000;
+
+/** Why `at` is not a time `schedule` runs now: not one of its cron's times, in the future, or too long ago. */
+export function timeProblem(schedule: Schedule, at: number, now = Date.now()): string | undefined {
+  if (!Number.isFinite(at)) return 'the job says no time';
+  if (at > now + 60_000) return `the job is for ${new Date(at).toISOString()}, which has not come yet`;
+  if (now - at > LATEST_START_MS) return `the job is for ${new Date(at).toISOString()}, more than an hour ago: a missed run is not made up`;
+  const occurrence = nextRunTimes(schedule.cron, schedule.timezone, new Date(at - 1000), 1)[0]?.getTime();
+  if (occurrence === undefined || Math.abs(occurrence - at) >= 1000) return `schedule ${schedule.id} (${schedule.cron} in ${schedule.timezone}) does not run at ${new Date(at).toISOString()}`;
+  return undefined;
+}
 
 /**
  * The processor of `scheduled-backup` jobs — one per run of a schedule, made by its BullMQ job scheduler. It first
@@ -95,13 +109,21 @@ export function createScheduledBackupProcessor(deps: ScheduleJobDeps) {
       log.warn('a job of a schedule that no longer exists; nothing to run');
       return { status: 'unknown-schedule' };
     }
+    // Jobs carry ids, not authority: a job that says it is this schedule's run at a time the schedule never fires
+    // (or long ago, or ahead) was not made by its job scheduler, and backs nothing up.
+    const offSchedule = timeProblem(schedule, at);
+    if (offSchedule) {
+      log.warn({ at: new Date(at).toISOString() }, `refused a scheduled-backup job: ${offSchedule}`);
+      await deps.audit.record({ actor: 'pachbackup', action: 'scheduled-backup', cluster: cluster.name, outcome: 'refused', detail: { reason: offSchedule, scheduleId: schedule.id, job: job.id, scheduledFor: new Date(at).toISOString() } });
+      return { status: 'refused', reason: offSchedule };
+    }
     await deps.jobs.queueHeadsUp(schedule).catch((err: unknown) => log.warn({ err }, 'could not queue the heads-up of the next run'));
 
     const runId = scheduledRunId(cluster.name, schedule.id, at);
     const existing = await deps.runs.getRun(runId);
     if (existing) {
       // This job ran before and its worker died: the run exists; make sure its backup job does too.
-      if (!isFinal(existing.phase)) await deps.enqueue(backupJob(cluster, schedule, runId, existing.estimate as DowntimeEstimate | null, existing.slack as SlackRunTarget | null));
+      if (!isFinal(existing.phase)) await deps.enqueue({ kind: 'backup', runId });
       return { status: 'already-queued', runId };
     }
 
@@ -141,16 +163,15 @@ export function createScheduledBackupProcessor(deps: ScheduleJobDeps) {
     }
     const requestedBy = `schedule:${schedule.id}`;
     const run = await deps.runs.createRun({ id: runId, kind: 'backup', cluster: cluster.name, requestedBy, ...(estimate ? { estimate } : {}) });
-    let slack: SlackRunTarget | undefined;
     const opsChannel = cluster.slack?.opsChannel;
     if (deps.slack && opsChannel) {
       try {
-        slack = await postQueuedBackup(deps.slack, deps.runs, { run, cluster, channel: opsChannel, ...(estimate ? { estimate } : {}) });
+        await postQueuedBackup(deps.slack, deps.runs, { run, cluster, channel: opsChannel, ...(estimate ? { estimate } : {}) });
       } catch (err) {
         log.warn({ err: describeError(err) }, 'could not post the scheduled run in the ops channel; it runs without its Slack thread');
       }
     }
-    await deps.enqueue(backupJob(cluster, schedule, runId, estimate ?? null, slack ?? null));
+    await deps.enqueue({ kind: 'backup', runId });
     await deps.audit.record({
       actor: requestedBy,
       action: 'scheduled-backup',
@@ -161,16 +182,5 @@ export function createScheduledBackupProcessor(deps: ScheduleJobDeps) {
     });
     log.info({ runId }, 'scheduled backup queued');
     return { status: 'queued', runId };
-  };
-}
-
-function backupJob(cluster: ClusterConfig, schedule: Schedule, runId: string, estimate: DowntimeEstimate | null, slack: SlackRunTarget | null): BackupJobData {
-  return {
-    kind: 'backup',
-    runId,
-    cluster: cluster.name,
-    requestedBy: `schedule:${schedule.id}`,
-    ...(estimate ? { estimate } : {}),
-    ...(slack ? { slack } : {}),
   };
 }

@@ -7,7 +7,7 @@ import type { RestoreRequestStore } from '../restore/restore-request-store.js';
 import type { AuditLog } from '../state/audit-log.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
 import type { RunStore } from '../state/run-store.js';
-import type { Authorizer } from './authorize.js';
+import type { Authorizer } from '../access/authorizer.js';
 import type { PendingConfirmations } from './pending-confirmations.js';
 import type { DowntimeEstimate } from './views/view-models.js';
 

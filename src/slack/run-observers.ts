@@ -5,6 +5,7 @@ import type { DrillResult } from '../drill/run-drill.js';
 import { describeError } from '../errors.js';
 import type { BackupJobData, DrillJobData, RestoreJobData } from '../jobs/operations-queue.js';
 import type { RestoreRunStart } from '../jobs/process-restore-job.js';
+import type { JobRefusal } from '../jobs/job-authority.js';
 import type { RunObserver, RunStart } from '../jobs/run-observer.js';
 import type { WorkerObservers } from '../jobs/start-worker.js';
 import type { Logger } from '../log.js';
@@ -30,22 +31,30 @@ export interface SlackRunObserversDeps {
  * attached; a drill's checks and verdict in its thread. Runs whose job names no Slack message are not reported.
  */
 export function createSlackRunObservers(deps: SlackRunObserversDeps): WorkerObservers {
-  return { backup: backupObserver(deps), restore: restoreObserver(deps), drill: drillObserver(deps) };
+  return { backup: backupObserver(deps), restore: restoreObserver(deps), drill: drillObserver(deps), refused: (refusal) => sayRefused(deps, refusal) };
+}
+
+/** A job the worker refused: said in the thread of the run's message (or of each plan message of the request). */
+async function sayRefused({ client, log }: SlackRunObserversDeps, refusal: JobRefusal): Promise<void> {
+  const what = refusal.kind === 'restore' ? `Restore \`${escapeMrkdwn(refusal.runId)}\`` : `${refusal.kind === 'backup' ? 'Backup' : 'Drill'} \`${escapeMrkdwn(refusal.runId)}\``;
+  const text = `🚫 ${what} was not run: ${escapeMrkdwn(refusal.reason)}. Nothing was changed.`;
+  for (const message of refusal.slack) {
+    await client.chat.postMessage({ channel: message.channel, thread_ts: message.ts, text }).catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not say why a job was refused'));
+  }
 }
 
 function backupObserver({ client, config, log, fallbackZone }: SlackRunObserversDeps): RunObserver<RunStart<BackupJobData>, BackupResult> {
-  return ({ job, events, steps, createdAt }) => {
-    const data = job.data;
-    if (!data.slack) return undefined;
+  return ({ job, run, events, steps, createdAt, estimate }) => {
+    if (!run.slack) return undefined;
     const reporter = createRunReporter({
       client,
-      target: data.slack,
-      cluster: config.clusters[data.cluster]!,
-      run: { id: data.runId, kind: 'backup', requestedBy: data.requestedBy, ...(data.note ? { note: data.note } : {}), ...(data.estimate ? { estimate: data.estimate } : {}), createdAt: createdAt.toISOString() },
+      target: run.slack,
+      cluster: config.clusters[run.cluster]!,
+      run: { id: run.id, kind: 'backup', requestedBy: run.requestedBy, ...(run.note ? { note: run.note } : {}), ...(estimate ? { estimate } : {}), createdAt: createdAt.toISOString() },
       plan: steps,
       events,
       log,
-      ...(data.announcement ? { announcement: data.announcement } : {}),
+      ...(job.data.announcement ? { announcement: job.data.announcement } : {}),
       onAnnounced: (announcement) => void job.updateData({ ...job.data, announcement }).catch((err: unknown) => log.warn({ err }, 'could not record the announcement in the job')),
       ...(fallbackZone ? { fallbackZone } : {}),
     });
@@ -59,11 +68,10 @@ function backupObserver({ client, config, log, fallbackZone }: SlackRunObservers
  * the end, attaches the rendered values with the helm command and gives the outcome.
  */
 function restoreObserver({ client, config, log, fallbackZone }: SlackRunObserversDeps): RunObserver<RestoreRunStart, RestoreResult> {
-  return async ({ job, events, steps, createdAt, estimate, plan, readStoreText }) => {
-    const data: RestoreJobData = { ...job.data, ...(estimate ? { estimate } : {}) };
-    if (!data.slack) return undefined;
-    const cluster = config.clusters[data.cluster]!;
-    const planMessage = data.slack;
+  return async ({ job, run, events, steps, createdAt, estimate, plan, approvedBy, planMessage, readStoreText }) => {
+    if (!planMessage) return undefined;
+    const data = job.data;
+    const cluster = config.clusters[run.cluster]!;
     let recorded: RestoreJobData = data;
     const record = async (change: Partial<RestoreJobData>) => {
       recorded = { ...recorded, ...change };
@@ -75,12 +83,12 @@ function restoreObserver({ client, config, log, fallbackZone }: SlackRunObserver
       target: { channel: data.runMessage?.channel ?? planMessage.channel, ...(data.runMessage ? { ts: data.runMessage.ts } : {}), ...(announceChannel ? { announceChannel } : {}) },
       cluster,
       run: {
-        id: data.runId,
+        id: run.id,
         kind: 'restore',
-        requestedBy: data.requestedBy,
-        approvedBy: data.approvedBy.split(/,\s*/).filter((a) => a !== ''),
-        note: `restores backup ${plan.backup.id}${plan.inPlace ? ' in place' : ''}`,
-        ...(data.estimate ? { estimate: data.estimate } : {}),
+        requestedBy: run.requestedBy,
+        approvedBy: approvedBy.map((a) => `<@${a}>`),
+        ...(run.note ? { note: run.note } : {}),
+        ...(estimate ? { estimate } : {}),
         createdAt: createdAt.toISOString(),
         restore: { backupTakenAt: plan.backup.completedAt, switches: plan.pause.needed },
       },
@@ -94,13 +102,13 @@ function restoreObserver({ client, config, log, fallbackZone }: SlackRunObserver
     if (!data.runMessage) {
       const posted = await reporter.post();
       if (posted) {
-        await record({ runMessage: posted, ...(data.estimate ? { estimate: data.estimate } : {}) });
+        await record({ runMessage: posted });
         const link = await client.chat.getPermalink({ channel: posted.channel, message_ts: posted.ts }).then(
           (r) => r.permalink,
           () => undefined,
         );
         await client.chat
-          .postMessage({ channel: planMessage.channel, thread_ts: planMessage.ts, text: `▶️ Restore \`${escapeMrkdwn(data.runId)}\` started — follow it ${link ? `<${link}|in its own message>` : 'in its own message in this channel'}.` })
+          .postMessage({ channel: planMessage.channel, thread_ts: planMessage.ts, text: `▶️ Restore \`${escapeMrkdwn(run.id)}\` started — follow it ${link ? `<${link}|in its own message>` : 'in its own message in this channel'}.` })
           .catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not point the plan thread at the restore'));
       }
     }
@@ -108,7 +116,7 @@ function restoreObserver({ client, config, log, fallbackZone }: SlackRunObserver
       async finish(result) {
         if (result.helm) {
           const content = await readStoreText(result.helm.valuesKey).catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not read the rendered values back to attach them'));
-          if (content) await reporter.attach({ filename: 'restored-values.yaml', title: `Helm values for ${data.cluster} restored from ${plan.backup.id}`, content, comment: `Helm values pointed at the restored state. Save as restored-values.yaml, then:\n\`\`\`${result.helm.command}\`\`\`` });
+          if (content) await reporter.attach({ filename: 'restored-values.yaml', title: `Helm values for ${run.cluster} restored from ${plan.backup.id}`, content, comment: `Helm values pointed at the restored state. Save as restored-values.yaml, then:\n\`\`\`${result.helm.command}\`\`\`` });
         }
         await reporter.finish(restoreOutcome(result, estimate));
       },
@@ -118,9 +126,8 @@ function restoreObserver({ client, config, log, fallbackZone }: SlackRunObserver
 
 /** A drill's checks as thread replies, its message edited to the verdict, and a summary — broadcast when it failed. */
 function drillObserver({ client, log }: SlackRunObserversDeps): RunObserver<RunStart<DrillJobData>, DrillResult> {
-  return ({ job }) => {
-    const data = job.data;
-    const target = data.slack;
+  return ({ run }) => {
+    const target = run.slack;
     if (!target) return undefined;
     return {
       async finish(result) {
@@ -129,7 +136,7 @@ function drillObserver({ client, log }: SlackRunObserversDeps): RunObserver<RunS
             const reply = buildDrillCheckReply(check);
             await client.chat.postMessage({ channel: target.channel, thread_ts: target.ts, text: reply.text, blocks: reply.blocks });
           }
-          const message = buildDrillMessage({ id: data.runId, cluster: data.cluster, ...(result.backupId ? { backupId: result.backupId } : {}), requestedBy: data.requestedBy, state: result.ok ? 'passed' : 'failed' });
+          const message = buildDrillMessage({ id: run.id, cluster: run.cluster, ...(result.backupId ? { backupId: result.backupId } : {}), requestedBy: run.requestedBy, state: result.ok ? 'passed' : 'failed' });
           await client.chat.update({ channel: target.channel, ts: target.ts, text: message.text, blocks: message.blocks });
           // The summary comes last: once it is there, the thread and the message are final.
           const summary = buildDrillSummary(result);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { App, defaultBodyLimit, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { SlackConfig } from '../config/config.js';
 import type { Logger } from '../log.js';
-import { createAuthorizer } from './authorize.js';
+import { createAuthorizer } from '../access/authorizer.js';
 import { registerListeners } from './listeners/register-listeners.js';
 import type { SlackAppDeps } from './app-deps.js';
 import type { ReplayGuard } from './replay-guard.js';

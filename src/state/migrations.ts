@@ -105,6 +105,21 @@ const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       CREATE INDEX restore_requests_pending ON restore_requests (cluster) WHERE status = 'pending';
     `,
   },
+  {
+    id: 5,
+    name: 'jobs carry ids: what each run was asked to do, and whose approvals a restore needs',
+    // A job names its run (or restore request); the worker reads everything else here. runs.backup_id: the backup
+    // a drill was asked to check (null: the newest). restore_requests.approval_sets: how many approvals from which
+    // cluster's approvers ([{cluster, approvals}]; null: required_approvals from the target's); source_cluster:
+    // the cluster whose backup is restored; plan_messages: every message the plan was posted as (the ops channel
+    // of the target and, for another cluster's backup, of the source), approvable from either.
+    sql: `
+      ALTER TABLE runs ADD COLUMN backup_id text;
+      ALTER TABLE restore_requests ADD COLUMN approval_sets jsonb;
+      ALTER TABLE restore_requests ADD COLUMN source_cluster text;
+      ALTER TABLE restore_requests ADD COLUMN plan_messages jsonb NOT NULL DEFAULT '[]';
+    `,
+  },
 ];
 
 /** Brings the state database's schema up to date. */

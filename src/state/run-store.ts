@@ -22,6 +22,8 @@ export interface RunRecord {
   downtimeSeconds: number | null;
   result: unknown;
   slack: unknown;
+  /** The backup a drill was asked to check (null: the newest complete one). */
+  backupId: string | null;
 }
 
 export interface StepRecord {
@@ -59,6 +61,7 @@ function toRun(r: Record<string, any>): RunRecord {
     downtimeSeconds: r.downtime_seconds,
     result: r.result,
     slack: r.slack,
+    backupId: r.backup_id ?? null,
   };
 }
 
@@ -89,10 +92,20 @@ function toStep(r: Record<string, any>): StepRecord {
  */
 export function createRunStore(pool: pg.Pool) {
   return {
-    async createRun(run: { id: string; kind: RunKind; cluster: string; requestedBy: string; note?: string; phase?: RunPhase; estimate?: unknown }): Promise<RunRecord> {
+    async createRun(run: { id: string; kind: RunKind; cluster: string; requestedBy: string; note?: string; phase?: RunPhase; estimate?: unknown; slack?: unknown; backupId?: string }): Promise<RunRecord> {
       const { rows } = await pool.query(
-        `INSERT INTO runs (id, kind, cluster, phase, requested_by, note, estimate) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
-        [run.id, run.kind, run.cluster, run.phase ?? 'queued', run.requestedBy, run.note ?? null, run.estimate === undefined ? null : JSON.stringify(run.estimate)],
+        `INSERT INTO runs (id, kind, cluster, phase, requested_by, note, estimate, slack, backup_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        [
+          run.id,
+          run.kind,
+          run.cluster,
+          run.phase ?? 'queued',
+          run.requestedBy,
+          run.note ?? null,
+          run.estimate === undefined ? null : JSON.stringify(run.estimate),
+          run.slack === undefined ? null : JSON.stringify(run.slack),
+          run.backupId ?? null,
+        ],
       );
       return toRun(rows[0]!);
     },

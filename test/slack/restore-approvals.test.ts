@@ -9,7 +9,6 @@ import { ALICE, BOB, createSlackFixture, OPS, type SlackFixture } from '../suppo
 /** Two approvers of the test cluster: carol (the fixture's) and bob (an operator made approver here). */
 const CAROL = 'U0APR1';
 const textOf = (m: { text?: string; blocks?: unknown[] }) => `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
-const viewOf = (args: Record<string, unknown>) => (typeof args.view === 'string' ? JSON.parse(args.view) : args.view) as { blocks: unknown[] };
 
 describe('restores that need two approvals', () => {
   let f: SlackFixture;
@@ -36,23 +35,12 @@ describe('restores that need two approvals', () => {
     await f?.cleanup();
   });
 
-  const callsTo = (method: string) => f.sim.calls().filter((c) => c.method === method);
 
-  /** Opens the modal as `user` with `text`, waits until the backups replaced the loading view; returns both views. */
-  async function openModal(user: string, text = 'restore test') {
-    const opened = callsTo('views.open').length;
-    await f.sim.driver.slashCommand({ userId: user, channelId: OPS, text });
-    const open = await f.sim.waitForCall((c) => c.method === 'views.open' && callsTo('views.open').length > opened, { description: 'the restore modal' });
-    const update = await f.sim.waitForCall((c) => c.method === 'views.update' && c.seq > open.seq, { timeoutMs: 30_000, description: 'the modal with the backups' });
-    const modal = f.sim.workspace.modalStack(user).at(-1)!;
-    return { viewId: modal.id, loading: JSON.stringify(viewOf(open.args)), full: JSON.stringify(viewOf(update.args)), updated: update };
-  }
+  const openModal = (user: string, text = 'restore test') => f.openRestoreModal(user, text);
 
   /** Asks (as alice) for a restore into new databases and a new bucket; resolves with the plan message and request id. */
-  async function request() {
-    const { viewId } = await openModal(ALICE);
-    const seen = new Set(f.messagesIn(OPS).map((m) => m.ts));
-    const values = {
+  function request() {
+    return f.requestRestore(ALICE, {
       backup: { backup: backupId },
       target: { target: 'test' },
       databases: { databases: 'new' },
@@ -60,10 +48,7 @@ describe('restores that need two approvals', () => {
       objects: { objects: 'bucket' },
       bucket: { bucket: uniqueName('restored') },
       confirm: { confirm: 'test' },
-    };
-    expect((await f.sim.driver.submitView({ userId: ALICE, viewId, values })).outcome).toBe('close');
-    const message = await f.sim.waitForMessage((m) => m.channel === OPS && !seen.has(m.ts) && /Restore request \S+:/.test(m.text ?? ''), { timeoutMs: 60_000, description: 'the restore plan' });
-    return { message, requestId: /Restore request (\S+):/.exec(message.text)![1]! };
+    });
   }
 
   /** Clicks Approve as `user` and resolves with the private answer. */
@@ -120,8 +105,10 @@ describe('restores that need two approvals', () => {
 
     const jobs = await restoreJobs(requestId);
     expect(jobs.map((j) => j.id)).toEqual([requestId]);
-    expect(jobs[0]!.data.approvedBy).toBe('<@U0APR1>, <@U0OPS2>');
-    expect(await stored(requestId)).toMatchObject({ status: 'started', approvals: [{ user: CAROL }, { user: BOB }] });
+    // The job names the request and nothing else: the worker reads who approved from the state database.
+    expect(jobs[0]!.data).toEqual({ kind: 'restore', runId: requestId, requestId });
+    // Approved, waiting for a worker to claim it (there is none here).
+    expect(await stored(requestId)).toMatchObject({ status: 'approved', approvals: [{ user: CAROL }, { user: BOB }] });
     const entries = await audit(requestId);
     expect(entries).toContain(`${CAROL} restore-approve approval-recorded`);
     expect(entries).toContain(`${BOB} restore-approve approved`);
@@ -141,7 +128,7 @@ describe('restores that need two approvals', () => {
     expect(entries.filter((a) => a.endsWith('restore-approve refused'))).toHaveLength(2);
     expect(await restoreJobs(requestId)).toHaveLength(1);
     const { status, approvals } = await stored(requestId);
-    expect(status).toBe('started');
+    expect(status).toBe('approved');
     expect(approvals.map((a) => a.user).sort()).toEqual([BOB, CAROL].sort());
     // However the clicks interleaved, the plan ends showing the approved state, not a stale "1 more needed".
     expect(textOf(current(message.ts))).not.toContain('restore_approve');

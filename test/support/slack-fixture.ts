@@ -69,9 +69,36 @@ export async function createSlackFixture(
     /** Requests and confirms a backup as `user`; resolves with the run id once it is queued. */
     async backupThroughSlack(user = ALICE, text = 'backup test') {
       const { reply } = await this.command(user, text);
+      const seen = new Set(sim.snapshot().ephemerals.map((e) => e.id));
       await sim.driver.clickButton({ userId: user, message: { channel: reply.channel, ts: reply.ts }, actionId: 'backup_confirm' });
-      const queued = await sim.waitForEphemeral((e) => e.user === user && /is queued/.test(e.text ?? ''), { description: 'the queued notice' });
+      // The notice replaces the confirmation (or comes anew); a notice of an earlier backup by the same user is not this one's.
+      const queued = await sim.waitForEphemeral((e) => e.user === user && (e.id === reply.id || !seen.has(e.id)) && /is queued/.test(e.text ?? ''), { description: 'the queued notice' });
       return /Backup (\S+) of/.exec(queued.text ?? '')![1]!;
+    },
+    /**
+     * Opens the restore modal as `user` (`/pachbackup <text>` typed in `channel`) and waits until the backups replaced
+     * the loading view; resolves with the modal's id and both views as JSON.
+     */
+    async openRestoreModal(user: string, text = 'restore test', channel = OPS) {
+      const since = sim.calls().at(-1)?.seq ?? 0;
+      await sim.driver.slashCommand({ userId: user, channelId: channel, text });
+      const open = await sim.waitForCall((c) => c.method === 'views.open' && c.seq > since, { description: 'the restore modal' });
+      const update = await sim.waitForCall((c) => c.method === 'views.update' && c.seq > open.seq, { timeoutMs: 30_000, description: 'the modal with the backups' });
+      const viewOf = (args: Record<string, unknown>) => JSON.stringify(typeof args.view === 'string' ? JSON.parse(args.view) : args.view);
+      return { viewId: sim.workspace.modalStack(user).at(-1)!.id, loading: viewOf(open.args), full: viewOf(update.args), updated: update };
+    },
+    /**
+     * Asks as `user` for a restore with the modal's `values` (block id → action id → value); resolves with the plan
+     * message posted in `planChannel` and the request's id.
+     */
+    async requestRestore(user: string, values: Record<string, Record<string, unknown>>, options: { text?: string; channel?: string; planChannel?: string } = {}) {
+      const { viewId } = await this.openRestoreModal(user, options.text, options.channel);
+      const planChannel = options.planChannel ?? OPS;
+      const seen = new Set(messagesIn(planChannel).map((m) => m.ts));
+      const submitted = await sim.driver.submitView({ userId: user, viewId, values });
+      if (submitted.outcome !== 'close') throw new Error(`the restore form was not accepted: ${JSON.stringify(submitted.json)}`);
+      const message = await sim.waitForMessage((m) => m.channel === planChannel && !seen.has(m.ts) && /Restore request \S+:/.test(m.text ?? ''), { timeoutMs: 60_000, description: 'the restore plan' });
+      return { message, requestId: /Restore request (\S+):/.exec(message.text)![1]! };
     },
     /** Waits until the worker finished the run and posted its summary. */
     async finished(runId: string, timeoutMs = 60_000) {

@@ -40,7 +40,7 @@ export async function confirmBackup(
   const run = await deps.runs.createRun({ id: runId, kind: 'backup', cluster: cluster.name, requestedBy, ...(pending.note ? { note: pending.note } : {}), estimate });
   const opsChannel = cluster.slack?.opsChannel ?? pending.channelId;
   const slack = await postQueuedBackup(click.client, deps.runs, { run, cluster, channel: opsChannel, estimate });
-  await deps.queue.enqueue({ kind: 'backup', runId, cluster: cluster.name, requestedBy, ...(pending.note ? { note: pending.note } : {}), estimate, slack });
+  await deps.queue.enqueue({ kind: 'backup', runId });
   await deps.audit.record({ actor: click.userId, action: 'backup-confirm', cluster: cluster.name, runId, outcome: 'accepted', detail: { note: pending.note } });
   await click.respond({
     response_type: 'ephemeral',

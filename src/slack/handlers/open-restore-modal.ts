@@ -7,7 +7,7 @@ import { replyPrivately, type CommandContext } from './command-context.js';
 
 /**
  * `/pachbackup restore [cluster]` (operators): opens the restore modal with the command's trigger id, listing the
- * complete backups of the cluster (of every cluster when none is named), newest first.
+ * complete backups of the cluster (of every cluster the user operates when none is named), newest first.
  *
  * A trigger id is good for 3 seconds, and listing a backup store can take longer, so the modal opens at once with
  * the backups "loading", and is replaced by the full one (`views.update`, by the view id and hash `views.open`
@@ -21,7 +21,8 @@ export async function openRestoreModal(ctx: CommandContext & { triggerId: string
     await deps.audit.record({ actor: ctx.userId, action: 'restore', ...(command.cluster ? { cluster: command.cluster } : {}), outcome: 'refused', detail: { via: 'slack', reason: 'not an operator' } });
     return replyPrivately(ctx, usageError(`you are not an operator of ${command.cluster ?? 'any cluster'}: only operators may ask for restores`, 'ask one of its operators'));
   }
-  const sources = command.cluster ? clusters.filter((c) => c.name === command.cluster) : clusters;
+  // Only backups of clusters the user operates: another cluster's backup holds its data, for its operators alone.
+  const sources = command.cluster ? allowed.filter((c) => c.name === command.cluster) : allowed;
   const metadata: RestoreModalMetadata = { channelId: ctx.channelId };
   const form = { clusters: allowed.map((c) => c.name), ...(command.cluster ? { defaultCluster: command.cluster } : {}), metadata };
 

@@ -6,8 +6,9 @@ import { replyPrivately, type CommandContext } from './command-context.js';
 
 /**
  * `/pachbackup drill <cluster> [backup-id]` (operators): no approval and no confirmation — a drill restores into
- * scratch and never touches the cluster. Posts the drill's message in the ops channel and queues it; the worker
- * reports each check and the verdict in its thread.
+ * scratch and never touches the cluster. Posts the drill's message in the ops channel, records the drill's run
+ * (who asked, which backup, where its message is) and queues a job naming it; the worker reports each check and
+ * the verdict in its thread.
  */
 export async function requestDrill(ctx: CommandContext, command: { cluster: string; backupId?: string }, deps: SlackAppDeps): Promise<string | undefined> {
   const cluster = deps.config.clusters[command.cluster]!;
@@ -22,7 +23,9 @@ export async function requestDrill(ctx: CommandContext, command: { cluster: stri
   const message = buildDrillMessage({ id: runId, cluster: cluster.name, ...(command.backupId ? { backupId: command.backupId } : {}), requestedBy, state: 'queued' });
   const posted = await ctx.client.chat.postMessage({ channel: opsChannel, text: message.text, blocks: message.blocks });
   const slack = { channel: posted.channel ?? opsChannel, ts: posted.ts! };
-  await deps.queue.enqueue({ kind: 'drill', runId, cluster: cluster.name, requestedBy, ...(command.backupId ? { backupId: command.backupId } : {}), slack });
+  // The job names the run; what the worker runs, for whom and where it reports is read from this record.
+  await deps.runs.createRun({ id: runId, kind: 'drill', cluster: cluster.name, requestedBy, ...(command.backupId ? { backupId: command.backupId, note: `drill of ${command.backupId}` } : {}), slack });
+  await deps.queue.enqueue({ kind: 'drill', runId });
   await deps.audit.record({ actor: ctx.userId, action: 'drill', cluster: cluster.name, runId, outcome: 'requested', detail: { via: 'slack', backupId: command.backupId ?? null } });
   await replyPrivately(ctx, { text: `Drill ${runId} of ${cluster.name} is queued. Follow it in <#${slack.channel}>.` });
   return runId;

@@ -4,6 +4,7 @@ import { newOperationId } from '../../restore/operation-id.js';
 import { describePlanDifferences, planRestore, type RestorePlan } from '../../restore/restore-plan.js';
 import type { RestoreRequest, ResolvedRestoreRequest } from '../../restore/restore-request.js';
 import { restoreDepsFor } from '../../restore/restore-deps-for.js';
+import { approverFor, missingApprovals, requesterRefusal, restoreRightsFor, sourceClusterOf } from '../../restore/restore-approval.js';
 import { approvalsOf, type StoredRestoreRequest } from '../../restore/restore-request-store.js';
 import type { SlackAppDeps } from '../app-deps.js';
 import { usageError } from '../views/help.js';
@@ -38,8 +39,15 @@ export async function submitRestoreRequest(
     return undefined;
   }
   const target = deps.config.clusters[parsed.cluster]!;
-  if (!(await deps.authorizer.can(submission.userId, 'operate', target))) {
+  if (!(await deps.authorizer.can(submission.userId, 'operate', target, { fresh: true }))) {
     await submission.ack({ response_action: 'errors', errors: { target: `you are not an operator of ${target.name}` } });
+    return undefined;
+  }
+  // Another cluster's backup holds that cluster's data: its operators alone may ask for it.
+  const source = sourceClusterOf(deps.config, parsed.request.backupId, target);
+  if (source.name !== target.name && !(await deps.authorizer.can(submission.userId, 'operate', source, { fresh: true }))) {
+    await deps.audit.record({ actor: submission.userId, action: 'restore-request', cluster: target.name, outcome: 'refused', detail: { reason: 'not an operator of the source cluster', sourceCluster: source.name, backupId: parsed.request.backupId } });
+    await submission.ack({ response_action: 'errors', errors: { backup: `you are not an operator of ${source.name}, whose backup this is: restoring another cluster's backup needs its operators` } });
     return undefined;
   }
   await submission.ack();
@@ -61,9 +69,21 @@ export async function submitRestoreRequest(
     return undefined;
   }
   const { requiredApprovals, requestExpiryMinutes } = target.restore;
+  const rights = restoreRightsFor(deps.config, plan, target);
+  const crossCluster = source.name !== target.name;
   const stored =
     plan.refusals.length === 0
-      ? await deps.restoreRequests!.create({ id, cluster: target.name, request: parsed.request, plan, requestedBy: submission.userId, requiredApprovals, ttlSeconds: requestExpiryMinutes * 60 })
+      ? await deps.restoreRequests!.create({
+          id,
+          cluster: target.name,
+          request: parsed.request,
+          plan,
+          requestedBy: submission.userId,
+          requiredApprovals: crossCluster ? rights.approvalSets.reduce((n, s) => n + s.approvals, 0) : requiredApprovals,
+          approvalSets: rights.approvalSets,
+          sourceCluster: source.name,
+          ttlSeconds: requestExpiryMinutes * 60,
+        })
       : undefined;
   const message = buildRestorePlanMessage({
     requestId: id,
@@ -71,23 +91,41 @@ export async function submitRestoreRequest(
     requestedBy: submission.userId,
     expiresAt: (stored?.expiresAt ?? new Date()).toISOString(),
     requiredApprovals,
+    ...(crossCluster ? { approvalSets: rights.approvalSets.map((s) => ({ ...s, missing: s.approvals })) } : {}),
     fallbackZone: deps.fallbackZone,
     ...(plan.refusals.length > 0 ? { decision: { state: 'refused', at: new Date().toISOString(), reason: plan.refusals } satisfies RestoreDecisionView } : {}),
   });
-  const posted = await submission.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
-  if (stored) await deps.restoreRequests!.setSlack(id, { channel: posted.channel ?? channel, ts: posted.ts! });
-  await deps.audit.record({ ...audit, outcome: stored ? 'requested' : 'refused', detail: { request: plan.request, fingerprint: plan.fingerprint, overwrites: plan.overwrites, refusals: plan.refusals } });
+  // The plan goes to the target's ops channel and, for another cluster's backup, to that cluster's too: its
+  // approvers decide as well, and may approve from either message.
+  const channels = [channel, ...(crossCluster && source.slack?.opsChannel && source.slack.opsChannel !== channel ? [source.slack.opsChannel] : [])];
+  const posted: { channel: string; ts: string }[] = [];
+  for (const c of channels) {
+    const answer = await submission.client.chat.postMessage({ channel: c, text: message.text, blocks: message.blocks });
+    posted.push({ channel: answer.channel ?? c, ts: answer.ts! });
+  }
+  if (stored) await deps.restoreRequests!.setSlack(id, posted[0]!, posted);
+  await deps.audit.record({
+    ...audit,
+    outcome: stored ? 'requested' : 'refused',
+    detail: { request: plan.request, fingerprint: plan.fingerprint, sourceCluster: source.name, targetCluster: target.name, approvalSets: rights.approvalSets, overwrites: plan.overwrites, refusals: plan.refusals },
+  });
   return id;
 }
 
 const now = () => new Date().toISOString();
 
-/** "1 more approval" / "2 more approvals": what a pending request still needs. */
-const stillNeeded = (request: StoredRestoreRequest) => plural(Math.max(request.requiredApprovals - approvalsOf(request).length, 0), 'more approval');
+/** "1 more approval" / "1 more approval from prod's approvers": what a pending request still needs. */
+function stillNeeded(request: StoredRestoreRequest): string {
+  const missing = missingApprovals(request.approvalSets, approvalsOf(request), request.requestedBy).filter((s) => s.approvals > 0);
+  if (request.approvalSets.length === 1) return plural(missing[0]?.approvals ?? 0, 'more approval');
+  return missing.map((s) => `${plural(s.approvals, 'more approval')} from ${s.cluster}'s approvers`).join(' and ') || 'no more approvals';
+}
 
 /**
- * Approve / Reject on a restore plan. Approving needs an approver of the cluster who is not the requester and has
- * not approved it yet, a request still pending and not expired, and the same plan now (planned again: a changed
+ * Approve / Reject on a restore plan (from any message it was posted as). Approving needs an approver of a cluster
+ * whose approvals the request needs (see restore-approval: the source's, and the target's) who is not the
+ * requester and has not approved it yet, a request still pending and not expired, a requester who still operates
+ * the clusters (otherwise the request is refused and ends), and the same plan now (planned again: a changed
  * fingerprint voids the request, saying what changed). Each approval is added with one conditional UPDATE that
  * also moves the request to `approved` when it completes the required number, so however many clicks arrive at
  * once, one restore starts. Until then the plan shows who approved and how many more are needed, and keeps its
@@ -121,13 +159,20 @@ export async function decideRestore(
   const message = request.slack ?? click.message;
   // The request's state is decided in the store; a plan message that could not be updated must not stop a restore.
   const show = async () => {
-    if (!message) return;
-    await showRestoreRequest({ store, client: click.client, requestId: request.id, message, fallbackZone: deps.fallbackZone }).catch((err: unknown) =>
+    await showRestoreRequest({ store, client: click.client, requestId: request.id, ...(message ? { message } : {}), fallbackZone: deps.fallbackZone }).catch((err: unknown) =>
       deps.log.warn({ err, requestId: request.id }, 'could not update the restore plan message'),
     );
   };
   const cluster = deps.config.clusters[request.cluster];
-  const isApprover = cluster !== undefined && (await deps.authorizer.can(click.userId, 'approve', cluster));
+  if (!cluster) return refuse(`its target cluster ${request.cluster} is not in this config`, 'ask again with /pachbackup restore', request);
+  // The clusters whose approver the clicker is, among those whose approvals the request needs.
+  let approverOf: string[];
+  try {
+    approverOf = await approverFor(deps.authorizer, deps.config, click.userId, request.approvalSets);
+  } catch (err) {
+    return refuse(`could not check your rights: ${describeError(err)}`, 'try again in a moment', request);
+  }
+  const approverClusters = request.approvalSets.map((s) => s.cluster).join(' or ');
   const alreadyApproved = (r: StoredRestoreRequest) => approvalsOf(r).some((a) => a.user === click.userId);
   const refuseRepeat = (r: StoredRestoreRequest) => refuse(`you already approved this restore; it needs ${stillNeeded(r)} from other approvers`, 'wait for another approver', r);
   const refuseExpired = async (r: StoredRestoreRequest) => {
@@ -136,18 +181,27 @@ export async function decideRestore(
   };
 
   if (click.decision === 'reject') {
-    if (!isApprover && click.userId !== request.requestedBy) return refuse(`you are not an approver of ${request.cluster}`, 'only its approvers (or the requester) may reject it', request);
+    if (approverOf.length === 0 && click.userId !== request.requestedBy) return refuse(`you are not an approver of ${approverClusters}`, 'only its approvers (or the requester) may reject it', request);
     const rejected = await store.reject(request.id, { user: click.userId, decision: 'reject', at: now() });
     if (!rejected) return refuse(`this request is already ${(await store.get(request.id))?.status ?? request.status}`, 'nothing to do', request);
     await deps.audit.record({ actor: click.userId, action, cluster: request.cluster, runId: request.id, outcome: 'rejected', detail: { fingerprint: request.fingerprint, approvedBefore: approvalsOf(rejected).map((a) => a.user) } });
     await show();
     return undefined;
   }
-  if (!isApprover) return refuse(`you are not an approver of ${request.cluster}: only its approvers may approve restores`, 'ask one of its approvers', request);
+  if (approverOf.length === 0) return refuse(`you are not an approver of ${approverClusters}: only its approvers may approve restores`, 'ask one of its approvers', request);
   if (click.userId === request.requestedBy) return refuse('you asked for this restore, so you cannot approve it', 'ask another approver', request);
   if (request.status !== 'pending') return refuse(`this request is already ${request.status}`, 'ask again with /pachbackup restore for another restore', request);
   if (alreadyApproved(request)) return refuseRepeat(request);
   if (request.expiresAt.getTime() <= Date.now()) return refuseExpired(request);
+  // The requester must still hold the rights they asked with: otherwise the request ends here.
+  const notRequester = await requesterRefusal(deps.authorizer, request.requestedBy, restoreRightsFor(deps.config, request.plan, cluster));
+  if (notRequester) {
+    const ended = await store.reject(request.id, { user: click.userId, decision: 'reject', at: now(), refusal: [notRequester] });
+    await deps.audit.record({ actor: click.userId, action, cluster: request.cluster, runId: request.id, outcome: 'refused', detail: { reason: notRequester } });
+    if (ended) await show();
+    await click.respond(usageError(`this request can no longer be approved: ${notRequester}`, 'an operator may ask again with /pachbackup restore'));
+    return undefined;
+  }
   let current: RestorePlan;
   try {
     current = await planNow(deps, request.cluster, request.id, `<@${request.requestedBy}>`, request.plan.request);
@@ -163,7 +217,7 @@ export async function decideRestore(
     return undefined;
   }
 
-  const recorded = await store.approve(request.id, { user: click.userId, decision: 'approve', at: now() }, request.id);
+  const recorded = await store.approve(request.id, { user: click.userId, decision: 'approve', at: now(), for: approverOf }, request.id);
   if (!recorded) {
     // Not counted: say why, as the request is now.
     const latest = (await store.get(request.id)) ?? request;
@@ -172,7 +226,15 @@ export async function decideRestore(
     return refuse(`this request is already ${latest.status}`, 'nothing to do', request);
   }
   const approvals = approvalsOf(recorded);
-  const detail = { fingerprint: request.fingerprint, requestedBy: request.requestedBy, approvals: approvals.map((a) => a.user), requiredApprovals: recorded.requiredApprovals };
+  const detail = {
+    fingerprint: request.fingerprint,
+    requestedBy: request.requestedBy,
+    approvals: approvals.map((a) => a.user),
+    approvedFor: approverOf,
+    sourceCluster: request.sourceCluster,
+    targetCluster: request.cluster,
+    approvalSets: recorded.approvalSets,
+  };
   if (recorded.status === 'pending') {
     await deps.audit.record({ actor: click.userId, action, cluster: request.cluster, runId: request.id, outcome: 'approval-recorded', detail });
     await show();
@@ -180,16 +242,8 @@ export async function decideRestore(
     return undefined;
   }
   await deps.audit.record({ actor: click.userId, action, cluster: request.cluster, runId: request.id, outcome: 'approved', detail });
-  await deps.queue.enqueue({
-    kind: 'restore',
-    runId: request.id,
-    cluster: request.cluster,
-    plan: request.plan,
-    requestedBy: `<@${request.requestedBy}>`,
-    approvedBy: approvals.map((a) => `<@${a.user}>`).join(', '),
-    ...(message ? { slack: message } : {}),
-  });
-  await store.markStarted(request.id, request.id);
+  // The job names the request and its run; the worker reads the rest from the state database and checks it again.
+  await deps.queue.enqueue({ kind: 'restore', runId: recorded.runId ?? request.id, requestId: request.id });
   await show();
   return request.id;
 }

@@ -31,6 +31,11 @@ export interface RestorePlanMessageView {
   requiredApprovals?: number;
   /** The approvals given so far, oldest first. */
   approvals?: RestoreApprovalView[];
+  /**
+   * For a restore of another cluster's backup: how many approvals each cluster's approvers must give and how many
+   * are still missing (replaces `requiredApprovals`).
+   */
+  approvalSets?: { cluster: string; approvals: number; missing: number }[];
   decision?: RestoreDecisionView;
   /** IANA zone of the times' plain-text fallbacks (each reader sees the times in their own zone). Default UTC. */
   fallbackZone?: string;
@@ -49,7 +54,8 @@ export function buildRestorePlanMessage(view: RestorePlanMessageView): SlackMess
   const at = (iso: string) => slackDate(iso, SLACK_DATE_TIME, view.fallbackZone ?? 'UTC');
   const required = view.requiredApprovals ?? 1;
   const approvals = view.approvals ?? [];
-  const missing = Math.max(required - approvals.length, 0);
+  const sets = view.approvalSets;
+  const missing = sets ? sets.reduce((n, s) => n + s.missing, 0) : Math.max(required - approvals.length, 0);
   const backup = escapeAndTruncate(plan.backup.id, 200);
   const target = escapeAndTruncate(plan.target.cluster, 200);
   const blocks: KnownBlock[] = [
@@ -67,7 +73,11 @@ export function buildRestorePlanMessage(view: RestorePlanMessageView): SlackMess
   if (plan.warnings.length > 0) blocks.push(section(`⚠️ *Warnings*\n${list(plan.warnings)}`));
   if (plan.refusals.length > 0) blocks.push(section(`❌ *Refused — this plan cannot be approved:*\n${list(plan.refusals)}`));
   blocks.push(section(`*Then install Pachyderm on it with*\n\`\`\`${escapeAndTruncate(plan.helm.command, LIMITS.textChars - 20)}\`\`\``));
-  const needs = required === 1 ? 'needs 1 approval from an approver other than the requester' : `needs ${required} approvals from approvers other than the requester`;
+  const needs = sets
+    ? `needs ${sets.map((s) => `${plural(s.approvals, 'approval')} from ${escapeAndTruncate(s.cluster, 100)}'s approvers`).join(' and ')}, other than the requester`
+    : required === 1
+      ? 'needs 1 approval from an approver other than the requester'
+      : `needs ${required} approvals from approvers other than the requester`;
   blocks.push(context(`Request \`${escapeAndTruncate(view.requestId, 100)}\` · plan ${escapeMrkdwn(plan.fingerprint.slice(0, 12))} · expires ${at(view.expiresAt)} · ${needs}`));
   const d = view.decision;
   if (d) {
@@ -83,7 +93,8 @@ export function buildRestorePlanMessage(view: RestorePlanMessageView): SlackMess
   } else if (plan.refusals.length === 0) {
     if (approvals.length > 0) {
       const given = joinWithin(approvals.map((a) => `${formatRequester(a.user)} (${at(a.at)})`), 1000);
-      blocks.push(section(`👍 *Approved by* ${given} · *${plural(missing, 'more approval')} needed*`));
+      const still = sets && sets.length > 1 ? sets.filter((s) => s.missing > 0).map((s) => `${plural(s.missing, 'more approval')} from ${escapeAndTruncate(s.cluster, 100)}'s approvers`).join(' and ') : plural(missing, 'more approval');
+      blocks.push(section(`👍 *Approved by* ${given} · *${still} needed*`));
     }
     blocks.push(
       actions(
