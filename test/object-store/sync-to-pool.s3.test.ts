@@ -103,7 +103,7 @@ describe('syncToPool on s3rver', () => {
     expect(pool.size).toBe(1200);
     for (const [key, body] of objects) expect(pool.get(key)).toBe(body.length);
     expect(await sync()).toMatchObject({ listed: 1200, copied: 0, skipped: 1200 });
-  });
+  }, 180_000); // 1,200 puts and 1,200 copies on s3rver: seconds alone, a minute on a loaded machine
 
   it('stops when cancelled, throws cancelled, and leaves no partial objects', async () => {
     const objects = randomChunks(200, 1000, 50_000);

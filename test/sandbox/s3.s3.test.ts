@@ -1,6 +1,6 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type ListObjectsV2CommandInput } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestBucket } from '../support/services.js';
@@ -34,6 +34,45 @@ describe('the sandbox S3 server (s3rver) through @aws-sdk/client-s3', () => {
     } while (token);
     expect(pages).toBeGreaterThan(1);
     expect(listed.sort()).toEqual([...keys].sort());
+  });
+
+  it('lists in key order by prefix, delimiter and StartAfter, and follows puts, copies and deletes made after a listing', async () => {
+    const other = await createTestBucket('order');
+    try {
+      const put = (key: string) => other.s3.send(new PutObjectCommand({ Bucket: other.name, Key: key, Body: key }));
+      const list = async (input: Omit<ListObjectsV2CommandInput, 'Bucket'>) => {
+        const keys: string[] = [];
+        const prefixes: string[] = [];
+        let token: string | undefined;
+        do {
+          const page = await other.s3.send(new ListObjectsV2Command({ Bucket: other.name, MaxKeys: 2, ...input, ContinuationToken: token }));
+          keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+          prefixes.push(...(page.CommonPrefixes ?? []).map((p) => p.Prefix!));
+          token = page.NextContinuationToken;
+        } while (token);
+        return { keys, prefixes };
+      };
+      // Written in an order unlike key order, in nested folders, before anything was listed.
+      for (const key of ['chunk/f0.1', 'chunk/0a.1', 'backups/b/m.json', 'chunk/7c.1', 'backups/a/m.json', 'top', 'chunk/7b.2']) await put(key);
+      expect((await list({})).keys).toEqual(['backups/a/m.json', 'backups/b/m.json', 'chunk/0a.1', 'chunk/7b.2', 'chunk/7c.1', 'chunk/f0.1', 'top']);
+      expect((await list({ Prefix: 'chunk/', StartAfter: 'chunk/7b.2' })).keys).toEqual(['chunk/7c.1', 'chunk/f0.1']);
+      expect(await list({ Delimiter: '/' })).toEqual({ keys: ['top'], prefixes: ['backups/', 'chunk/'] });
+      expect(await list({ Prefix: 'backups/', Delimiter: '/' })).toEqual({ keys: [], prefixes: ['backups/a/', 'backups/b/'] });
+
+      await put('chunk/3d.1');
+      await other.s3.send(new CopyObjectCommand({ Bucket: other.name, Key: 'chunk/00.1', CopySource: `${other.name}/chunk/f0.1` }));
+      await other.s3.send(new DeleteObjectCommand({ Bucket: other.name, Key: 'chunk/7b.2' }));
+      const listed = await other.s3.send(new ListObjectsV2Command({ Bucket: other.name, Prefix: 'chunk/' }));
+      expect(listed.Contents?.map((o) => [o.Key, o.Size])).toEqual([
+        ['chunk/00.1', 'chunk/f0.1'.length],
+        ['chunk/0a.1', 'chunk/0a.1'.length],
+        ['chunk/3d.1', 'chunk/3d.1'.length],
+        ['chunk/7c.1', 'chunk/7c.1'.length],
+        ['chunk/f0.1', 'chunk/f0.1'.length],
+      ]);
+    } finally {
+      await other.drop();
+    }
   });
 
   it('stores a streamed multipart upload byte for byte (no aws-chunked framing)', async () => {

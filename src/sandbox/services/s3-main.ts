@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import S3rver from 's3rver';
+import { indexListings } from './indexed-listing.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +26,8 @@ const server = new S3rver({
   vhostBuckets: false,
   configureBuckets: values.bucket.map((name) => ({ name })),
 });
+// Listings answer in time proportional to the page, not the bucket (see indexed-listing.ts).
+indexListings((server as unknown as { store: Parameters<typeof indexListings>[0] }).store);
 // s3rver emits a listen error (a port in use) as an uncaught exception: one line saying so, and exit.
 const fail = (err: unknown) => {
   console.error(`s3rver: ${err instanceof Error ? err.message : String(err)}`);

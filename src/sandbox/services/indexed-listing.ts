@@ -1,0 +1,194 @@
+import { readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, posix } from 'node:path';
+
+/** s3rver's listing entry (its models are not exported as a module of their own, and carry no types). */
+const S3Object = createRequire(import.meta.url)('s3rver/lib/models/object.js') as new (bucket: string, key: string, content: null, metadata: unknown) => unknown;
+
+/** What of s3rver's FilesystemStore the index wraps (s3rver ships no types). */
+interface FilesystemStore {
+  getBucketPath(bucket: string): string;
+  getMetadata(bucket: string, key: string): Promise<unknown>;
+  listObjects(bucket: string, options: ListOptions): Promise<ListResult>;
+  putObject(object: { bucket: string; key: string }): Promise<unknown>;
+  copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, metadata?: unknown): Promise<unknown>;
+  deleteObject(bucket: string, key: string): Promise<unknown>;
+  deleteBucket(bucket: string): Promise<unknown>;
+  reset(): void;
+}
+
+interface ListOptions {
+  delimiter?: string;
+  startAfter?: string;
+  prefix?: string;
+  maxKeys?: number;
+}
+
+interface ListResult {
+  objects: unknown[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+}
+
+/** The ending s3rver gives the file that holds an object's bytes (`<name>._S3rver_object`). */
+const OBJECT_SUFFIX = '._S3rver_object';
+
+/**
+ * Makes s3rver list in time proportional to the page, as S3 does, instead of to the bucket.
+ *
+ * s3rver's own listObjects walks and stats every file of the bucket on every request (three files per object),
+ * so with tens of thousands of objects one page of 1,000 keys costs more than a second and a full listing grows
+ * with the square of the bucket: the sandbox would measure s3rver, not the product. This keeps a sorted index of
+ * each bucket's keys in the server process — built from the directory at the first listing, then kept current by
+ * the store's own put, copy and delete — and answers a page with a binary search plus the metadata of the keys
+ * on it. Only the sandbox's S3 process uses it; nothing else writes into its directory.
+ *
+ * Keys compare as JavaScript strings (UTF-16 code units); S3 orders by UTF-8 bytes. The two agree for the ASCII
+ * keys Pachyderm and pachbackup write.
+ */
+export function indexListings(store: FilesystemStore): void {
+  const buckets = new Map<string, string[]>();
+  const original = {
+    putObject: store.putObject.bind(store),
+    copyObject: store.copyObject.bind(store),
+    deleteObject: store.deleteObject.bind(store),
+    deleteBucket: store.deleteBucket.bind(store),
+    reset: store.reset.bind(store),
+  };
+
+  const keysOf = (bucket: string): string[] => {
+    let keys = buckets.get(bucket);
+    if (!keys) {
+      keys = [];
+      // Synchronous, so no write interleaves with the scan; a write finishing later is added by its wrapper.
+      collectKeys(store.getBucketPath(bucket), '', keys);
+      keys.sort(compare);
+      buckets.set(bucket, keys);
+    }
+    return keys;
+  };
+  const add = (bucket: string, key: string) => {
+    const keys = buckets.get(bucket);
+    if (!keys) return; // not indexed yet: the scan will find it
+    const at = lowerBound(keys, key);
+    if (keys[at] !== key) keys.splice(at, 0, key);
+  };
+  const remove = (bucket: string, key: string) => {
+    const keys = buckets.get(bucket);
+    if (!keys) return;
+    const at = lowerBound(keys, key);
+    if (keys[at] === key) keys.splice(at, 1);
+  };
+
+  store.putObject = async (object) => {
+    const result = await original.putObject(object);
+    add(object.bucket, object.key);
+    return result;
+  };
+  store.copyObject = async (srcBucket, srcKey, destBucket, destKey, metadata) => {
+    const result = await original.copyObject(srcBucket, srcKey, destBucket, destKey, metadata);
+    add(destBucket, destKey);
+    return result;
+  };
+  store.deleteObject = async (bucket, key) => {
+    remove(bucket, key);
+    return original.deleteObject(bucket, key);
+  };
+  store.deleteBucket = async (bucket) => {
+    buckets.delete(bucket);
+    return original.deleteBucket(bucket);
+  };
+  store.reset = () => {
+    buckets.clear();
+    original.reset();
+  };
+  store.listObjects = async (bucket, options) => {
+    const { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity } = options;
+    const keys = keysOf(bucket);
+    const page: string[] = [];
+    const commonPrefixes: string[] = [];
+    let isTruncated = false;
+    let at = startAfter > prefix ? upperBound(keys, startAfter) : lowerBound(keys, prefix);
+    while (at < keys.length) {
+      const key = keys[at]!;
+      if (!key.startsWith(prefix)) break;
+      const rest = key.slice(prefix.length);
+      const cut = delimiter ? rest.indexOf(delimiter) : -1;
+      if (cut !== -1) {
+        // A common prefix stands for every key under it: record it once and jump past them all.
+        const common = key.slice(0, prefix.length + cut + delimiter.length);
+        if (commonPrefixes[commonPrefixes.length - 1] !== common) commonPrefixes.push(common);
+        at = lowerBound(keys, successorOfPrefix(common));
+        continue;
+      }
+      if (page.length >= maxKeys) {
+        isTruncated = true;
+        break;
+      }
+      page.push(key);
+      at += 1;
+    }
+    const entries = await Promise.all(
+      page.map((key) =>
+        store.getMetadata(bucket, key).then(
+          (metadata) => new S3Object(bucket, key, null, metadata),
+          // Deleted between the index and now, as s3rver's own listing skips it.
+          (err: NodeJS.ErrnoException) => {
+            if (err.code === 'ENOENT') return undefined;
+            throw err;
+          },
+        ),
+      ),
+    );
+    return { objects: entries.filter((e) => e !== undefined), commonPrefixes, isTruncated };
+  };
+}
+
+function collectKeys(dir: string, keyPrefix: string, into: string[]): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.endsWith(OBJECT_SUFFIX)) {
+      into.push(keyPrefix + name.slice(0, -OBJECT_SUFFIX.length));
+    } else if (!name.includes('._S3rver_') && statSync(join(dir, name)).isDirectory()) {
+      collectKeys(join(dir, name), posix.join(keyPrefix, name) + '/', into);
+    }
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The first index whose key is ≥ `key`. */
+function lowerBound(keys: string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The first index whose key is > `key`. */
+function upperBound(keys: string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The smallest string greater than every string starting with `prefix`. */
+function successorOfPrefix(prefix: string): string {
+  return prefix + '\uffff';
+}
