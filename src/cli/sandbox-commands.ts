@@ -37,6 +37,11 @@ async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promis
   }
 }
 
+function parseSlackMode(value: string): 'socket' | 'http' {
+  if (value !== 'socket' && value !== 'http') throw new InvalidArgumentError('expected socket (Socket Mode, as a real install) or http');
+  return value;
+}
+
 function parseSize(value: string): DatasetSize {
   if (value !== 'small' && value !== 'bench') throw new InvalidArgumentError('expected small or bench');
   return value;
@@ -55,11 +60,12 @@ export function registerSandboxCommands(program: Command): void {
     .description('start the sandbox (in the foreground until Ctrl-C, or --detach)')
     .option('--detach', 'leave it running in the background and return')
     .option('--size <size>', 'small (a few hundred objects) or bench (hundreds of MiB)', parseSize, 'small')
-    .action(async (opts: { detach?: boolean; size: DatasetSize }, cmd: Command) => {
+    .option('--slack-mode <mode>', 'how the Slack app receives what people do: socket (Socket Mode, as a real install) or http', parseSlackMode, 'socket')
+    .action(async (opts: { detach?: boolean; size: DatasetSize; slackMode: 'socket' | 'http' }, cmd: Command) => {
       const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
       const dir = dirOf(cmd);
       const failAt = failAtFromEnv();
-      const state = await interruptible((signal) => sandboxUp({ dir, size: opts.size, logger, signal, ...(failAt ? { failAt } : {}) }));
+      const state = await interruptible((signal) => sandboxUp({ dir, size: opts.size, slackMode: opts.slackMode, logger, signal, ...(failAt ? { failAt } : {}) }));
       console.log(describeSandbox(state));
       if (opts.detach) return;
       console.log('\nRunning; Ctrl-C stops it.');
@@ -108,7 +114,8 @@ export function registerSandboxCommands(program: Command): void {
     .command('demo')
     .description('bring the sandbox up, show it working end to end as a person would see it, and take it down')
     .option('--size <size>', 'small or bench', parseSize, 'small')
-    .action(async (opts: { size: DatasetSize }, cmd: Command) => {
-      await runSandboxDemo({ dir: dirOf(cmd), size: opts.size });
+    .option('--slack-mode <mode>', 'socket (Socket Mode, as a real install) or http', parseSlackMode, 'socket')
+    .action(async (opts: { size: DatasetSize; slackMode: 'socket' | 'http' }, cmd: Command) => {
+      await runSandboxDemo({ dir: dirOf(cmd), size: opts.size, slackMode: opts.slackMode });
     });
 }

@@ -12,7 +12,7 @@ export function describeSandbox(state: SandboxState): string {
     `  Redis        ${state.redis.url}`,
     `  S3 (s3rver)  ${state.s3.endpoint}  bucket ${state.s3.clusterBucket}: ${state.s3.objects} chunk objects, ${mib(state.s3.bytes)}; backups -> s3://${state.s3.backupBucket}/${state.s3.backupPrefix}`,
     `  Kubernetes   ${state.kubernetes.server}  namespace ${state.kubernetes.namespace}`,
-    `  Slack        ${state.slack.apiUrl}  messages: ${state.slack.messagesUrl}`,
+    `  Slack        ${state.slack.apiUrl}  messages: ${state.slack.messagesUrl}  (the app ${state.slack.mode === 'socket' ? 'connects in Socket Mode' : `receives over HTTP at ${state.slack.eventsUrl}`})`,
     `  Metrics      app ${state.metrics.app}, worker ${state.metrics.worker}`,
     `  Config       ${state.config}  (cluster "${state.cluster}")`,
     '',

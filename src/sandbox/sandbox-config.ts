@@ -14,6 +14,8 @@ export const SANDBOX = {
   redisPassword: 'sandbox-redis-password',
   signingSecret: 'sandbox-signing-secret-0123456789abcdef',
   botToken: 'xoxb-sandbox-0000000000-pachbackup',
+  /** The app-level token Socket Mode connects with (what `manifest.yml`'s Socket Mode needs in a real install). */
+  appToken: 'xapp-1-A0PACHBACKUP-0000000000-sandbox',
   opsChannel: 'C0OPS',
   announceChannel: 'C0ANNOUNCE',
   operators: ['U0OPS1', 'U0OPS2'],
@@ -30,10 +32,12 @@ export interface SandboxConfigInputs {
   kubeconfig: string;
   slackApiUrl: string;
   appPort: number;
+  /** Socket Mode (like a real install from manifest.yml: `slack.appToken` set) or HTTP (`slack.port`). */
+  slackMode: 'socket' | 'http';
   /** The state database's URL, without its password (that is `secrets.stateDatabasePassword`). */
   stateDatabaseUrl: string;
   /** Files holding the secrets. */
-  secrets: { pgPassword: string; s3SecretKey: string; slackBotToken: string; slackSigningSecret: string; stateDatabasePassword: string; redisPassword: string };
+  secrets: { pgPassword: string; s3SecretKey: string; slackBotToken: string; slackSigningSecret: string; slackAppToken: string; stateDatabasePassword: string; redisPassword: string };
 }
 
 /**
@@ -47,6 +51,7 @@ export function renderSandboxConfig(i: SandboxConfigInputs): string {
     slack: {
       botToken: { file: i.secrets.slackBotToken },
       signingSecret: { file: i.secrets.slackSigningSecret },
+      ...(i.slackMode === 'socket' && { appToken: { file: i.secrets.slackAppToken } }),
       apiUrl: i.slackApiUrl,
       port: i.appPort,
     },

@@ -31,11 +31,11 @@ const ephemeralsOf = (s: SlackSnapshot, user: string) => s.ephemerals.filter((e)
  * second person's approval (`demoRestore`), prints the ops channel and the users' announcements as a person
  * would read them, and takes everything down again. Exit code 0 only if both succeeded and the damage is undone.
  */
-export async function runSandboxDemo(options: { dir: string; size: DatasetSize }): Promise<void> {
+export async function runSandboxDemo(options: { dir: string; size: DatasetSize; slackMode?: 'socket' | 'http' }): Promise<void> {
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
   const started = Date.now();
   console.log(`Starting the sandbox (${options.size})...`);
-  const state = await sandboxUp({ dir: options.dir, size: options.size, logger });
+  const state = await sandboxUp({ dir: options.dir, size: options.size, logger, ...(options.slackMode ? { slackMode: options.slackMode } : {}) });
   try {
     console.log(`Up in ${((Date.now() - started) / 1000).toFixed(1)} s.\n\n${describeSandbox(state)}\n`);
     const slack = createRemoteSlackDriver(state.slack.apiUrl.replace(/\/api\/$/, ''));

@@ -34,7 +34,10 @@ export interface SandboxState {
   slack: {
     apiUrl: string;
     messagesUrl: string;
-    eventsUrl: string;
+    /** Socket Mode (the app connects to the simulator) or HTTP (the simulator posts to `eventsUrl`). */
+    mode: 'socket' | 'http';
+    /** Where the app receives Slack's requests, in HTTP mode. */
+    eventsUrl?: string;
     signingSecret: string;
     botToken: string;
     opsChannel: string;

@@ -20,7 +20,7 @@ export function serviceEndpoints(state: SandboxState): Record<string, string> {
     s3: new URL(state.s3.endpoint).host,
     kubernetes: new URL(state.kubernetes.server).host,
     slack: new URL(state.slack.apiUrl).host,
-    app: new URL(state.slack.eventsUrl).host,
+    app: new URL(state.slack.eventsUrl ?? state.metrics.app).host,
     worker: new URL(state.metrics.worker).host,
   };
 }

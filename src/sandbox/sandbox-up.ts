@@ -31,6 +31,8 @@ export interface SandboxUpOptions {
   failAt?: SandboxService;
   /** Aborted (Ctrl-C): `up` stops what it started and rejects. */
   signal?: AbortSignal;
+  /** How the Slack app receives what people do: Socket Mode (default, like a real install) or signed HTTP. */
+  slackMode?: 'socket' | 'http';
 }
 
 /** Our own entry modules, run as processes (compiled .js, or .ts through tsx in development). */
@@ -138,7 +140,14 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
 
     const helmValuesFile = join(dir, 'helm-values.yaml');
     writeFileSync(helmValuesFile, stringify(sandboxHelmValues({ postgresPort: postgres.port, s3Endpoint: s3.endpoint })));
-    const [kubePort, slackPort, appPort] = await Promise.all([portFor('kubernetes'), portFor('slack'), portFor('app')]);
+    const slackMode = options.slackMode ?? 'socket';
+    // The app listens for Slack only over HTTP; in Socket Mode its one port is its metrics port.
+    const [kubePort, slackPort, appPort, appMetricsPort] = await Promise.all([
+      portFor('kubernetes'),
+      portFor('slack'),
+      slackMode === 'http' ? portFor('app') : freePort(),
+      slackMode === 'socket' ? portFor('app') : freePort(),
+    ]);
     const eventsUrl = `http://127.0.0.1:${appPort}/slack/events`;
 
     allStarted(
@@ -152,7 +161,8 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
         }),
         starting('slack', async () => {
           const proc = spawnRecorded('slack', entry('./slack-sim/main'), [
-            '--port', String(slackPort), '--signing-secret', SANDBOX.signingSecret, '--bot-token', SANDBOX.botToken, '--app-events-url', eventsUrl,
+            '--port', String(slackPort), '--signing-secret', SANDBOX.signingSecret, '--bot-token', SANDBOX.botToken,
+            ...(slackMode === 'socket' ? ['--socket-mode', '--app-token', SANDBOX.appToken] : ['--app-events-url', eventsUrl]),
           ]);
           await proc.ready('slack-sim listening on', { name: 'the Slack simulator' });
         }),
@@ -172,6 +182,7 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
       s3SecretKey: secret('s3-secret-access-key', S3RVER_CREDENTIALS.secretAccessKey),
       slackBotToken: secret('slack-bot-token', SANDBOX.botToken),
       slackSigningSecret: secret('slack-signing-secret', SANDBOX.signingSecret),
+      slackAppToken: secret('slack-app-token', SANDBOX.appToken),
       stateDatabasePassword: secret('state-database-password', SANDBOX.stateDatabasePassword),
       redisPassword: secret('redis-password', SANDBOX.redisPassword),
     };
@@ -179,14 +190,14 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
     const slackApiUrl = `http://127.0.0.1:${slackPort}/api/`;
     writeFileSync(
       configFile,
-      renderSandboxConfig({ postgresPort: postgres.port, caFile: postgres.caFile, redisUrl: redis.url, stateDatabaseUrl, s3Endpoint: s3.endpoint, kubeconfig, slackApiUrl, appPort, secrets }),
+      renderSandboxConfig({ postgresPort: postgres.port, caFile: postgres.caFile, redisUrl: redis.url, stateDatabaseUrl, s3Endpoint: s3.endpoint, kubeconfig, slackApiUrl, appPort, slackMode, secrets }),
     );
     loadConfig(configFile); // the generated config must pass the same validation as a hand-written one
 
     // The bot itself: the Slack app and a worker, as separate processes, on the generated config.
     const cli = entry('../cli/main');
     const botEnv = { LOG_LEVEL: 'info', PACHBACKUP_LISTEN_HOST: '127.0.0.1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
-    const [appMetricsPort, workerMetricsPort] = await Promise.all([freePort(), portFor('worker')]);
+    const workerMetricsPort = await portFor('worker');
     allStarted(
       await Promise.allSettled([
         starting('app', async () => {
@@ -222,9 +233,10 @@ export async function sandboxUp(options: SandboxUpOptions): Promise<SandboxState
       kubernetes: { server: kubeServer, namespace: SANDBOX.namespace, kubeconfig },
       metrics: { app: `http://127.0.0.1:${appMetricsPort}/metrics`, worker: `http://127.0.0.1:${workerMetricsPort}/metrics` },
       slack: {
+        mode: slackMode,
         apiUrl: slackApiUrl,
         messagesUrl: `http://127.0.0.1:${slackPort}/messages`,
-        eventsUrl,
+        ...(slackMode === 'http' && { eventsUrl }),
         signingSecret: SANDBOX.signingSecret,
         botToken: SANDBOX.botToken,
         opsChannel: SANDBOX.opsChannel,

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { slackModes } from '../support/slack-fixture.js';
 
 const run = promisify(execFile);
 
-describe('npm run sandbox (pachbackup sandbox demo)', () => {
+describe.each(slackModes())('npm run sandbox (pachbackup sandbox demo --slack-mode %s)', (slackMode) => {
   const dir = mkdtempSync(join(tmpdir(), 'pachbackup-demo-'));
   afterAll(async () => {
     await run(process.execPath, ['bin/pachbackup.js', 'sandbox', '--dir', dir, 'down']).catch(() => undefined);
@@ -15,7 +16,7 @@ describe('npm run sandbox (pachbackup sandbox demo)', () => {
   });
 
   it('backs the sandbox up, restores it in place after damage through Slack with approval, and leaves nothing running', async () => {
-    const { stdout } = await run(process.execPath, ['bin/pachbackup.js', 'sandbox', '--dir', dir, 'demo'], { env: { ...process.env, LOG_LEVEL: 'error' }, maxBuffer: 1 << 24 });
+    const { stdout } = await run(process.execPath, ['bin/pachbackup.js', 'sandbox', '--dir', dir, 'demo', '--slack-mode', slackMode], { env: { ...process.env, LOG_LEVEL: 'error' }, maxBuffer: 1 << 24 });
     expect(stdout).toMatch(/The backup \S+ succeeded\. Restore \S+ succeeded: auth\.role_bindings is back with its \d+ rows, the 5 deleted objects are back, and pachd runs \(1\/1 ready\)\./);
     // What users were told, in order: the backup's pause and all-clear, then the restore's start, pause and all-clear.
     const told = stdout.slice(stdout.indexOf('What #data-announcements showed')).split('\n').slice(1, 6);

@@ -57,6 +57,12 @@ describe('pachbackup sandbox up --detach / status / down', () => {
       expect(await listening(endpoint)).toBe(true);
     }
 
+    // Like a real install, the app is in Socket Mode: connected to the Slack simulator, no port of its own for Slack.
+    expect(state.slack).toMatchObject({ mode: 'socket' });
+    expect(state.slack.eventsUrl).toBeUndefined();
+    const socket = (await (await fetch(`${state.slack.apiUrl.replace(/\/api\/$/, '')}/socket-mode`)).json()) as { connections: number };
+    expect(socket.connections).toBe(1);
+
     const status = JSON.parse((await cli('sandbox', '--dir', dir, 'status', '--json')).stdout) as { running: boolean };
     expect(status.running).toBe(true);
     const check = await cli('config', 'check', '--config', state.config);

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageView } from '../../src/sandbox/slack-sim/workspace.js';
-import { ALICE, ANNOUNCE, BOB, createSlackFixture, DAVE, OPS, type SlackFixture } from '../support/slack-fixture.js';
+import { ALICE, ANNOUNCE, BOB, createSlackFixture, DAVE, OPS, type SlackFixture, slackModes } from '../support/slack-fixture.js';
 
 const textOf = (m: { text?: string; blocks?: unknown[] }) => `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
 
-describe('a backup requested in Slack', () => {
+describe.each(slackModes())('a backup requested in Slack (%s)', (slackMode) => {
   let f: SlackFixture;
   let runId: string;
   let confirmation: { text: string; blocks?: unknown[] };
@@ -13,7 +13,7 @@ describe('a backup requested in Slack', () => {
   const replicasDuringPause: Record<string, number>[] = [];
 
   beforeAll(async () => {
-    f = await createSlackFixture({ podDelayMs: 200 });
+    f = await createSlackFixture({ slackMode, podDelayMs: 200 });
     const before = await f.replicas();
     const { reply } = await f.command(ALICE, 'backup test --note "before the upgrade"');
     confirmation = reply;

@@ -13,7 +13,7 @@ describe('signed Slack requests: replays and clocks (HTTP mode)', () => {
 
   beforeAll(async () => {
     // No worker: every queued drill stays in the queue, countable.
-    f = await createSlackFixture({ worker: false });
+    f = await createSlackFixture({ slackMode: 'http', worker: false });
   });
   afterAll(async () => f?.cleanup());
 

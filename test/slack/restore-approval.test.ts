@@ -5,13 +5,13 @@ import { tableChecksums } from '../../src/postgres/server-info.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabaseIfExists } from '../../src/restore/target-databases.js';
 import { uniqueName } from '../support/services.js';
-import { ALICE, ANNOUNCE, createSlackFixture, DAVE, OPS, type SlackFixture } from '../support/slack-fixture.js';
+import { ALICE, ANNOUNCE, createSlackFixture, DAVE, OPS, type SlackFixture, slackModes } from '../support/slack-fixture.js';
 import { removeBucket } from '../restore/restore-fixtures.js';
 
 const CAROL = 'U0APR1';
 const textOf = (m: { text?: string; blocks?: unknown[] }) => `${m.text ?? ''}\n${JSON.stringify(m.blocks ?? [])}`;
 
-describe('restores through Slack, with approval', () => {
+describe.each(slackModes())('restores through Slack, with approval (%s)', (slackMode) => {
   let f: SlackFixture;
   let backupId: string;
   /** Every table's checksum in both databases when the backup was taken. */
@@ -21,7 +21,7 @@ describe('restores through Slack, with approval', () => {
 
   beforeAll(async () => {
     // Carol approves; she may also operate, so that she can ask for a restore herself.
-    f = await createSlackFixture({ objects: 10, editConfig: (config) => void config.clusters.test.access.operators.users.push(CAROL) });
+    f = await createSlackFixture({ slackMode, objects: 10, editConfig: (config) => void config.clusters.test.access.operators.users.push(CAROL) });
     backupId = await f.backupThroughSlack();
     await f.finished(backupId);
     atBackup = { pachyderm: await tableChecksums(f.cluster.postgres, f.pachydermDb.name), dex: await tableChecksums(f.cluster.postgres, f.dexDb.name) };

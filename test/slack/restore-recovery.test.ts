@@ -27,7 +27,7 @@ async function openRestoreModal(f: SlackFixture, user: string): Promise<string> 
 }
 
 describe('a restore whose worker dies', () => {
-  it('is picked up by another worker while the cluster is paused, takes the lock over and finishes, announced once', async () => {
+  it('is picked up by another worker while the cluster is paused, takes the lock over and finishes, announced once', { timeout: 180_000 }, async () => {
     const f = (fixture = await createSlackFixture({ podDelayMs: 2000, objects: 10, worker: false }));
     const child = spawn(process.execPath, ['bin/pachbackup.js', 'worker', '--config', f.configFile], {
       stdio: 'ignore',
@@ -75,5 +75,5 @@ describe('a restore whose worker dies', () => {
       child.kill('SIGKILL');
       await worker?.stop();
     }
-  }, 180_000);
+  });
 });

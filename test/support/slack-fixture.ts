@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { serve } from '../../src/cli/serve-commands.js';
 import { operationsQueueName } from '../../src/jobs/operations-queue.js';
-import { SANDBOX_BOT_TOKEN } from '../../src/sandbox/slack-sim/seed.js';
+import { SANDBOX_APP_TOKEN, SANDBOX_BOT_TOKEN } from '../../src/sandbox/slack-sim/seed.js';
 import { startSlackSimulator, type SlackSimulator } from '../../src/sandbox/slack-sim/server.js';
 import type { MessageView } from '../../src/sandbox/slack-sim/workspace.js';
 import { createPachydermFixture, quietLogger } from './pachyderm-fixture.js';
@@ -16,14 +16,38 @@ export const DAVE = 'U0USER1';
 export const OPS = 'C0OPS';
 export const ANNOUNCE = 'C0ANNOUNCE';
 
+/** How the app receives what people do: Socket Mode (what `manifest.yml` turns on), or HTTP with signed requests. */
+export type SlackMode = 'socket' | 'http';
+
+/**
+ * The modes the end-to-end Slack tests run in: both, unless `PACHBACKUP_TEST_SLACK_MODES` names fewer
+ * (`socket` or `http`, comma-separated) for a quicker local run. Use with `describe.each(slackModes())`.
+ */
+export function slackModes(env: NodeJS.ProcessEnv = process.env): SlackMode[] {
+  const wanted = (env.PACHBACKUP_TEST_SLACK_MODES ?? 'socket,http').split(',').map((m) => m.trim());
+  const modes = (['socket', 'http'] as const).filter((m) => wanted.includes(m));
+  if (modes.length === 0) throw new Error(`PACHBACKUP_TEST_SLACK_MODES=${env.PACHBACKUP_TEST_SLACK_MODES} names no mode; use socket, http or both`);
+  return modes;
+}
+
 /**
  * A Pachyderm cluster (see pachyderm-fixture) with the whole bot around it: the Slack simulator, the real Bolt
- * app over HTTP on loopback and a worker in this process — the production code paths, with Slack simulated.
+ * app on loopback — in Socket Mode (default) or over HTTP — and a worker in this process: the production code
+ * paths, with Slack simulated. The same test body runs in either mode; only what one mode has (signatures,
+ * replays of signed requests) needs a mode of its own.
  */
 export async function createSlackFixture(
-  options: { podDelayMs?: number; objects?: number; worker?: boolean; workerLockDurationMs?: number; editConfig?: (config: Record<string, any>, dir: string) => void } = {},
+  options: {
+    slackMode?: SlackMode;
+    podDelayMs?: number;
+    objects?: number;
+    worker?: boolean;
+    workerLockDurationMs?: number;
+    editConfig?: (config: Record<string, any>, dir: string) => void;
+  } = {},
 ) {
-  const sim: SlackSimulator = await startSlackSimulator({ signingSecret: SIGNING_SECRET });
+  const slackMode = options.slackMode ?? 'socket';
+  const sim: SlackSimulator = await startSlackSimulator({ signingSecret: SIGNING_SECRET, socketMode: slackMode === 'socket' });
   const f = await createPachydermFixture({
     ...(options.podDelayMs !== undefined ? { podDelayMs: options.podDelayMs } : {}),
     ...(options.objects !== undefined ? { objects: options.objects } : {}),
@@ -31,6 +55,10 @@ export async function createSlackFixture(
       writeFileSync(join(dir, 'bot-token'), `${SANDBOX_BOT_TOKEN}\n`);
       writeFileSync(join(dir, 'signing-secret'), `${SIGNING_SECRET}\n`);
       config.slack = { botToken: { file: join(dir, 'bot-token') }, signingSecret: { file: join(dir, 'signing-secret') }, apiUrl: sim.apiUrl, port: 0 };
+      if (slackMode === 'socket') {
+        writeFileSync(join(dir, 'app-token'), `${SANDBOX_APP_TOKEN}\n`);
+        config.slack.appToken = { file: join(dir, 'app-token') };
+      }
       config.clusters.test.slack = { opsChannel: OPS, announceChannel: ANNOUNCE };
       config.clusters.test.access = { operators: { users: [ALICE], groups: ['S0PLATFORM'] }, approvers: { users: ['U0APR1'] } };
       options.editConfig?.(config, dir);
@@ -42,12 +70,13 @@ export async function createSlackFixture(
     host: '127.0.0.1',
     ...(options.workerLockDurationMs ? { workerLockDurationMs: options.workerLockDurationMs } : {}),
   });
-  sim.setAppEventsUrl(`http://127.0.0.1:${running.port}/slack/events`);
+  if (slackMode === 'http') sim.setAppEventsUrl(`http://127.0.0.1:${running.port}/slack/events`);
   const queue = new Queue(operationsQueueName(f.config.redis.prefix), { connection: f.state.redis.duplicate() });
 
   const messagesIn = (channel: string): MessageView[] => sim.snapshot().channels.find((c) => c.id === channel)?.messages ?? [];
   return {
     ...f,
+    slackMode,
     sim,
     queue,
     /** Backup jobs ever queued (any state); housekeeping jobs are not counted. */

@@ -3,14 +3,17 @@ import { PachbackupError } from '../../errors.js';
 import { apiMessage, apiView } from './api-shapes.js';
 import { checkView, isObject } from './message-content.js';
 import { showCommandAck } from './response-url.js';
+import type { EnvelopeType, SocketDelivery, SocketEnvelope, SocketModeServer } from './socket-mode.js';
 import type { Block, SlackChannel, SlackUser, SlackViewRecord, SlackWorkspace } from './workspace.js';
 
 /**
  * The driver plays the people in the workspace: it sends the app what Slack would when someone types a slash
  * command, clicks a button, submits or closes a modal, or opens the app's home tab — with Slack's payload
- * shapes, form encoding and request signature — and applies what the app answers directly (a command's
- * `ack({ text })`, a submission's `response_action`) as Slack would. It can also forge requests (wrong
- * secret, stale timestamp, no signature) and replay one byte for byte.
+ * shapes — and applies what the app answers directly (a command's `ack({ text })`, a submission's
+ * `response_action`) as Slack would. It delivers the way the app is set up to receive: over HTTP, form-encoded
+ * and signed, or — when the app uses Socket Mode — as envelopes over its WebSocket, where the ack's payload
+ * stands for the HTTP answer's body. Over HTTP it can also forge requests (wrong secret, stale timestamp, no
+ * signature); either way it can send a request again unchanged.
  */
 
 /** Ways to make a request Slack would never send. */
@@ -39,6 +42,14 @@ export interface SignedRequest {
   rawBody: string;
 }
 
+/** An envelope as it went over Socket Mode, so it can be sent again (as Slack retries an event). */
+export interface SocketRequest {
+  envelope: SocketEnvelope;
+}
+
+/** What the driver sent the app: a signed HTTP request, or a Socket Mode envelope. */
+export type SentRequest = SignedRequest | SocketRequest;
+
 /** What the app answered. */
 export interface DriverResponse {
   status: number;
@@ -47,7 +58,7 @@ export interface DriverResponse {
   json?: unknown;
   /** True when the app answered within Slack's 3 seconds (informational; never assert on it). */
   acknowledgedInTime: boolean;
-  request: SignedRequest;
+  request: SentRequest;
 }
 
 /** The answer to a slash command, with the trigger id and response URL the app was given. */
@@ -70,6 +81,8 @@ export interface DriverOptions {
   simulatorUrl: () => string;
   /** Where the app receives requests, e.g. `http://127.0.0.1:3000/slack/events`. */
   appEventsUrl: () => string | undefined;
+  /** Socket Mode's side when the app uses Socket Mode (read at each delivery); otherwise deliveries go over HTTP. */
+  socketMode?: () => SocketModeServer | undefined;
   /** Slack's acknowledgement deadline (3 s). */
   ackTimeoutMs?: number;
   /** How long to wait for the app before giving up on a request (default 30 s). */
@@ -106,8 +119,8 @@ export interface SlackDriver {
   openHome(userId: string, options?: SendOptions): Promise<DriverResponse>;
   /** Sends any Events API event in Slack's `event_callback` envelope. */
   sendEvent(event: Record<string, unknown>, options?: SendOptions): Promise<DriverResponse>;
-  /** Sends a request again, byte for byte (same body, timestamp and signature). */
-  resend(request: SignedRequest): Promise<DriverResponse>;
+  /** Sends a request again: byte for byte over HTTP (same body, timestamp and signature), the same envelope over Socket Mode. */
+  resend(request: SentRequest): Promise<DriverResponse>;
 }
 
 /** Builds a driver. */
@@ -142,7 +155,8 @@ export function createSlackDriver(options: DriverOptions): SlackDriver {
     return { url: eventsUrl(), headers, rawBody };
   }
 
-  async function resend(request: SignedRequest): Promise<DriverResponse> {
+  async function resend(request: SentRequest): Promise<DriverResponse> {
+    if ('envelope' in request) return socketAnswer(await socketServer().redeliver(request.envelope, { timeoutMs: requestTimeoutMs }));
     const started = performance.now();
     const res = await fetch(request.url, {
       method: 'POST',
@@ -165,12 +179,44 @@ export function createSlackDriver(options: DriverOptions): SlackDriver {
     return response;
   }
 
-  function send(body: string, contentType: string, sendOptions: SendOptions): Promise<DriverResponse> {
-    return resend(sign(body, contentType, sendOptions));
+  function socketServer(): SocketModeServer {
+    const server = options.socketMode?.();
+    if (!server) throw new PachbackupError('precondition', 'the app does not use Socket Mode here: an envelope cannot be sent again');
+    return server;
+  }
+
+  /** What the app's ack said, shaped as its HTTP answer would be: 200 and the ack's payload as the body. */
+  function socketAnswer(delivery: SocketDelivery): DriverResponse {
+    // No ack: as Slack, the person sees a failure (503: no connection to send on; 504: no ack in time).
+    const status = delivery.outcome === 'acked' ? 200 : delivery.outcome === 'timeout' ? 504 : 503;
+    const payload = delivery.outcome === 'acked' ? delivery.payload : undefined;
+    return {
+      status,
+      body: payload ? JSON.stringify(payload) : '',
+      ...(payload && { json: payload }),
+      acknowledgedInTime: delivery.outcome === 'acked' && delivery.ms <= ackTimeoutMs,
+      request: { envelope: delivery.envelope },
+    };
+  }
+
+  /**
+   * Delivers what a person did the way the app receives it: over Socket Mode as an envelope of `type` carrying
+   * `payload`, or over HTTP as `http()` builds the body, signed (or forged as `sendOptions` asks).
+   */
+  async function deliver(type: EnvelopeType, payload: Record<string, unknown>, http: () => { body: string; contentType: string }, sendOptions: SendOptions): Promise<DriverResponse> {
+    const socket = options.socketMode?.();
+    if (!socket) {
+      const { body, contentType } = http();
+      return resend(sign(body, contentType, sendOptions));
+    }
+    if (sendOptions.forge || sendOptions.headers) {
+      throw new PachbackupError('usage', 'forged requests and extra headers are HTTP things: Socket Mode has no signatures', { hint: 'run this test against an app over HTTP' });
+    }
+    return socketAnswer(await socket.deliver(type, payload, { timeoutMs: requestTimeoutMs }));
   }
 
   const sendInteraction = (payload: Record<string, unknown>, sendOptions: SendOptions): Promise<DriverResponse> =>
-    send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded', sendOptions);
+    deliver('interactive', payload, () => ({ body: new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), contentType: 'application/x-www-form-urlencoded' }), sendOptions);
 
   const user = (id: string): SlackUser => {
     const u = ws.user(id);
@@ -200,7 +246,7 @@ export function createSlackDriver(options: DriverOptions): SlackDriver {
       authorizations: [{ enterprise_id: null, team_id: ws.team.id, user_id: ws.bot.user_id, is_bot: true, is_enterprise_install: false }],
       is_ext_shared_channel: false,
     };
-    return send(JSON.stringify(envelope), 'application/json', sendOptions);
+    return deliver('events_api', envelope, () => ({ body: JSON.stringify(envelope), contentType: 'application/json' }), sendOptions);
   }
 
   return {
@@ -231,7 +277,7 @@ export function createSlackDriver(options: DriverOptions): SlackDriver {
         trigger_id: trigger.id,
       });
       if (!forged(input)) ws.recordAction({ kind: 'command', user: u.id, channel: c.id, description: `${command} ${text}`.trim() });
-      const res = await send(form.toString(), 'application/x-www-form-urlencoded', input);
+      const res = await deliver('slash_commands', Object.fromEntries(form), () => ({ body: form.toString(), contentType: 'application/x-www-form-urlencoded' }), input);
       if (!forged(input)) {
         if (res.status >= 200 && res.status < 300) {
           showCommandAck(ws, { user: u.id, channel: c.id, responseUrlId: responseUrl.id }, res.body);

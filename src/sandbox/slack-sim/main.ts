@@ -7,9 +7,12 @@ import { startSlackSimulator } from './server.js';
  * The Slack simulator as a standalone process, for `pachbackup sandbox up`:
  *
  *   node main.js --signing-secret S [--port 0] [--host 127.0.0.1] [--app-events-url URL] [--bot-token xoxb-...]
+ *                [--socket-mode [--app-token xapp-...]]
  *
- * The workspace is the sandbox's (`seed.ts`); `--bot-token` replaces its bot token. The signing secret may come
- * from SLACK_SIGNING_SECRET instead of the command line (which `ps` shows).
+ * The workspace is the sandbox's (`seed.ts`); `--bot-token` and `--app-token` replace its tokens. With
+ * `--socket-mode` the app receives everything over Socket Mode, as a real install from `manifest.yml` does;
+ * otherwise over HTTP at `--app-events-url`. The signing secret may come from SLACK_SIGNING_SECRET instead of the
+ * command line (which `ps` shows).
  * Prints `slack-sim listening on URL` once listening; exits cleanly on SIGTERM or SIGINT.
  */
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
@@ -21,6 +24,8 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
       'signing-secret': { type: 'string' },
       'app-events-url': { type: 'string' },
       'bot-token': { type: 'string' },
+      'app-token': { type: 'string' },
+      'socket-mode': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -39,11 +44,13 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   }
   const workspace = sandboxSeed();
   if (values['bot-token'] !== undefined) workspace.bot.token = values['bot-token'];
+  if (values['app-token'] !== undefined) workspace.bot.app_token = values['app-token'];
   const sim = await startSlackSimulator({
     workspace,
     host: values.host,
     port,
     signingSecret,
+    socketMode: values['socket-mode'],
     ...(values['app-events-url'] !== undefined && { appEventsUrl: values['app-events-url'] }),
   });
   log.info({ url: sim.url, apiUrl: sim.apiUrl, messagesUrl: sim.messagesUrl, eventsUrl: sim.eventsUrl }, 'slack simulator listening');

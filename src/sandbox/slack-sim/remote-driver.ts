@@ -1,3 +1,4 @@
+import type { SocketModeLogEntry } from './socket-mode.js';
 import type { ApiCallRecord, SlackSnapshot } from './workspace.js';
 
 /** What a driver action over HTTP answers: the app's HTTP status and body. */
@@ -23,6 +24,12 @@ export function createRemoteSlackDriver(simulatorUrl: string) {
     clickButton: (input: { userId: string; actionId: string; message?: { channel: string; ts: string }; channelId?: string; value?: string }) => post('click', input),
     submitView: (input: { userId: string; viewId: string; values?: Record<string, Record<string, unknown>> }) => post('submit-view', input),
     openHome: (userId: string) => post('open-home', { userId }),
+    /** Sends Socket Mode's `disconnect` (default `refresh_requested`) to every connection of the app. */
+    socketDisconnect: (reason: 'warning' | 'refresh_requested' | 'link_disabled' = 'refresh_requested') => post('socket-disconnect', { reason }),
+    /** Socket Mode's open connections and wire log. */
+    async socketMode(): Promise<{ connections: number; log: SocketModeLogEntry[] }> {
+      return (await (await fetch(`${base}/socket-mode`)).json()) as { connections: number; log: SocketModeLogEntry[] };
+    },
     async snapshot(): Promise<SlackSnapshot> {
       return (await (await fetch(`${base}/messages`)).json()) as SlackSnapshot;
     },

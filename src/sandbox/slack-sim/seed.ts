@@ -24,6 +24,9 @@ export const SANDBOX_IDS = {
 /** The sandbox bot's token (not a secret: it only opens the local simulator). */
 export const SANDBOX_BOT_TOKEN = 'xoxb-sandbox-0000000000-pachbackup';
 
+/** The sandbox app's app-level token, for Socket Mode (not a secret either). */
+export const SANDBOX_APP_TOKEN = 'xapp-1-A0PACHBACKUP-0000000000-sandbox';
+
 /** Who the sandbox config lets do what: operators (alice, and bob through @platform) and approvers (bob, carol). */
 export const SANDBOX_PEOPLE = {
   operators: [SANDBOX_IDS.alice, SANDBOX_IDS.bob],
@@ -59,6 +62,6 @@ export function sandboxSeed(): WorkspaceSeed {
         purpose: 'Planned downtime of the data platform',
       },
     ],
-    bot: { user_id: SANDBOX_IDS.botUser, bot_id: SANDBOX_IDS.bot, token: SANDBOX_BOT_TOKEN, name: 'pachbackup', app_id: SANDBOX_IDS.app },
+    bot: { user_id: SANDBOX_IDS.botUser, bot_id: SANDBOX_IDS.bot, token: SANDBOX_BOT_TOKEN, app_token: SANDBOX_APP_TOKEN, name: 'pachbackup', app_id: SANDBOX_IDS.app },
   };
 }

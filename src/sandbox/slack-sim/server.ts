@@ -5,6 +5,7 @@ import { createSlackDriver, type DriverResponse, type SlackDriver } from './driv
 import { SlackApiError } from './message-content.js';
 import { postToResponseUrl } from './response-url.js';
 import { sandboxSeed } from './seed.js';
+import { createSocketModeServer, type SocketModeOptions, type SocketModeServer } from './socket-mode.js';
 import { renderTranscript } from './transcript.js';
 import { bearerToken, createWebApi, readWebApiArgs, type RateLimits, type WebApi } from './web-api.js';
 import {
@@ -19,13 +20,16 @@ import {
 
 /**
  * The Slack simulator as an HTTP server on loopback. Routes:
- * - `POST /api/<method>` — the Web API (`web-api.ts`); point the app's `slackApiUrl` at `apiUrl`.
+ * - `POST /api/<method>` — the Web API (`web-api.ts`); point the app's `slackApiUrl` at `apiUrl`. Its
+ *   `apps.connections.open` hands out Socket Mode URLs, `GET /link/?ticket=…` upgraded to a WebSocket
+ *   (`socket-mode.ts`); `GET /socket-mode` shows the open connections and the wire log.
  * - `POST /upload/<file id>` — where files.getUploadURLExternal tells the app to send the bytes.
  * - `POST /response/<id>` — response URLs handed to the app with commands and clicks.
  * - `GET /messages` — the visible state as JSON (`SlackSnapshot`); `GET /calls` — the Web API call log;
  *   `GET /transcript` — the transcript as text; `GET /healthz`.
  * The driver (`driver.ts`) sends the app what people do, signed with `signingSecret`; other processes reach it at
- * `POST /driver/{slash-command,click,submit-view,open-home}` with the same arguments as JSON.
+ * `POST /driver/{slash-command,click,submit-view,open-home}` with the same arguments as JSON, and
+ * `POST /driver/socket-disconnect` with `{ reason }` sends Socket Mode's `disconnect` to the app.
  */
 
 /** How to start the simulator. */
@@ -38,8 +42,15 @@ export interface SlackSimulatorOptions {
   workspace?: WorkspaceSeed;
   /** The app's signing secret: the driver signs requests with it. */
   signingSecret: string;
-  /** Where the app receives slash commands, interactions and events (e.g. `http://127.0.0.1:3000/slack/events`). */
+  /** Where the app receives slash commands, interactions and events over HTTP (e.g. `http://127.0.0.1:3000/slack/events`). */
   appEventsUrl?: string;
+  /**
+   * The app has Socket Mode on (as `manifest.yml` sets it): what people do reaches it as envelopes over the
+   * WebSocket it opened with its app-level token (the workspace's `bot.app_token`), not over HTTP.
+   */
+  socketMode?: boolean;
+  /** Socket Mode's server ping interval and disconnect grace (see `SocketModeOptions`). */
+  socketModeTimings?: Pick<SocketModeOptions, 'pingIntervalMs' | 'closeGraceMs'>;
   /** Rate limits by method; default chat.update 50/min per channel. `{}` turns them all off. */
   rateLimits?: RateLimits;
   /** How long trigger ids stay valid for views.open (Slack: 3 s; default 30 s). */
@@ -72,6 +83,8 @@ export interface SlackSimulator {
   readonly driver: SlackDriver;
   /** Rate limits and injected failures. */
   readonly webApi: WebApi;
+  /** Socket Mode: its connections, `disconnect` messages, and the wire log. */
+  readonly socketMode: SocketModeServer;
   /** Tells the driver where the app listens. */
   setAppEventsUrl(url: string): void;
   /** The visible state (same as GET messagesUrl). */
@@ -100,8 +113,15 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
   const workspace = new SlackWorkspace(options.workspace ?? sandboxSeed());
   let baseUrl = '';
   let appEventsUrl = options.appEventsUrl;
+  const socketMode = createSocketModeServer({
+    appId: workspace.bot.app_id,
+    appToken: () => workspace.bot.app_token,
+    baseUrl: () => baseUrl,
+    ...options.socketModeTimings,
+  });
   const webApi = createWebApi(workspace, {
     baseUrl: () => baseUrl,
+    openSocketConnection: (token) => socketMode.openConnection(token),
     ...(options.rateLimits !== undefined && { rateLimits: options.rateLimits }),
     ...(options.triggerTtlMs !== undefined && { triggerTtlMs: options.triggerTtlMs }),
   });
@@ -110,6 +130,7 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
     signingSecret: options.signingSecret,
     simulatorUrl: () => baseUrl,
     appEventsUrl: () => appEventsUrl,
+    socketMode: () => (options.socketMode ? socketMode : undefined),
   });
 
   const server = createServer((req, res) => {
@@ -126,6 +147,7 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
     if (req.method === 'GET' && path === '/calls') return sendJson(res, 200, { calls: workspace.apiCalls() });
     if (req.method === 'GET' && path === '/transcript') return sendText(res, 200, renderTranscript(workspace.snapshot()));
     if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { ok: true });
+    if (req.method === 'GET' && path === '/socket-mode') return sendJson(res, 200, { connections: socketMode.openConnections(), log: socketMode.log() });
 
     if (path.startsWith('/api/') && (req.method === 'POST' || req.method === 'GET')) {
       const raw = await readBody(req);
@@ -178,6 +200,10 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
         'submit-view': () => driver.submitView(input as unknown as Parameters<SlackDriver['submitView']>[0]),
         'open-home': () => driver.openHome(String(input.userId)),
       };
+      if (action === 'socket-disconnect') {
+        const reason = input.reason === 'warning' || input.reason === 'link_disabled' ? input.reason : 'refresh_requested';
+        return sendJson(res, 200, { ok: true, connections: socketMode.disconnect(reason) });
+      }
       if (!run[action]) return sendJson(res, 404, { ok: false, error: 'unknown_driver_action', detail: Object.keys(run).join(', ') });
       try {
         const answer = await run[action]!();
@@ -190,6 +216,9 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
     return sendJson(res, 404, { ok: false, error: 'not_found', detail: `${req.method ?? ''} ${path}` });
   }
 
+  server.on('upgrade', (req, socket, head) => {
+    if (!socketMode.handleUpgrade(req, socket, head)) socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
@@ -255,6 +284,7 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
     workspace,
     driver,
     webApi,
+    socketMode,
     setAppEventsUrl(url) {
       appEventsUrl = url;
     },
@@ -268,6 +298,7 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
     waitForCall: (predicate, o) => waitFor(() => workspace.apiCalls().find(predicate), { description: 'a matching Web API call', ...o }),
     async close() {
       for (const abort of [...pending]) abort(new PachbackupError('cancelled', 'the Slack simulator was closed'));
+      socketMode.close();
       await new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();

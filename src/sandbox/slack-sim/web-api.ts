@@ -60,6 +60,8 @@ export interface WebApiOptions {
   rateLimits?: RateLimits;
   /** How long a trigger id can be exchanged for a modal. Slack allows 3 s; the simulator defaults to 30 s. */
   triggerTtlMs?: number;
+  /** `apps.connections.open`: Socket Mode's side, given the app-level token the call came with. */
+  openSocketConnection?: (appToken: string) => { ok: true; url: string } | { ok: false; error: string };
 }
 
 /** The Web API: answer a request; change rate limits; make calls fail on purpose. */
@@ -74,6 +76,7 @@ export interface WebApi {
 /** The methods the simulator implements. */
 export const WEB_API_METHODS = [
   'api.test',
+  'apps.connections.open',
   'auth.test',
   'chat.postMessage',
   'chat.update',
@@ -165,6 +168,12 @@ export function createWebApi(ws: SlackWorkspace, options: WebApiOptions): WebApi
 
       const token = bearer ?? (typeof args.token === 'string' && args.token !== '' ? args.token : undefined);
       if (token === undefined) return answer(method, args, refuse('not_authed'));
+      // Socket Mode's one method takes the app-level token, and the app-level token nothing else.
+      if (method === 'apps.connections.open') {
+        const opened = options.openSocketConnection?.(token) ?? { ok: false as const, error: token.startsWith('xapp-') ? 'invalid_auth' : 'not_allowed_token_type' };
+        return answer(method, args, opened.ok ? ok({ url: opened.url }) : refuse(opened.error));
+      }
+      if (token.startsWith('xapp-')) return answer(method, args, refuse('not_allowed_token_type'));
       if (token !== ws.bot.token) return answer(method, args, refuse('invalid_auth'));
       const handler = HANDLERS[method];
       if (!handler) return answer(method, args, refuse('unknown_method', { req_method: method }));

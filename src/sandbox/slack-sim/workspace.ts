@@ -59,6 +59,8 @@ export interface BotSeed {
   bot_id: string;
   /** `xoxb-...` */
   token: string;
+  /** `xapp-...`: the app-level token Socket Mode connects with (`apps.connections.open`); none, no Socket Mode. */
+  app_token?: string;
   name?: string;
   app_id?: string;
 }
@@ -115,6 +117,7 @@ export interface SlackBot {
   user_id: string;
   bot_id: string;
   token: string;
+  app_token?: string;
   name: string;
   app_id: string;
 }
@@ -395,6 +398,7 @@ export class SlackWorkspace {
       user_id: seed.bot.user_id,
       bot_id: seed.bot.bot_id,
       token: seed.bot.token,
+      ...(seed.bot.app_token !== undefined && { app_token: seed.bot.app_token }),
       name: seed.bot.name ?? 'pachbackup',
       app_id: seed.bot.app_id ?? 'A0PACHBACKUP',
     };

@@ -3,7 +3,7 @@ import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import { SANDBOX_IDS } from '../../../src/sandbox/slack-sim/seed.js';
 import { startSlackSimulator, type SlackSimulator } from '../../../src/sandbox/slack-sim/server.js';
 import { flattenMessages, type Block, type SlackSnapshot } from '../../../src/sandbox/slack-sim/workspace.js';
-import { startBoltApp, TEST_SIGNING_SECRET, type RunningBoltApp } from './bolt-app.js';
+import { SLACK_MODES, startBoltApp, TEST_SIGNING_SECRET, type RunningBoltApp } from './bolt-app.js';
 
 const { alice, bob, opsChannel } = SANDBOX_IDS;
 
@@ -127,15 +127,15 @@ async function getState(sim: SlackSimulator): Promise<SlackSnapshot> {
   return (await res.json()) as SlackSnapshot;
 }
 
-describe('the Slack simulator with a real Bolt app over HTTP', () => {
+describe.each(SLACK_MODES)('the Slack simulator with a real Bolt app (%s)', (mode) => {
   let sim: SlackSimulator;
   let bolt: RunningBoltApp;
   let seen: { commands: string[]; clicks: string[] };
 
   beforeEach(async () => {
-    sim = await startSlackSimulator({ signingSecret: TEST_SIGNING_SECRET });
+    sim = await startSlackSimulator({ signingSecret: TEST_SIGNING_SECRET, socketMode: mode === 'socket' });
     seen = { commands: [], clicks: [] };
-    bolt = await startBoltApp(sim, (app) => register(app, seen));
+    bolt = await startBoltApp(sim, (app) => register(app, seen), mode);
   });
 
   afterEach(async () => {
@@ -158,11 +158,11 @@ describe('the Slack simulator with a real Bolt app over HTTP', () => {
       expect.objectContaining({ channel: opsChannel, user: alice, user_name: 'alice', text: 'Got it: backing up prod', source: 'response_url' }),
     ]);
     expect(seen.commands).toEqual(['prod']);
-    // Bolt checked its token once with auth.test before handling anything.
-    expect(sim.calls().map((c) => c.method)).toEqual(['auth.test', 'response_url', 'chat.postMessage']);
+    // Bolt checked its token once with auth.test before handling anything (and, in Socket Mode, opened its connection).
+    expect(sim.calls().map((c) => c.method)).toEqual(['auth.test', ...(mode === 'socket' ? ['apps.connections.open'] : []), 'response_url', 'chat.postMessage']);
   });
 
-  it('refuses forged requests with 401 and never runs the handler', async () => {
+  it.runIf(mode === 'http')('refuses forged requests with 401 and never runs the handler', async () => {
     const forged = await sim.driver.slashCommand({ text: 'forged', userId: alice, channelId: opsChannel, forge: { signingSecret: 'not-the-secret' } });
     expect(forged.status).toBe(401);
     const stale = await sim.driver.slashCommand({
@@ -182,7 +182,7 @@ describe('the Slack simulator with a real Bolt app over HTTP', () => {
     expect(flattenMessages(sim.snapshot())).toHaveLength(1);
   });
 
-  it('replays a signed request byte for byte (Bolt accepts a replay within five minutes)', async () => {
+  it.runIf(mode === 'http')('replays a signed request byte for byte (Bolt accepts a replay within five minutes)', async () => {
     const first = await sim.driver.slashCommand({ text: 'twice', userId: alice, channelId: opsChannel });
     const again = await sim.driver.resend(first.request);
     expect(again.status).toBe(200);
