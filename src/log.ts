@@ -1,58 +1,24 @@
 import { pino, type Logger } from 'pino';
+import { createSecretScrubbingStream } from './observability/secret-scrub.js';
+import { redactSecrets } from './secrets/redact-secrets.js';
 
 export type { Logger };
 
 /**
- * Paths pino blanks out wherever they appear in a log record. Secrets only come from the environment or
- * mounted files and must never reach a log line, even inside a logged config or error.
- */
-export const REDACTED_PATHS = [
-  'password',
-  '*.password',
-  '*.*.password',
-  'secret',
-  '*.secret',
-  '*.secretAccessKey',
-  '*.*.secretAccessKey',
-  'token',
-  '*.token',
-  '*.botToken',
-  '*.appToken',
-  '*.signingSecret',
-  'headers.authorization',
-  '*.headers.authorization',
-  'headers.Authorization',
-  '*.headers.Authorization',
-  '*.*.headers.authorization',
-  '*.*.headers.Authorization',
-  'botToken',
-  'appToken',
-  'signingSecret',
-  'secretAccessKey',
-  '*.*.botToken',
-  '*.*.appToken',
-  '*.*.signingSecret',
-  '*.*.*.password',
-  '*.*.*.*.password',
-  '*.*.*.secretAccessKey',
-  '*.*.*.*.secretAccessKey',
-  '*.*.*.*.*.secretAccessKey',
-  'stateDatabaseUrl',
-  '*.stateDatabaseUrl',
-  'redis.url',
-  '*.redis.url',
-];
-
-/**
- * The root logger; composition roots create it once and pass `child({ runId, step })` loggers down. Paths name
- * where secrets sit in objects; text (a token inside a URL or an error message) is scrubbed by the destination the
- * long-running processes use (`createSecretScrubbingStream`).
+ * The root logger; composition roots create it once and pass `child({ runId, step })` loggers down. Secrets never
+ * reach a line: every logged object (and every child's bindings) goes through `redactSecrets` — values filed under
+ * secret names at any depth, `{ name, value }` pairs of secret names, secret shapes in strings — and the written
+ * text through the secret-scrubbing stream, which catches what only shows as text (an error message holding a URL
+ * with its password). `destination` defaults to stdout.
  */
 export function createLogger(options: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
   const opts = {
     name: options.name ?? 'pachbackup',
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    formatters: {
+      log: (object: Record<string, unknown>) => redactSecrets(object),
+      bindings: (bindings: Record<string, unknown>) => redactSecrets(bindings),
+    },
   };
-  return options.destination ? pino(opts, options.destination as pino.DestinationStream) : pino(opts);
+  return pino(opts, createSecretScrubbingStream(options.destination ?? process.stdout) as pino.DestinationStream);
 }

@@ -3,6 +3,7 @@ import { recoverInterruptedRuns } from '../backup/recover-interrupted.js';
 import { runBackup, type BackupResult } from '../backup/run-backup.js';
 import { verifyBackup } from '../backup/verify-backup.js';
 import { recoverInterruptedRestores } from '../restore/recover-interrupted-restores.js';
+import { readStoredText, restoredHelmValuesKey } from '../restore/read-backup.js';
 import { restoreDepsFor } from '../restore/restore-deps-for.js';
 import { newBackupId, parseBackupId } from '../catalog/backup-layout.js';
 import type { CatalogEntry } from '../catalog/catalog.js';
@@ -16,7 +17,7 @@ import { createRunEvents, type RunEvents } from '../runner/run-event.js';
 import { clusterAdapters, clusterNamed, type ClusterAdapters } from '../runtime/cluster-adapters.js';
 import { backupDepsFor } from '../runtime/backup-deps-for.js';
 import { connectState, type StateConnections } from '../runtime/connect-state.js';
-import { cancelOnSignal, cliActor } from './cli-session.js';
+import { cancelOnSignal, cliActor, print } from './cli-session.js';
 import { createProgressDisplay } from './progress-display.js';
 
 interface CommonOptions {
@@ -24,9 +25,6 @@ interface CommonOptions {
   json?: boolean;
 }
 
-function print(json: boolean | undefined, value: unknown, human: () => string): void {
-  console.log(json ? JSON.stringify(value, null, 2) : human());
-}
 
 /**
  * Ends backups and restores a dead process left in flight (resuming their clusters) before doing anything else: every CLI
@@ -195,6 +193,28 @@ export function registerBackupCommands(program: Command): void {
             ...(verification ? verification.checks.map((c) => `  check       ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`) : []),
           ].join('\n'),
         );
+      }),
+    );
+
+  program
+    .command('values')
+    .description("print a backup's Helm values as kept in the backup store, secrets included (what Slack, logs and the state database show as placeholders); needs the backup store's credentials")
+    .argument('<backup-id>')
+    .option('-c, --config <file>', 'config file', defaultConfigPath())
+    .option('--cluster <name>', 'the cluster, when the id does not name a configured one')
+    .option('--restore <restore-id>', 'the values one restore rendered from this backup, pointed at the restored state')
+    .action((id: string, opts: { config: string; cluster?: string; restore?: string }) =>
+      withBackup(id, opts, async ({ cluster, adapters, manifest }) => {
+        const location = { s3: adapters.backupS3, store: cluster.backupStore, cluster: cluster.name };
+        const key = opts.restore ? restoredHelmValuesKey(location, id, opts.restore) : manifest.helmValues?.key;
+        if (!key) throw new PachbackupError('not-found', `backup ${id} has no Helm values (the cluster was not installed with Helm, or its release was not found)`);
+        const text = await readStoredText(location, key);
+        if (text === undefined) {
+          throw new PachbackupError('not-found', `no ${opts.restore ? `values rendered by restore ${opts.restore}` : 'Helm values'} at s3://${cluster.backupStore.bucket}/${key}`, {
+            hint: opts.restore ? 'the restore id is the run id its messages name; the file is written by its helm-values step' : undefined,
+          });
+        }
+        process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
       }),
     );
 

@@ -1,4 +1,10 @@
 import { hostname, userInfo } from 'node:os';
+import { redactSecrets, scrubSecretText } from '../secrets/redact-secrets.js';
+
+/** A command's answer on stdout: for people, or one JSON object for scripts — with every secret left out (see redactSecrets). */
+export function print(json: boolean | undefined, value: unknown, human: () => string): void {
+  console.log(json ? JSON.stringify(redactSecrets(value), null, 2) : scrubSecretText(human()));
+}
 
 /** Who runs a CLI command, for the audit log and a run's requester. */
 export function cliActor(): string {

@@ -15,7 +15,7 @@ import { createRunEvents } from '../runner/run-event.js';
 import { clusterNamed } from '../runtime/cluster-adapters.js';
 import { connectState } from '../runtime/connect-state.js';
 import { recoverAtStart } from './backup-commands.js';
-import { cancelOnSignal, cliActor } from './cli-session.js';
+import { cancelOnSignal, cliActor, print } from './cli-session.js';
 import { createProgressDisplay } from './progress-display.js';
 
 interface CommonOptions {
@@ -153,10 +153,10 @@ export function registerRestoreCommands(program: Command): void {
         const plan = await planRestore({ env: deps, request, signal: cancel.signal });
         const detail = { via: 'cli', backupId, fingerprint: plan.fingerprint, request: plan.request };
         await state.audit.record({ actor, action: 'restore', cluster: target.name, runId: restoreId, outcome: 'requested', detail });
-        if (!opts.json) console.log(formatRestorePlan(plan));
+        if (!opts.json) print(false, plan, () => formatRestorePlan(plan));
         if (plan.refusals.length > 0) {
           await state.audit.record({ actor, action: 'restore', cluster: target.name, runId: restoreId, outcome: 'refused', detail: { ...detail, refusals: plan.refusals } });
-          if (opts.json) console.log(JSON.stringify({ plan, result: null }, null, 2));
+          if (opts.json) print(true, { plan, result: null }, () => '');
           else console.error(`\nRefused: ${plan.refusals.length} problem${plan.refusals.length === 1 ? '' : 's'} above. Nothing was changed.`);
           process.exitCode = 1;
           return;
@@ -186,7 +186,7 @@ export function registerRestoreCommands(program: Command): void {
           outcome: result.status === 'succeeded' || result.status === 'partially-failed' ? 'succeeded' : result.status === 'cancelled' ? 'cancelled' : 'failed',
           detail: { ...detail, status: result.status, error: result.error },
         });
-        console.log(opts.json ? JSON.stringify({ plan, result }, null, 2) : `\n${describeRestore(result)}`);
+        print(opts.json, { plan, result }, () => `\n${describeRestore(result)}`);
         if (result.status !== 'succeeded') process.exitCode = 1;
       } finally {
         cancel.dispose();
@@ -225,7 +225,7 @@ export function registerRestoreCommands(program: Command): void {
           outcome: result.ok ? 'succeeded' : result.status === 'cancelled' ? 'cancelled' : 'failed',
           detail: { backupId: result.backupId, failed: result.checks.filter((c) => !c.ok).map((c) => c.name) },
         });
-        console.log(opts.json ? JSON.stringify(result, null, 2) : describeDrill(result));
+        print(opts.json, result, () => describeDrill(result));
         if (!result.ok) process.exitCode = 1;
       } finally {
         cancel.dispose();

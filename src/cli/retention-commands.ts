@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { cliActor } from './cli-session.js';
+import { cliActor, print } from './cli-session.js';
 import { parseBackupId } from '../catalog/backup-layout.js';
 import { defaultConfigPath, loadConfig } from '../config/load-config.js';
 import { PachbackupError } from '../errors.js';
@@ -27,7 +27,7 @@ export function registerRetentionCommands(program: Command): void {
       try {
         const result = await runRetention({ cluster, s3: adapters.backupS3, catalog: adapters.catalog, locks: state.locks, requestedBy: actor(), dryRun: opts.dryRun ?? false });
         await state.audit.record({ actor: actor(), action: 'prune', cluster: cluster.name, outcome: 'succeeded', detail: { dryRun: result.dryRun, removed: result.plan.remove.map((r) => r.id), incomplete: result.incomplete, poolObjects: result.pool.objects } });
-        if (opts.json) return console.log(JSON.stringify(result, null, 2));
+        if (opts.json) return print(true, result, () => '');
         const verb = result.dryRun ? 'would delete' : 'deleted';
         console.log(`${cluster.name}: keeping ${result.plan.keep.length} backups (${result.plan.keep.map((k) => `${k.id}: ${k.reasons.join(', ')}`).join('; ') || 'none'})`);
         console.log(`${verb} ${result.plan.remove.length} backups${result.plan.remove.length ? `: ${result.plan.remove.map((r) => r.id).join(', ')}` : ''}`);

@@ -12,7 +12,6 @@ import { createLogger, type Logger } from '../log.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { createMetrics, loadClusterMetrics, type PachbackupMetrics } from '../observability/metrics.js';
 import { redisCheck, stateDatabaseCheck } from '../observability/readiness-checks.js';
-import { createSecretScrubbingStream } from '../observability/secret-scrub.js';
 import { clusterAdapters, type ClusterAdapters } from '../runtime/cluster-adapters.js';
 import { connectState, type StateConnections } from '../runtime/connect-state.js';
 import { createScheduleJobs } from '../schedules/schedule-jobs.js';
@@ -20,7 +19,7 @@ import { createScheduleStore } from '../schedules/schedule-store.js';
 import { createSchedules } from '../schedules/schedules.js';
 import { createPendingConfirmations } from '../slack/pending-confirmations.js';
 import { createReplayGuard } from '../slack/replay-guard.js';
-import { startSlackApp } from '../slack/start-slack-app.js';
+import { slackClientOptions, startSlackApp } from '../slack/start-slack-app.js';
 
 /** Waits for SIGINT/SIGTERM, then runs `stop` — the graceful shutdown of a long-running process. */
 function untilSignal(log: Logger, stop: () => Promise<void>): Promise<void> {
@@ -143,9 +142,9 @@ async function startObservability(config: Config, state: StateConnections, log: 
   return { metrics, health };
 }
 
-/** The root logger of a long-running process: JSON lines, secrets redacted by path and scrubbed from text. */
+/** The root logger of a long-running process: JSON lines on stdout, secrets redacted and scrubbed from text. */
 function processLogger(name: string): Logger {
-  return createLogger({ name, destination: createSecretScrubbingStream() });
+  return createLogger({ name });
 }
 
 /** `pachbackup serve` and `pachbackup worker`: the long-running processes. */
@@ -183,7 +182,7 @@ export function registerServeCommands(program: Command): void {
       const log = processLogger('pachbackup-worker');
       const state = await connectState(config);
       const { metrics, health } = await startedOrClosed(startObservability(config, state, log, 'worker'), () => state.close());
-      const slack = config.slack ? new WebClient(config.slack.botToken, config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}) : undefined;
+      const slack = config.slack ? new WebClient(config.slack.botToken, slackClientOptions(config.slack)) : undefined;
       const lockMs = Number(process.env.PACHBACKUP_JOB_LOCK_MS);
       const worker = await startedOrClosed(
         startReportingWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, fallbackZone: opts.zone, metrics, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) }),

@@ -8,6 +8,7 @@ import type { AuthorizedRestore, JobAuthority, JobRefusal } from './job-authorit
 import { openJobRun, refuseJob } from './job-run.js';
 import type { RestoreDeps } from '../restore/restore-deps.js';
 import type { RestorePlan } from '../restore/restore-plan.js';
+import { helmValuesSource, redactHelmValuesFile } from '../restore/render-helm-values.js';
 import { createRestoreSteps } from '../restore/restore-steps.js';
 import { runRestore, type RestoreResult } from '../restore/run-restore.js';
 import { createRunEvents } from '../runner/run-event.js';
@@ -26,7 +27,10 @@ export interface RestoreRunStart extends RunStart<RestoreJobData> {
   approvedBy: string[];
   /** The plan message in the target's ops channel, where the request was approved. */
   planMessage?: { channel: string; ts: string };
-  /** Reads a text object of the backup store the restore reads from (e.g. the Helm values it rendered). */
+  /**
+   * Reads a text object of the backup store the restore reads from (e.g. the Helm values it rendered) as it may
+   * leave the store: every secret replaced by a placeholder naming the object and the command that prints it.
+   */
   readStoreText(key: string): Promise<string>;
 }
 
@@ -84,7 +88,7 @@ export function createRestoreJobProcessor(deps: RestoreJobDeps) {
         plan,
         approvedBy: authorized.approvedBy,
         ...(request.slack ? { planMessage: request.slack } : {}),
-        readStoreText: (key) => readText(restoreDeps, key),
+        readStoreText: async (key) => redactHelmValuesFile(await readText(restoreDeps, key), helmValuesSource(restoreDeps.backup.store, key, plan.backup.id, restoreDeps.restoreId)),
       });
       // A run that already started belongs to a dead worker (BullMQ gave us its stalled job): take over its lock.
       if (existing && existing.phase !== 'queued') {

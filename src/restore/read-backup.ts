@@ -27,6 +27,11 @@ async function readBytes(location: BackupLocation, key: string, signal?: AbortSi
   }
 }
 
+/** A text file of the backup store as stored (e.g. Helm values); undefined when there is none at `key`. */
+export async function readStoredText(location: BackupLocation, key: string, signal?: AbortSignal): Promise<string | undefined> {
+  return (await readBytes(location, key, signal))?.toString('utf8');
+}
+
 /**
  * A backup's manifest as stored, with the sha256 of its bytes — what a restore plan's fingerprint binds an
  * approval to: a manifest rewritten after the plan was made changes it. A backup without a manifest is not

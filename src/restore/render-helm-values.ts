@@ -1,4 +1,5 @@
-import { stringify } from 'yaml';
+import { parseDocument, stringify } from 'yaml';
+import { isSecretName, redactSecrets, scrubSecretText, secretPlaceholder, type SecretSource } from '../secrets/redact-secrets.js';
 import { isAtLeast, parsePachydermVersion } from './pachyderm-version.js';
 
 /**
@@ -255,19 +256,42 @@ export function renderRestoredHelmValues(values: Values, targets: HelmRestoreTar
   return { values: out, yaml: stringify(out), changes, problems, warnings, storage: { style, backend, prefixSupported: canPrefix } };
 }
 
-const SECRET_KEY = /password|secret|token|licen[cs]e|cred|^id$/i;
+/**
+ * Where Helm values that leave the backup store point for their secrets: the file in the store, and the command
+ * that prints it for someone with access to the store (`pachbackup values <backup-id> [--restore <restore-id>]`).
+ */
+export function helmValuesSource(store: { bucket: string }, key: string, backupId: string, restoreId?: string): SecretSource {
+  return { location: `s3://${store.bucket}/${key}`, command: `pachbackup values ${backupId}${restoreId ? ` --restore ${restoreId}` : ''}` };
+}
 
 /**
- * A copy of Helm values with every secret-looking string (keys such as postgresqlPassword, storage `id`/`secret`,
- * rootToken, enterpriseLicenseKey, OAuth client secrets) replaced by `<redacted>` — for plans shown in Slack and
- * kept in the state database. The values written beside the backup are never redacted.
+ * A copy of Helm values with every secret (by name and by shape: see `redactSecrets`) replaced by a placeholder
+ * naming `source` — for plans shown in Slack and kept in the state database and Redis. The values written beside
+ * the backup are never redacted.
  */
-export function redactHelmValues(values: unknown): unknown {
-  if (Array.isArray(values)) return values.map(redactHelmValues);
-  if (!isObject(values)) return values;
-  return Object.fromEntries(
-    Object.entries(values).map(([key, value]) => [key, SECRET_KEY.test(key) && (typeof value === 'string' || typeof value === 'number') && value !== '' ? '<redacted>' : redactHelmValues(value)]),
-  );
+export function redactHelmValues(values: Record<string, unknown>, source: SecretSource): Record<string, unknown> {
+  return redactSecrets(values, source);
+}
+
+/** The changes a render made, with the values of secret keys (by the path's last name) and secret shapes hidden. */
+export function redactHelmChanges(changes: RenderedHelmValues['changes'], source: SecretSource): RenderedHelmValues['changes'] {
+  return changes.map((c) => {
+    const hide = isSecretName(c.path.split('.').at(-1) ?? '');
+    return { path: c.path, from: hide ? secretPlaceholder(source) : redactSecrets(c.from, source), to: hide ? secretPlaceholder(source) : redactSecrets(c.to, source) };
+  });
+}
+
+/**
+ * A values file as written to the store (YAML, headed by comments) with every secret replaced — for a copy that
+ * leaves the store (a Slack attachment). Comments at the top are kept; a file that is not a YAML mapping has its
+ * secret-shaped text scrubbed.
+ */
+export function redactHelmValuesFile(text: string, source: SecretSource): string {
+  const doc = parseDocument(text);
+  const values: unknown = doc.errors.length === 0 ? doc.toJS() : undefined;
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) return scrubSecretText(text, source);
+  const header = text.split('\n').filter((line, i, lines) => line.startsWith('#') && lines.slice(0, i).every((l) => l.startsWith('#'))).join('\n');
+  return `${header ? `${header}\n` : ''}${stringify(redactSecrets(values, source), { lineWidth: 0 })}`;
 }
 
 /** One shell word, quoted only when it needs to be. */

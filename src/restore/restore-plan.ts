@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import type { BackupManifest, ManifestDatabase, VerificationRecord } from '../catalog/manifest.js';
-import { storePath } from '../catalog/backup-layout.js';
+import { backupFiles, storePath } from '../catalog/backup-layout.js';
 import { createCatalog } from '../catalog/catalog.js';
 import type { ObjectStoreConfig, PostgresConfig } from '../config/config.js';
 import { describeError, isPachbackupError, PachbackupError } from '../errors.js';
@@ -35,7 +35,8 @@ import { poolKey, storeKeyPrefix } from '../object-store/pool-keys.js';
 import { verifyBackup } from '../backup/verify-backup.js';
 import { compareVersions, parsePachydermVersion, versionOfImage } from './pachyderm-version.js';
 import { readBackupHelmValues, readBackupManifest } from './read-backup.js';
-import { helmInstallCommand, prefixSupported, redactHelmValues, renderRestoredHelmValues, storageBackendOf, storageStyleOf, type HelmRestoreTargets, type RenderedHelmValues } from './render-helm-values.js';
+import { redactSecrets } from '../secrets/redact-secrets.js';
+import { helmInstallCommand, helmValuesSource, prefixSupported, redactHelmChanges, redactHelmValues, renderRestoredHelmValues, storageBackendOf, storageStyleOf, type HelmRestoreTargets, type RenderedHelmValues } from './render-helm-values.js';
 import type { RestoreEnvironment } from './restore-deps.js';
 import type { DatabaseTarget, ObjectTarget, ResolvedRestoreRequest, RestoreRequest } from './restore-request.js';
 import { bucketExists, describeStore, firstObjectUnder } from './inventory-objects.js';
@@ -527,6 +528,7 @@ export async function planRestore(options: PlanRestoreOptions): Promise<RestoreP
     },
   };
   const rendered = renderRestoredHelmValues(values ?? {}, helmTargets, chartVersion);
+  const secrets = helmValuesSource(env.backup.store, manifest.helmValues?.key ?? backupFiles.helmValues(env.backup.store, manifest.cluster, manifest.id), manifest.id);
   refusals.push(...rendered.problems);
   warnings.push(...rendered.warnings);
   if (!chartVersion) warnings.push('the backup does not record its chart version: fill in --version in the helm command');
@@ -577,9 +579,9 @@ export async function planRestore(options: PlanRestoreOptions): Promise<RestoreP
       namespace: target.kubernetes.namespace,
       ...(chartVersion ? { chartVersion } : {}),
       command,
-      valuesYaml: stringify(redactHelmValues(rendered.values)),
+      valuesYaml: stringify(redactHelmValues(rendered.values, secrets), { lineWidth: 0 }), // placeholders on one line each
       targets: helmTargets,
-      changes: rendered.changes,
+      changes: redactHelmChanges(rendered.changes, secrets),
       storage: rendered.storage,
     },
   };
@@ -594,7 +596,8 @@ export async function planRestore(options: PlanRestoreOptions): Promise<RestoreP
     pause: pauseNeeded,
     helm: { chartVersion: chartVersion ?? null, credentialsSecret: request.credentialsSecret ?? null, postgres: request.helmPostgres ?? null },
   });
-  return { ...plan, fingerprint, steps: plannedSteps(plan) };
+  // Nothing secret leaves the store with the plan (Slack, the state database, Redis, --json): see redactSecrets.
+  return redactSecrets({ ...plan, fingerprint, steps: plannedSteps(plan) }, secrets);
 }
 
 /** Throws the plan's refusals as one 'precondition' error; no-op when there are none. */

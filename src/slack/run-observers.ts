@@ -116,7 +116,9 @@ function restoreObserver({ client, config, log, fallbackZone }: SlackRunObserver
       async finish(result) {
         if (result.helm) {
           const content = await readStoreText(result.helm.valuesKey).catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not read the rendered values back to attach them'));
-          if (content) await reporter.attach({ filename: 'restored-values.yaml', title: `Helm values for ${run.cluster} restored from ${plan.backup.id}`, content, comment: `Helm values pointed at the restored state. Save as restored-values.yaml, then:\n\`\`\`${result.helm.command}\`\`\`` });
+          // The content comes with its secrets replaced by where they are; the comment says how to get the full file.
+          const command = `pachbackup values ${plan.backup.id} --restore ${run.id}`;
+          if (content) await reporter.attach({ filename: 'restored-values.yaml', title: `Helm values for ${run.cluster} restored from ${plan.backup.id}`, content, comment: `Helm values pointed at the restored state, secrets left out: \`${command}\` prints the full file (it needs the backup store's credentials). Save it as restored-values.yaml, then:\n\`\`\`${result.helm.command}\`\`\`` });
         }
         await reporter.finish(restoreOutcome(result, estimate));
       },

@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, defaultBodyLimit, HTTPReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
 import type { SlackConfig } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { createAuthorizer } from '../access/authorizer.js';
 import { registerListeners } from './listeners/register-listeners.js';
 import type { SlackAppDeps } from './app-deps.js';
 import type { ReplayGuard } from './replay-guard.js';
+import { createSecretScrubbingFetch } from './secret-scrubbing-fetch.js';
 
 /** Bolt's logger interface over pino, so the app's logs are one JSON stream with secrets redacted. */
 function boltLogger(log: Logger): BoltLogger {
@@ -20,6 +22,11 @@ function boltLogger(log: Logger): BoltLogger {
     getLevel: () => level,
     setName: () => undefined,
   };
+}
+
+/** Options of every Slack Web API client pachbackup makes: the configured API URL, and nothing secret sent. */
+export function slackClientOptions(slack: Pick<SlackConfig, 'apiUrl'>): WebClientOptions {
+  return { ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}), fetch: createSecretScrubbingFetch() };
 }
 
 export interface RunningSlackApp {
@@ -46,7 +53,7 @@ export async function startSlackApp(options: {
   const common = {
     token: slack.botToken,
     logger: boltLogger(log.child({ component: 'bolt' })),
-    clientOptions: { ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}) },
+    clientOptions: slackClientOptions(slack),
   };
   const receiver = slack.appToken ? undefined : new HTTPReceiver({ signingSecret: slack.signingSecret, processBeforeResponse: false, logger: common.logger });
   if (receiver) guardRequests(receiver, options.replayGuard, log);

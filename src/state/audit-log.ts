@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { redactSecrets } from '../secrets/redact-secrets.js';
 
 /** One entry of the audit log: who did what to which cluster, and how it ended. */
 export interface AuditEntry {
@@ -11,7 +12,10 @@ export interface AuditEntry {
   detail?: Record<string, unknown>;
 }
 
-/** Appends to the audit log in the state database. Entries are never updated or deleted by pachbackup. */
+/**
+ * Appends to the audit log in the state database. Entries are never updated or deleted by pachbackup, and never
+ * hold a secret: details go through `redactSecrets`.
+ */
 export function createAuditLog(pool: pg.Pool) {
   return {
     async record(entry: AuditEntry): Promise<void> {
@@ -21,7 +25,7 @@ export function createAuditLog(pool: pg.Pool) {
         entry.cluster ?? null,
         entry.runId ?? null,
         entry.outcome,
-        JSON.stringify(entry.detail ?? {}),
+        JSON.stringify(redactSecrets(entry.detail ?? {})),
       ]);
     },
     async list(filter: { cluster?: string; limit?: number } = {}): Promise<(AuditEntry & { at: Date })[]> {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { RunPhase, StepState } from '../runner/run-phase.js';
 import type { StepSizes } from '../runner/run-event.js';
+import { redactSecrets, scrubSecretText } from '../secrets/redact-secrets.js';
 
 export type RunKind = 'backup' | 'restore' | 'drill' | 'verify';
 
@@ -67,6 +68,11 @@ function toRun(r: Record<string, any>): RunRecord {
 
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
+/** JSON for a column, secrets left out (nothing secret is kept in the state database: see redactSecrets). */
+const json = (value: unknown) => JSON.stringify(redactSecrets(value));
+/** Text for a column (an error message), secret shapes scrubbed. */
+const text = (value: string | null | undefined) => (value === null || value === undefined ? null : scrubSecretText(value));
+
 function toStep(r: Record<string, any>): StepRecord {
   return {
     runId: r.run_id,
@@ -101,9 +107,9 @@ export function createRunStore(pool: pg.Pool) {
           run.cluster,
           run.phase ?? 'queued',
           run.requestedBy,
-          run.note ?? null,
-          run.estimate === undefined ? null : JSON.stringify(run.estimate),
-          run.slack === undefined ? null : JSON.stringify(run.slack),
+          text(run.note),
+          run.estimate === undefined ? null : json(run.estimate),
+          run.slack === undefined ? null : json(run.slack),
           run.backupId ?? null,
         ],
       );
@@ -133,21 +139,21 @@ export function createRunStore(pool: pg.Pool) {
                 started_at = CASE WHEN $7::boolean AND started_at IS NULL THEN now() ELSE started_at END,
                 finished_at = CASE WHEN $8::boolean THEN now() ELSE finished_at END
           WHERE id = $1`,
-        [id, phase, 'error' in fields, fields.error ?? null, 'owner' in fields, fields.owner ?? null, fields.started ?? false, fields.finished ?? false],
+        [id, phase, 'error' in fields, text(fields.error), 'owner' in fields, fields.owner ?? null, fields.started ?? false, fields.finished ?? false],
       );
     },
 
     async finishRun(id: string, fields: { phase: RunPhase; error?: string; warnings: string[]; downtimeSeconds?: number; result?: unknown }): Promise<void> {
       await pool.query(
         `UPDATE runs SET phase = $2, error = $3, warnings = $4, downtime_seconds = $5, result = COALESCE($6, result), finished_at = now() WHERE id = $1`,
-        [id, fields.phase, fields.error ?? null, JSON.stringify(fields.warnings), fields.downtimeSeconds ?? null, fields.result === undefined ? null : JSON.stringify(fields.result)],
+        [id, fields.phase, text(fields.error), json(fields.warnings), fields.downtimeSeconds ?? null, fields.result === undefined ? null : json(fields.result)],
       );
     },
 
     async setRunFields(id: string, fields: { estimate?: unknown; result?: unknown; slack?: unknown }): Promise<void> {
       for (const [column, value] of Object.entries(fields)) {
         if (value === undefined) continue;
-        await pool.query(`UPDATE runs SET ${column} = $2 WHERE id = $1`, [id, JSON.stringify(value)]);
+        await pool.query(`UPDATE runs SET ${column} = $2 WHERE id = $1`, [id, json(value)]);
       }
     },
 
@@ -183,18 +189,18 @@ export function createRunStore(pool: pg.Pool) {
           fields.sizes?.bytes ?? null,
           fields.sizes?.objects ?? null,
           fields.sizes?.rows ?? null,
-          fields.output === undefined ? null : JSON.stringify(fields.output),
-          fields.error ?? null,
+          fields.output === undefined ? null : json(fields.output),
+          text(fields.error),
         ],
       );
     },
 
     async setStepState(runId: string, name: string, state: StepState, error?: string): Promise<void> {
-      await pool.query('UPDATE run_steps SET state = $3, error = COALESCE($4, error) WHERE run_id = $1 AND name = $2', [runId, name, state, error ?? null]);
+      await pool.query('UPDATE run_steps SET state = $3, error = COALESCE($4, error) WHERE run_id = $1 AND name = $2', [runId, name, state, text(error)]);
     },
 
     async saveCheckpoint(runId: string, name: string, data: unknown): Promise<void> {
-      await pool.query('UPDATE run_steps SET checkpoint = $3 WHERE run_id = $1 AND name = $2', [runId, name, JSON.stringify(data)]);
+      await pool.query('UPDATE run_steps SET checkpoint = $3 WHERE run_id = $1 AND name = $2', [runId, name, json(data)]);
     },
   };
 }

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../src/log.js';
-import { createSecretScrubbingStream, scrubSecrets } from '../../src/observability/secret-scrub.js';
+import { createSecretScrubbingStream } from '../../src/observability/secret-scrub.js';
+import { scrubSecretText } from '../../src/secrets/redact-secrets.js';
 
 /** A logger writing JSON lines into memory, as it would to stdout; optionally through the secret scrubber. */
 function capture(options: { scrub?: boolean } = {}): { log: Logger; lines: () => Record<string, any>[]; raw: () => string } {
@@ -66,7 +67,7 @@ describe('structured logs', () => {
     for (const secret of SECRETS) expect(raw()).not.toContain(secret);
   });
 
-  // Secrets nested deeper than the first paths reached: these failed until REDACTED_PATHS (src/log.ts) covered them.
+  // Secrets nested at any depth, by name and by shape (src/secrets/redact-secrets.ts).
   it('redact a whole config when it is logged (nested deeper than the paths reach, URLs with passwords)', () => {
     const { log, raw } = capture();
     log.info({
@@ -78,6 +79,14 @@ describe('structured logs', () => {
       },
     }, 'config loaded');
     for (const secret of SECRETS.filter((s) => s !== TOKEN)) expect(raw()).not.toContain(secret);
+  });
+
+  it('redact secrets by shape at any depth and in a child logger\'s bindings', () => {
+    const { log, raw } = capture();
+    const child = log.child({ cluster: 'prod', store: { url: `https://store:${PASSWORD}@minio.internal:9000` } });
+    child.info({ values: { pachd: { extraEnv: [{ name: 'AWS_SECRET_ACCESS_KEY', value: SECRET_ACCESS_KEY }], deeper: { a: { b: { c: { rootToken: TOKEN } } } } } } }, 'values read');
+    for (const secret of [PASSWORD, SECRET_ACCESS_KEY, TOKEN]) expect(raw()).not.toContain(secret);
+    expect(raw()).toContain('AWS_SECRET_ACCESS_KEY');
   });
 
   it('redact secrets logged at the top level and capitalised Authorization headers', () => {
@@ -103,14 +112,14 @@ describe('the secret-scrubbing log destination', () => {
     const parsed = lines();
     expect(parsed).toHaveLength(5);
     expect(parsed.every((l) => l.runId === 'prod-20261124-030000')).toBe(true);
-    expect(parsed[0]!.err.message).toBe('cannot connect to postgres://[redacted]@db.internal:5432/pachbackup');
+    expect(parsed[0]!.err.message).toBe('cannot connect to postgres://pachbackup:[redacted]@db.internal:5432/pachbackup');
     expect(parsed[1]!.url).toBe('https://slack.com/api/chat.postMessage?channel=C0OPS&token=[redacted]');
     expect(parsed[2]!.msg).toBe('Socket Mode with xapp-[redacted]; sent Authorization: Bearer [redacted]');
-    expect(parsed[4]!.redis).toBe('redis://[redacted]@redis:6379/0');
+    expect(parsed[4]!.redis).toBe('redis://:[redacted]@redis:6379/0');
   });
 
   it('leaves ordinary text alone', () => {
     const text = 'copied 12 objects from s3://pachyderm-prod-data to https://minio.internal:9000/backups for alice@example.com; Basic auth is off';
-    expect(scrubSecrets(text)).toBe(text);
+    expect(scrubSecretText(text)).toBe(text);
   });
 });

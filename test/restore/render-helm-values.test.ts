@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { helmInstallCommand, redactHelmValues, renderRestoredHelmValues, rewriteStorageUrl, type HelmRestoreTargets } from '../../src/restore/render-helm-values.js';
+import { helmInstallCommand, helmValuesSource, redactHelmValues, redactHelmValuesFile, renderRestoredHelmValues, rewriteStorageUrl, type HelmRestoreTargets } from '../../src/restore/render-helm-values.js';
 
 const productionValues = () => ({
   deployTarget: 'CUSTOM',
@@ -103,13 +103,25 @@ describe('Helm values pointed at a restored state', () => {
     );
   });
 
-  it('redacts secrets in the copy a plan shows, and only there', () => {
+  it('redacts secrets in the copy a plan shows, and only there, pointing at the file in the store', () => {
     const values = { global: { postgresql: { postgresqlPassword: 'hunter2', postgresqlHost: 'db' } }, pachd: { rootToken: 'abc', storage: { amazon: { id: 'AKIA', secret: 's3cr3t', bucket: 'b' } } }, oidc: { upstreamIDPs: [{ config: { clientSecret: 'x', clientID: 'pachyderm' } }] } };
-    expect(redactHelmValues(values)).toEqual({
-      global: { postgresql: { postgresqlPassword: '<redacted>', postgresqlHost: 'db' } },
-      pachd: { rootToken: '<redacted>', storage: { amazon: { id: '<redacted>', secret: '<redacted>', bucket: 'b' } } },
-      oidc: { upstreamIDPs: [{ config: { clientSecret: '<redacted>', clientID: 'pachyderm' } }] },
+    const source = helmValuesSource({ bucket: 'store' }, 'pachbackup/backups/prod/prod-1/helm-values.yaml', 'prod-1');
+    const hidden = '<secret: in s3://store/pachbackup/backups/prod/prod-1/helm-values.yaml; print with `pachbackup values prod-1`>';
+    expect(redactHelmValues(values, source)).toEqual({
+      global: { postgresql: { postgresqlPassword: hidden, postgresqlHost: 'db' } },
+      pachd: { rootToken: hidden, storage: { amazon: { id: 'AKIA', secret: hidden, bucket: 'b' } } },
+      oidc: { upstreamIDPs: [{ config: { clientSecret: hidden, clientID: 'pachyderm' } }] },
     });
     expect((renderRestoredHelmValues(values, targets(), '2.11.6').values.global as any).postgresql.postgresqlPassword).toBe('hunter2');
+  });
+
+  it('redacts a values file that leaves the store, keeping its header', () => {
+    const source = helmValuesSource({ bucket: 'store' }, 'k/restores/r-1/helm-values.yaml', 'prod-1', 'r-1');
+    const file = '# Helm values restoring backup prod-1\n# Save as restored-values.yaml\npachd:\n  rootToken: abc\n  extraEnv:\n    - name: AWS_SECRET_ACCESS_KEY\n      value: s3cr3t\n';
+    const redacted = redactHelmValuesFile(file, source);
+    expect(redacted.startsWith('# Helm values restoring backup prod-1\n# Save as restored-values.yaml\n')).toBe(true);
+    expect(redacted).not.toMatch(/abc|s3cr3t/);
+    expect(redacted).toContain('pachbackup values prod-1 --restore r-1');
+    expect(redacted).toContain('name: AWS_SECRET_ACCESS_KEY');
   });
 });

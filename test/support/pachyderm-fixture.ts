@@ -25,7 +25,16 @@ export const quietLogger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? '
  * Kubernetes simulator; plus the config file pointing at all of it, as an operator would write it.
  */
 export async function createPachydermFixture(
-  options: { objects?: number; podDelayMs?: number; pauseStrategy?: 'scale' | 'enterprise'; pauseTimeoutSeconds?: number; dedicatedPostgres?: boolean; editConfig?: (config: Record<string, any>, dir: string) => void } = {},
+  options: {
+    objects?: number;
+    podDelayMs?: number;
+    pauseStrategy?: 'scale' | 'enterprise';
+    pauseTimeoutSeconds?: number;
+    dedicatedPostgres?: boolean;
+    /** The user-supplied values of the deployed Helm release (default: the simulator's). */
+    helmValues?: Record<string, unknown>;
+    editConfig?: (config: Record<string, any>, dir: string) => void;
+  } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'pachbackup-fixture-'));
   // A test that stops PostgreSQL gets a server of its own; the others share the suite's.
@@ -48,7 +57,7 @@ export async function createPachydermFixture(
   await dex.end();
   const seeded = await addChunks({ s3: clusterBucket.s3, bucket: clusterBucket.name, db: pachyderm, count: options.objects ?? 60, minBytes: 1024, maxBytes: 32 * 1024 });
 
-  const kube = await startKubeSimulator({ podDelayMs: options.podDelayMs ?? 10 });
+  const kube = await startKubeSimulator({ podDelayMs: options.podDelayMs ?? 10, ...(options.helmValues ? { seed: { helmValues: options.helmValues } } : {}) });
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kube.kubeconfig('pachyderm'));
   const secret = join(dir, 's3-secret');

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { serve } from '../../src/cli/serve-commands.js';
+import type { Logger } from '../../src/log.js';
 import { operationsQueueName } from '../../src/jobs/operations-queue.js';
 import { SANDBOX_APP_TOKEN, SANDBOX_BOT_TOKEN } from '../../src/sandbox/slack-sim/seed.js';
 import { startSlackSimulator, type SlackSimulator } from '../../src/sandbox/slack-sim/server.js';
@@ -43,6 +44,9 @@ export async function createSlackFixture(
     objects?: number;
     worker?: boolean;
     workerLockDurationMs?: number;
+    helmValues?: Record<string, unknown>;
+    /** The logger of the app and worker (default: silent). */
+    log?: Logger;
     editConfig?: (config: Record<string, any>, dir: string) => void;
   } = {},
 ) {
@@ -51,6 +55,7 @@ export async function createSlackFixture(
   const f = await createPachydermFixture({
     ...(options.podDelayMs !== undefined ? { podDelayMs: options.podDelayMs } : {}),
     ...(options.objects !== undefined ? { objects: options.objects } : {}),
+    ...(options.helmValues ? { helmValues: options.helmValues } : {}),
     editConfig: (config, dir) => {
       writeFileSync(join(dir, 'bot-token'), `${SANDBOX_BOT_TOKEN}\n`);
       writeFileSync(join(dir, 'signing-secret'), `${SIGNING_SECRET}\n`);
@@ -64,7 +69,7 @@ export async function createSlackFixture(
       options.editConfig?.(config, dir);
     },
   });
-  const running = await serve(f.config, f.state, quietLogger, {
+  const running = await serve(f.config, f.state, options.log ?? quietLogger, {
     withWorker: options.worker ?? true,
     fallbackZone: 'UTC',
     host: '127.0.0.1',
