@@ -7,6 +7,7 @@ import { canonicalTimeZone } from '../schedules/schedule.js';
 import type { ClusterConfig, Config, ObjectStoreConfig, ScheduleConfig } from './config.js';
 import { configSchema, type RawCluster, type RawConfig, type SecretRef } from './schema.js';
 import { formatIssue } from './format-issue.js';
+import { sameBucketSpelling } from '../identity/same-bucket.js';
 import { inlineUrlCredential } from '../secrets/redact-secrets.js';
 
 /** Raised for a configuration that cannot be used; `problems` has one line per problem, each naming its key. */
@@ -101,6 +102,14 @@ function resolveConfig(raw: RawConfig, source: string, r: Resolver): Config {
   const clusters: Record<string, ClusterConfig> = {};
   for (const [name, cluster] of Object.entries(raw.clusters)) clusters[name] = resolveCluster(name, cluster, r);
 
+  for (const cluster of Object.values(clusters)) {
+    for (const other of Object.values(clusters)) {
+      if (other.name !== cluster.name && sameBucketSpelling(cluster.backupStore, other.objectStore)) {
+        r.problem(`clusters.${cluster.name}.backupStore.bucket`, `"${cluster.backupStore.bucket}" is the bucket cluster ${other.name} runs on; expected a separate bucket, so that a backup survives what happens to the cluster's data`);
+      }
+    }
+  }
+
   const config: Config = {
     source,
     stateDatabaseUrl: r.value('stateDatabase.url', raw.stateDatabase.url) ?? '',
@@ -161,7 +170,7 @@ function resolveCluster(name: string, raw: RawCluster, r: Resolver): ClusterConf
 
   const objectStore = resolveStore(`${key}.objectStore`, raw.objectStore, r);
   const backupStore = resolveStore(`${key}.backupStore`, raw.backupStore, r, objectStore);
-  if (sameBucket(objectStore, backupStore)) {
+  if (sameBucketSpelling(objectStore, backupStore)) {
     r.problem(
       `${key}.backupStore.bucket`,
       `"${backupStore.bucket}" is the cluster's own bucket; expected a separate bucket, so that a backup survives what happens to the cluster's data`,
@@ -250,11 +259,6 @@ function resolveStore(
     store.credentials = fallback.credentials;
   }
   return store;
-}
-
-function sameBucket(a: ObjectStoreConfig, b: ObjectStoreConfig): boolean {
-  const host = (s: ObjectStoreConfig) => (s.endpoint ? new URL(s.endpoint).host.toLowerCase() : `aws:${s.region}`);
-  return a.bucket === b.bucket && host(a) === host(b);
 }
 
 /**

@@ -25,11 +25,12 @@ import type { BackupManifest, ManifestDatabase, VerificationRecord } from '../ca
 import { backupFiles, storePath } from '../catalog/backup-layout.js';
 import { createCatalog } from '../catalog/catalog.js';
 import type { ObjectStoreConfig, PostgresConfig } from '../config/config.js';
+import { overlappingAreas, type Sameness } from '../identity/same-bucket.js';
+import { sameServer } from '../identity/same-server.js';
 import { describeError, isPachbackupError, PachbackupError } from '../errors.js';
 import { formatBytes } from '../format-units.js';
 import { decodeHelmRelease } from '../helm/release-secret.js';
 import type { WorkloadSnapshot } from '../kubernetes/pachyderm-workloads.js';
-import { storeService } from '../object-store/copy-object.js';
 import { readInventory } from '../object-store/inventory.js';
 import { poolKey, storeKeyPrefix } from '../object-store/pool-keys.js';
 import { verifyBackup } from '../backup/verify-backup.js';
@@ -173,16 +174,13 @@ function dateStamp(at: Date): string {
   return at.toISOString().slice(0, 10).replace(/-/g, '');
 }
 
-function sameServer(a: Pick<PostgresConfig, 'host' | 'port'>, b: Pick<PostgresConfig, 'host' | 'port'>): boolean {
-  return a.host.toLowerCase() === b.host.toLowerCase() && a.port === b.port;
-}
-
-/** True when two (bucket, prefix) areas on stores share any key. */
-function storesOverlap(a: Pick<ObjectStoreConfig, 'bucket' | 'prefix' | 'endpoint'>, b: Pick<ObjectStoreConfig, 'bucket' | 'prefix' | 'endpoint'>): boolean {
-  if (a.bucket !== b.bucket || storeService(a as ObjectStoreConfig) !== storeService(b as ObjectStoreConfig)) return false;
-  const pa = storeKeyPrefix(a);
-  const pb = storeKeyPrefix(b);
-  return pa.startsWith(pb) || pb.startsWith(pa);
+/**
+ * Whether two (bucket, prefix) areas share keys, asked of the stores when the spelling cannot tell (a marker
+ * written through `writer`, see overlappingAreas): a restore never decides "another bucket" from how an endpoint
+ * is spelt.
+ */
+function askOverlap(env: RestoreEnvironment, writer: ObjectStoreConfig, other: ObjectStoreConfig, signal: AbortSignal | undefined): Promise<Sameness> {
+  return overlappingAreas({ store: writer, s3: env.objectStoreClient(writer) }, { store: other, s3: env.objectStoreClient(other) }, signal ? { signal } : {});
 }
 
 /**
@@ -362,6 +360,12 @@ export async function planRestore(options: PlanRestoreOptions): Promise<RestoreP
     refusals.push(`cannot inspect the target databases on ${target.postgres.host}:${target.postgres.port}: ${describeError(err)}`);
   }
   const others = (options.env.knownClusters ?? []).filter((c) => c.name !== target.name);
+  // Is another cluster's server the target's? Asked of the servers (see sameServer) when a target name is one of its databases.
+  const otherServers = new Map<string, Sameness>();
+  for (const other of others) {
+    const shared = targetNames.find((n) => other.postgres.databases.includes(n));
+    if (shared) otherServers.set(other.name, await sameServer({ config: target.postgres, database: target.postgres.databases[0]! }, { config: other.postgres, database: shared }, signal ? { signal } : {}));
+  }
   const databases: PlannedDatabase[] = manifest.databases.map((db, i) => {
     const name = targetNames[i]!;
     const state = states.find((s) => s.name === name) ?? { name, exists: false, objects: 0 };
@@ -376,9 +380,10 @@ export async function planRestore(options: PlanRestoreOptions): Promise<RestoreP
       creates.push(state.exists ? `${where} (exists, empty) receives the backup's "${db.name}"` : `${where} is created from the backup's "${db.name}"`);
     }
     for (const other of others) {
-      if (sameServer(other.postgres, target.postgres) && other.postgres.databases.includes(name)) {
-        refusals.push(`${where} is the live database of cluster ${other.name}: a restore into ${target.name} must not replace another cluster's state`);
-      }
+      const server = otherServers.get(other.name);
+      if (!server || !other.postgres.databases.includes(name)) continue;
+      if (server.verdict === 'same') refusals.push(`${where} is the live database of cluster ${other.name} (${server.how}): a restore into ${target.name} must not replace another cluster's state`);
+      if (server.verdict === 'unknown') refusals.push(`cannot tell whether ${where} is the live database of cluster ${other.name} (${server.how}): restore into databases of other names`);
     }
     return {
       source: db.name,
@@ -404,7 +409,7 @@ export async function planRestore(options: PlanRestoreOptions): Promise<RestoreP
   // Objects.
   const store = objectTargetStore(request, env);
   const mode = request.objects.kind === 'backup-pool' ? 'backup-pool' : 'copy';
-  const live = mode === 'copy' && storesOverlap(store, target.objectStore);
+  let live = false;
   let exists = true;
   let first: { key: string; page: number } | undefined;
   if (mode === 'copy') {
@@ -416,6 +421,13 @@ export async function planRestore(options: PlanRestoreOptions): Promise<RestoreP
       refusals.push(`cannot inspect ${describeStore(store)}: ${describeError(err)}`);
     }
     if (!exists) creates.push(`bucket s3://${store.bucket}${store.endpoint ? ` at ${store.endpoint}` : ''} is created`);
+    // A bucket that does not exist yet is nobody's; one that does is asked whose it is.
+    const clusterAreas = exists ? await Promise.all([target, ...others].map(async (c) => ({ cluster: c, answer: await askOverlap(env, store, c.objectStore, signal) }))) : [];
+    for (const { cluster: c, answer } of clusterAreas) {
+      if (c.name === target.name) live = answer.verdict === 'same';
+      else if (answer.verdict === 'same') refusals.push(`${describeStore(store)} is the bucket cluster ${c.name} runs on (${answer.how}): a restore into ${target.name} must not write into another cluster's data`);
+      if (answer.verdict === 'unknown') refusals.push(`cannot tell whether ${describeStore(store)} is the bucket cluster ${c.name} runs on (${answer.how}): restore into a bucket you can tell apart`);
+    }
     if (first && !request.overwrite) {
       refusals.push(`${describeStore(store)} is not empty (${first.page >= 1000 ? 'at least 1000' : first.page} objects, e.g. ${first.key}${live ? `; it is what cluster ${target.name} runs on` : ''}): restore into an empty bucket, or allow overwriting`);
     } else if (first) {
@@ -423,12 +435,10 @@ export async function planRestore(options: PlanRestoreOptions): Promise<RestoreP
         `${describeStore(store)} holds objects (${first.page >= 1000 ? 'at least 1000' : first.page}, e.g. ${first.key}): objects with the backup's keys are kept when their size matches and REPLACED otherwise; objects not in the backup are left as they are`,
       );
     }
-    for (const other of others) {
-      if (storesOverlap(store, other.objectStore)) refusals.push(`${describeStore(store)} is the bucket cluster ${other.name} runs on: a restore into ${target.name} must not write into another cluster's data`);
-    }
     for (const backupStore of [env.backup.store, target.backupStore, ...others.map((o) => o.backupStore)]) {
-      if (storesOverlap(store, backupStore)) {
-        refusals.push(`${describeStore(store)} overlaps the backup store s3://${backupStore.bucket}/${storeKeyPrefix(backupStore)}: restore the objects elsewhere (or use the backup pool in place on purpose)`);
+      const answer = await askOverlap(env, backupStore, store, signal);
+      if (answer.verdict === 'same') {
+        refusals.push(`${describeStore(store)} overlaps the backup store s3://${backupStore.bucket}/${storeKeyPrefix(backupStore)} (${answer.how}): restore the objects elsewhere (or use the backup pool in place on purpose)`);
         break;
       }
     }

@@ -76,6 +76,8 @@ describe('configuration', () => {
     ['a misspelt key', (c) => (c.clusters.prod.kubernetes.namspace = 'x'), /unknown key "namspace" in clusters\.prod\.kubernetes; expected one of inCluster, kubeconfig, context, namespace/],
     ['a password written in the file', (c) => (c.clusters.prod.postgres.password = 'hunter2'), /clusters\.prod\.postgres\.password: got a value; expected `\{ env: VARIABLE \}` or `\{ file: \/path\/to\/file \}`/],
     ['the backup store in the cluster bucket', (c) => (c.clusters.prod.backupStore.bucket = 'pach-prod'), /clusters\.prod\.backupStore\.bucket: "pach-prod" is the cluster's own bucket; expected a separate bucket/],
+    ['the backup store in the cluster bucket, spelt as AWS\'s global endpoint', (c) => (c.clusters.prod.backupStore = { bucket: 'pach-prod', endpoint: 'https://s3.amazonaws.com' }), /clusters\.prod\.backupStore\.bucket: "pach-prod" is the cluster's own bucket; expected a separate bucket/],
+    ['a backup store that is another cluster\'s bucket', (c) => (c.clusters.staging.backupStore = { bucket: 'pach-prod', endpoint: 'https://s3.eu-west-1.amazonaws.com', region: 'eu-west-1' }), /clusters\.staging\.backupStore\.bucket: "pach-prod" is the bucket cluster prod runs on/],
     ['a port given as text', (c) => (c.clusters.prod.postgres.port = 'five'), /clusters\.prod\.postgres\.port: got "five"; expected a number/],
     ['an unknown pause strategy', (c) => (c.clusters.prod.pachyderm.pauseStrategy = 'freeze'), /pauseStrategy: got "freeze"; expected one of "scale", "enterprise"/],
     ['a user name instead of a Slack user id', (c) => (c.clusters.prod.access.operators.users = ['alice']), /access\.operators\.users\[0\]: got "alice"; expected a Slack user id such as U012ABCDEF/],

@@ -5,6 +5,7 @@ import { describeAccess, type AccessCheck } from '../../kubernetes/pachyderm-wor
 import { checkDumpCompatible, findPgTool, toolVersion } from '../../postgres/pg-tools.js';
 import { probeSnapshotPath } from '../../postgres/database-snapshot.js';
 import { inspectServer } from '../../postgres/server-info.js';
+import { sameBucket } from '../../identity/same-bucket.js';
 import type { Step } from '../../runner/step.js';
 import type { BackupDeps } from '../backup-deps.js';
 import type { BackupOutputs } from '../backup-outputs.js';
@@ -62,8 +63,9 @@ async function checkBucket(s3: S3Client, store: ObjectStoreConfig, role: string,
 /**
  * Checks, without changing anything, that the backup can run to its end: Kubernetes permissions for every
  * action (SelfSubjectAccessReview), pachd and the workers found and running, PostgreSQL reachable with the
- * configured sslmode, pg_dump not older than the server, both buckets reachable and distinct — and whether the
- * dumps can come from snapshots exported while paused (if not, they are dumped while paused; not a problem). Every problem is
+ * configured sslmode, pg_dump not older than the server, both buckets reachable and distinct (as the stores
+ * answer it, see sameBucket) — and whether the dumps can come from snapshots exported while paused (if not, they
+ * are dumped while paused; not a problem). Every problem is
  * reported at once; any problem ends the run as failed-validation with nothing touched.
  */
 export function preflight(deps: BackupDeps): Step<BackupOutputs> {
@@ -120,8 +122,12 @@ export function preflight(deps: BackupDeps): Step<BackupOutputs> {
         checkBucket(deps.backupS3, cluster.backupStore, 'backup store', ctx.signal),
       ]);
       problems.push(...bucketProblems.filter((p): p is string => p !== undefined));
-      if (cluster.objectStore.bucket === cluster.backupStore.bucket && (cluster.objectStore.endpoint ?? '') === (cluster.backupStore.endpoint ?? '')) {
-        problems.push(`the backup store is the cluster's own bucket (${cluster.backupStore.bucket}): a backup must live elsewhere`);
+      if (bucketProblems.every((p) => p === undefined)) {
+        // Asked of the stores (a marker written to the backup store), not read from how the endpoints are spelt.
+        const same = await sameBucket({ store: cluster.backupStore, s3: deps.backupS3 }, { store: cluster.objectStore, s3: deps.clusterS3 }, { markerPrefix: cluster.backupStore.prefix, signal: ctx.signal });
+        const store = `s3://${cluster.backupStore.bucket}${cluster.backupStore.endpoint ? ` at ${cluster.backupStore.endpoint}` : ''}`;
+        if (same.verdict === 'same') problems.push(`the backup store ${store} is the cluster's own bucket (${same.how}): a backup must live elsewhere`);
+        else if (same.verdict === 'unknown') ctx.warn(`could not tell whether the backup store ${store} is the cluster's own bucket: ${same.how}`);
       }
 
       if (problems.length > 0 || !snapshot || !server || !pgDump || !pgDumpPath || !snapshotPath) {
