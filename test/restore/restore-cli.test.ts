@@ -105,5 +105,5 @@ describe('pachbackup restore', () => {
     expect(killed).toMatchObject({ phase: 'failed' });
     expect(killed?.error).toMatch(/interrupted/);
     expect(next.code, next.stdout).toBe(0);
-  });
+  }, 240_000); // a restore, then a drill, each a CLI process: minutes on a loaded machine
 });
