@@ -79,7 +79,7 @@ export interface ClusterConfig {
   backup: { copyConcurrency: number; listConcurrency: number; catchUpAfterSeconds: number; pauseTimeoutSeconds: number; resumeTimeoutSeconds: number };
   /** Backups that run on their own (the config file's; more are made in Slack and kept in the state database). */
   schedules: ScheduleConfig[];
-  retention: { keepLast?: number; keepDays?: number; incompleteAfterHours: number };
+  retention: { keepLast?: number; keepDays?: number; incompleteAfterHours: number; poolGraceHours: number };
   alerts: { staleAfterHours: number };
   /**
    * Restores asked for in Slack: how many distinct approvers (never the requester) must approve before the restore

@@ -163,8 +163,13 @@ const retentionSchema = z
     keepDays: z.int().min(1).optional(),
     /** Folders without a manifest (failed backups) older than this are removed. */
     incompleteAfterHours: z.int().min(1).default(48),
+    /**
+     * Pool objects no complete backup references are deleted only once older than this: a backup still copying
+     * (of any cluster sharing the store) has not written its manifest yet.
+     */
+    poolGraceHours: z.number().min(1).default(24),
   })
-  .default({ incompleteAfterHours: 48 });
+  .default({ incompleteAfterHours: 48, poolGraceHours: 24 });
 
 /**
  * A backup schedule: a cron expression (5 fields, or 6 with seconds first, as BullMQ's job schedulers read it)

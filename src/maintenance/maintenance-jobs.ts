@@ -70,7 +70,7 @@ export function createMaintenance(options: { config: Config; state: StateConnect
         const adapters = clusterAdapters(cluster);
         try {
           const result = await runRetention({ cluster, s3: adapters.backupS3, catalog: adapters.catalog, locks: state.locks, requestedBy: 'schedule:retention', dryRun: false });
-          await state.audit.record({ actor: 'pachbackup', action: 'prune', cluster: cluster.name, outcome: 'succeeded', detail: { removed: result.plan.remove.map((r) => r.id), incomplete: result.incomplete, poolObjects: result.pool.objects, poolBytes: result.pool.bytes } });
+          await state.audit.record({ actor: 'pachbackup', action: 'prune', cluster: cluster.name, outcome: 'succeeded', detail: { removed: result.plan.remove.map((r) => r.id), incomplete: result.incomplete, poolObjects: result.pool.objects, poolBytes: result.pool.bytes, ...(result.pool.skipped ? { poolSkipped: result.pool.skipped } : {}) } });
           return result;
         } catch (err) {
           // A busy cluster is not a failure: retention runs again tomorrow.

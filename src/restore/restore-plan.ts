@@ -254,6 +254,7 @@ export function plannedSteps(plan: Pick<RestorePlan, 'pause' | 'objects'>): { na
   return [
     { name: 'check-plan', title: 'Check the approved plan' },
     { name: 'verify', title: 'Verify the backup' },
+    ...(plan.objects.mode === 'backup-pool' ? [{ name: 'mark-pool-in-use', title: 'Record that the cluster runs on the backup pool' }] : []),
     { name: 'restore-databases', title: 'Restore the databases' },
     ...(plan.objects.mode === 'copy' ? [{ name: 'copy-objects', title: 'Copy the objects' }] : []),
     ...(plan.pause.needed ? [{ name: 'pause', title: 'Pause Pachyderm' }] : []),

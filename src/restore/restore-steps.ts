@@ -5,6 +5,7 @@ import type { RestoreOutputs } from './restore-outputs.js';
 import type { RestorePlan } from './restore-plan.js';
 import { checkPlan } from './steps/check-plan.js';
 import { copyDelta, copyObjects } from './steps/copy-objects.js';
+import { markPoolInUse } from './steps/mark-pool-in-use.js';
 import { storeHelmValues } from './steps/helm-values.js';
 import { restoreDatabases, swapDatabases } from './steps/restore-databases.js';
 import { verifyBeforeRestore } from './steps/verify-backup.js';
@@ -28,6 +29,7 @@ export function createRestoreSteps(deps: RestoreDeps, approved: RestorePlan): St
   return [
     checkPlan(deps, approved),
     verifyBeforeRestore(deps),
+    ...(approved.objects.mode === 'backup-pool' ? [markPoolInUse(deps)] : []),
     restoreDatabases(deps),
     ...(approved.objects.mode === 'copy' ? [copyObjects(deps)] : []),
     ...(paused ? [pauseCluster(pauseDeps(deps))] : []),
@@ -40,7 +42,9 @@ export function createRestoreSteps(deps: RestoreDeps, approved: RestorePlan): St
 
 /**
  * The steps whose undo matters after a crash — what recovery runs in abort mode, without the plan: the staging
- * databases are dropped and the target resumed with its recorded replicas (both from their checkpoints).
+ * databases are dropped and the target resumed with its recorded replicas (both from their checkpoints). A record
+ * that the target runs on the backup pool is left in place: it only keeps retention away from the pool, which is
+ * the safe side (`pachbackup release-pool` removes it).
  */
 export function createRestoreRecoverySteps(deps: RestoreDeps): Step<RestoreOutputs>[] {
   return [restoreDatabases(deps), pauseCluster(pauseDeps(deps)), resumeCluster(pauseDeps(deps))];

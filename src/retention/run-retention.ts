@@ -1,11 +1,16 @@
 import { DeleteObjectsCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { backupFiles, backupFolder, clusterBackupsPrefix } from '../catalog/backup-layout.js';
+import { hostname } from 'node:os';
+import { backupFiles, backupFolder, clusterBackupsPrefix, storePath } from '../catalog/backup-layout.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { ClusterConfig } from '../config/config.js';
+import { PachbackupError } from '../errors.js';
 import { listObjects } from '../object-store/list-objects.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
 import { collectPoolGarbage, type GarbageResult } from './collect-pool-garbage.js';
 import { planRetention, type RetentionPlan } from './plan-retention.js';
+import { poolsInUse } from './pool-in-use.js';
+import { listStoreBackups, type UnfinishedBackup } from './store-backups.js';
+import { acquireStoreLease, type StoreLease } from './store-lease.js';
 
 export interface RetentionResult {
   cluster: string;
@@ -40,10 +45,15 @@ async function newestWrite(s3: S3Client, bucket: string, folder: string): Promis
   return newest;
 }
 
+/** Who takes the store's lease: this process, for this cluster. */
+function leaseOwner(cluster: string): string {
+  return `pachbackup on ${hostname()} (pid ${process.pid}) for cluster ${cluster}`;
+}
+
 /**
- * Applies the cluster's retention policy, under the cluster lock so no backup runs meanwhile: deletes the
+ * Applies the cluster's retention policy, under the cluster lock so no backup of it runs meanwhile: deletes the
  * backups the policy does not keep (pinned ones and the newest are always kept), removes failed backups' folders
- * past `incompleteAfterHours`, then deletes pool objects that no kept backup references. A dry run reports the
+ * past `incompleteAfterHours`, then collects the pool's garbage (see `collectSharedPool`). A dry run reports the
  * same without deleting anything.
  */
 export async function runRetention(options: {
@@ -54,6 +64,8 @@ export async function runRetention(options: {
   requestedBy: string;
   dryRun: boolean;
   now?: Date;
+  /** How long to wait for the store's lease to settle (see `acquireStoreLease`). */
+  leaseSettleMs?: number;
 }): Promise<RetentionResult> {
   const { cluster, s3, catalog, dryRun } = options;
   const now = options.now ?? new Date();
@@ -74,12 +86,96 @@ export async function runRetention(options: {
       for (const { id } of plan.remove) await deleteBackupFolder(s3, cluster, id);
       for (const id of stale) await deleteBackupFolder(s3, cluster, id);
     }
-    const removed = new Set(plan.remove.map((r) => r.id));
-    const kept = backups.filter((b) => !removed.has(b.manifest.id)).map((b) => b.manifest);
-    // With no complete backup at all the catalog may be looking in the wrong place (a changed prefix): leave the pool alone.
-    const pool = kept.length > 0 ? await collectPoolGarbage({ s3, store: cluster.backupStore, kept, dryRun }) : { objects: 0, bytes: 0, sample: [] };
+    const pool = await collectSharedPool({
+      s3,
+      cluster,
+      now,
+      dryRun,
+      // In a dry run, what the real run deletes first is not there any more when it collects.
+      gone: new Set([...plan.remove.map((r) => `${cluster.name}/${r.id}`), ...stale.map((id) => `${cluster.name}/${id}`)]),
+      ...(options.leaseSettleMs !== undefined ? { leaseSettleMs: options.leaseSettleMs } : {}),
+    });
     return { cluster: cluster.name, dryRun, plan, incomplete: stale, pool };
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * Garbage collection of a backup store's pool, which every cluster whose backup store is the same bucket and
+ * prefix shares — including clusters of other pachbackup deployments, which share nothing but the store with this
+ * one. So everything it goes by is read from the store itself:
+ * - it leaves the pool alone while a cluster runs on it in place (`<prefix>/pool-in-use/`, see markPoolInUse);
+ * - it runs under a store-wide lease kept in the store (`<prefix>/locks/pool-gc.json`, see acquireStoreLease),
+ *   so two collections never interleave;
+ * - it keeps every object that any complete backup found under the prefix references, whatever its cluster;
+ * - it deletes only objects older than the grace period (`retention.poolGraceHours`): a backup still copying has
+ *   no manifest yet;
+ * - it leaves the pool alone while a backup folder of any cluster without a manifest was written to within the
+ *   grace period (a backup running — one that found an old object in the pool did not copy it again and will
+ *   reference it), checking again before each batch it deletes.
+ */
+async function collectSharedPool(options: { s3: S3Client; cluster: ClusterConfig; now: Date; dryRun: boolean; gone: Set<string>; leaseSettleMs?: number }): Promise<GarbageResult> {
+  const { s3, cluster, now, dryRun, gone } = options;
+  const store = cluster.backupStore;
+  const where = `s3://${store.bucket}/${storePath(store, 'objects')}/`;
+  const graceMs = cluster.retention.poolGraceHours * 3_600_000;
+  const olderThan = new Date(now.getTime() - graceMs);
+  const skipped = (reason: string): GarbageResult => ({ objects: 0, bytes: 0, sample: [], young: 0, skipped: reason });
+
+  const inUse = await poolsInUse(s3, store);
+  if (inUse.length > 0) {
+    return skipped(
+      inUse
+        .map((r) => `cluster ${r.cluster} runs on the pool ${where} in place (restore ${r.restoreId} of ${r.backupId}, since ${r.since}, recorded at s3://${store.bucket}/${r.key}); once it runs elsewhere: pachbackup release-pool --cluster ${r.cluster}`)
+        .join('; '),
+    );
+  }
+  let lease: StoreLease;
+  try {
+    lease = await acquireStoreLease({
+      s3,
+      store,
+      name: 'pool-gc',
+      owner: leaseOwner(cluster.name),
+      purpose: 'pool garbage collection',
+      ...(options.leaseSettleMs !== undefined ? { settleMs: options.leaseSettleMs } : {}),
+    });
+  } catch (err) {
+    // Another deployment (or process) is collecting this pool right now: its collection covers ours.
+    if (err instanceof PachbackupError && err.code === 'conflict') return skipped(err.message);
+    throw err;
+  }
+  try {
+    const running = async () => {
+      const { complete, unfinished } = await listStoreBackups(s3, store);
+      const recent = unfinished.filter((u) => !gone.has(`${u.cluster}/${u.id}`) && u.lastWrite.getTime() > olderThan.getTime());
+      return { complete: complete.filter((m) => !gone.has(`${m.cluster}/${m.id}`)), recent };
+    };
+    const describeRunning = (recent: UnfinishedBackup[]) =>
+      `a backup may be running into this store: ${recent.map((u) => `${u.cluster}/${u.id} (last written ${u.lastWrite.toISOString()})`).join(', ')} has no manifest and was written to within the grace period of ${cluster.retention.poolGraceHours} h`;
+    const { complete, recent } = await running();
+    if (recent.length > 0) return skipped(describeRunning(recent));
+    // With no complete backup at all the store may be read in the wrong place (a changed prefix): leave the pool alone.
+    if (complete.length === 0) return skipped(`no complete backup found under s3://${store.bucket}/${storePath(store, 'backups')}/`);
+    return await collectPoolGarbage({
+      s3,
+      store,
+      kept: complete,
+      olderThan,
+      dryRun,
+      beforeDelete: async () => {
+        try {
+          await lease.renew();
+        } catch (err) {
+          if (err instanceof PachbackupError && err.code === 'conflict') return `stopped: ${err.message}`;
+          throw err;
+        }
+        const again = await running();
+        return again.recent.length > 0 ? `stopped: ${describeRunning(again.recent)}` : undefined;
+      },
+    });
+  } finally {
+    await lease.release();
   }
 }

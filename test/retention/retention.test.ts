@@ -62,7 +62,7 @@ describe('retention', () => {
 
   it('shows in a dry run what would go, and deletes nothing', async () => {
     const poolBefore = await poolKeys();
-    const result = await runRetention({ cluster: f.cluster, s3: f.backupBucket.s3, catalog: f.deps('x').catalog, locks: f.state.locks, requestedBy: 'test', dryRun: true, now: hoursFromNow(2) });
+    const result = await runRetention({ cluster: f.cluster, s3: f.backupBucket.s3, catalog: f.deps('x').catalog, locks: f.state.locks, requestedBy: 'test', dryRun: true, now: hoursFromNow(25) });
     expect(result.plan.remove.map((r) => r.id)).toEqual([backups[1]!.id]);
     expect(result.incomplete, JSON.stringify(await f.deps('x').catalog.list('test').then((l) => l.incomplete))).toEqual(['test-20200101t000000z-dead']);
     expect(result.pool.objects).toBe(onlyInSecond.length);
@@ -70,9 +70,15 @@ describe('retention', () => {
     expect(await poolKeys()).toEqual(poolBefore);
   });
 
+  it('keeps unreferenced pool objects younger than retention.poolGraceHours (24 h by default)', async () => {
+    const result = await runRetention({ cluster: f.cluster, s3: f.backupBucket.s3, catalog: f.deps('x').catalog, locks: f.state.locks, requestedBy: 'test', dryRun: true, now: hoursFromNow(23) });
+    expect(result.pool.objects).toBe(0);
+    expect(result.pool.young).toBe(onlyInSecond.length);
+  });
+
   it('deletes the backups the policy drops and only the pool objects no kept backup needs; every kept backup still verifies', async () => {
     const poolBefore = await poolKeys();
-    const result = await runRetention({ cluster: f.cluster, s3: f.backupBucket.s3, catalog: f.deps('x').catalog, locks: f.state.locks, requestedBy: 'test', dryRun: false, now: hoursFromNow(2) });
+    const result = await runRetention({ cluster: f.cluster, s3: f.backupBucket.s3, catalog: f.deps('x').catalog, locks: f.state.locks, requestedBy: 'test', dryRun: false, now: hoursFromNow(25) });
     expect(result.pool.objects).toBe(onlyInSecond.length);
     const { backups: kept, incomplete } = await f.deps('x').catalog.list('test');
     expect(kept.map((b) => b.manifest.id)).toEqual([backups[3]!.id, backups[2]!.id, backups[0]!.id]);

@@ -33,6 +33,8 @@ export async function createPachydermFixture(
     dedicatedPostgres?: boolean;
     /** The user-supplied values of the deployed Helm release (default: the simulator's). */
     helmValues?: Record<string, unknown>;
+    /** The cluster's name in the config (default `test`). */
+    clusterName?: string;
     editConfig?: (config: Record<string, any>, dir: string) => void;
   } = {},
 ) {
@@ -68,7 +70,7 @@ export async function createPachydermFixture(
       stateDatabase: { url: stateDb.url },
       redis: { url: services().redisUrl, prefix: redisPrefix },
       clusters: {
-        test: {
+        [options.clusterName ?? 'test']: {
           kubernetes: { kubeconfig, context: 'sandbox', namespace: 'pachyderm' },
           pachyderm: { pauseStrategy: options.pauseStrategy ?? 'scale' },
           postgres: { host: '127.0.0.1', port: server.port, user: 'postgres', sslmode: 'verify-full', sslRootCert: server.caFile, databases: [pachydermDb.name, dexDb.name] },
@@ -82,7 +84,7 @@ export async function createPachydermFixture(
   options.editConfig?.(rawConfig, dir);
   writeFileSync(configFile, stringify(rawConfig));
   const config: Config = loadConfig(configFile);
-  const cluster: ClusterConfig = config.clusters.test!;
+  const cluster: ClusterConfig = config.clusters[options.clusterName ?? 'test']!;
   const state: StateConnections = await connectState(config);
 
   const kc = new k8s.KubeConfig();
