@@ -8,6 +8,7 @@ import { ConfigError } from '../config/load-config.js';
 import { describeError, isPachbackupError } from '../errors.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { registerConfigCommands } from './config-commands.js';
+import { registerOnCallCommands } from './on-call-commands.js';
 import { registerRestoreCommands } from './restore-commands.js';
 import { registerRetentionCommands } from './retention-commands.js';
 import { registerSandboxCommands } from './sandbox-commands.js';
@@ -21,6 +22,7 @@ const program = new Command('pachbackup')
   .exitOverride();
 
 registerBackupCommands(program);
+registerOnCallCommands(program);
 registerServeCommands(program);
 registerRetentionCommands(program);
 registerRestoreCommands(program);

@@ -94,7 +94,7 @@ export async function serve(
       locks: state.locks,
       queue,
       confirmations: createPendingConfirmations(state.redis, { prefix: config.redis.prefix }),
-      requestCancel: async (runId) => void (await requestCancel(state.redis, config.redis.prefix, runId)),
+      requestCancel: (runId) => requestCancel(state.redis, config.redis.prefix, runId),
       adapters,
       estimate,
       fallbackZone: options.fallbackZone,

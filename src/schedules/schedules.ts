@@ -20,6 +20,15 @@ export type RemoveScheduleResult =
  * no restart is needed. The config file's schedules change only with the file (workers apply it when they start).
  * Schedules of clusters no longer in the config are left out: nothing could run them.
  */
+/**
+ * Every schedule: the config file's, then those made in Slack (of clusters still configured). Read without
+ * installing anything, as `schedule list` does in Slack and in the CLI.
+ */
+export async function listSchedules(config: Config, store: Pick<ScheduleStore, 'list'>, fromConfig = configSchedules(config.clusters)): Promise<Schedule[]> {
+  const made = (await store.list()).filter((s) => config.clusters[s.cluster] !== undefined);
+  return [...fromConfig, ...made];
+}
+
 export function createSchedules(deps: {
   config: Config;
   store: ScheduleStore;
@@ -31,10 +40,7 @@ export function createSchedules(deps: {
   const minIntervalSeconds = deps.minIntervalSeconds ?? DEFAULT_MIN_INTERVAL_SECONDS;
   const fromConfig = configSchedules(config.clusters);
 
-  async function list(): Promise<Schedule[]> {
-    const made = (await store.list()).filter((s) => config.clusters[s.cluster] !== undefined);
-    return [...fromConfig, ...made];
-  }
+  const list = () => listSchedules(config, store, fromConfig);
 
   return {
     list,

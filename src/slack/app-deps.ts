@@ -24,8 +24,8 @@ export interface SlackAppDeps {
   queue: Pick<OperationsQueue, 'enqueue' | 'removeIfWaiting'>;
   confirmations: PendingConfirmations;
   authorizer: Authorizer;
-  /** Asks the worker running `runId` to cancel it. */
-  requestCancel(runId: string): Promise<void>;
+  /** Asks the worker running `runId` to cancel it; resolves with how many workers heard the request. */
+  requestCancel(runId: string): Promise<number>;
   /** The cluster's clients (cached). */
   adapters(cluster: ClusterConfig): ClusterAdapters;
   /** The downtime estimate of a backup of the cluster now. */

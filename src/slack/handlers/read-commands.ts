@@ -9,7 +9,8 @@ import { buildClusterStatus } from '../views/cluster-status.js';
 import { buildEstimateView } from '../views/estimate-view.js';
 import { buildHelp, usageError } from '../views/help.js';
 import { buildRunHistory } from '../views/run-history.js';
-import type { BackupListItemView, HistoryItemView } from '../views/view-models.js';
+import type { BackupListItemView } from '../views/view-models.js';
+import { readRunHistory } from '../../status/run-history.js';
 import { replyPrivately, type CommandContext } from './command-context.js';
 
 /** The status of every configured cluster (or one), gathered in parallel. */
@@ -68,22 +69,7 @@ export async function handleReadCommand(ctx: CommandContext, command: Exclude<Pa
     }
     case 'history': {
       const cluster = deps.config.clusters[command.cluster]!;
-      const runs = await deps.runs.listRuns({ cluster: cluster.name, limit: 20 });
-      const items: HistoryItemView[] = runs.map((r) => {
-        const estimate = r.estimate as { expectedSeconds?: number; lowSeconds?: number; highSeconds?: number } | null;
-        return {
-          id: r.id,
-          kind: r.kind,
-          phase: r.phase,
-          requestedBy: r.requestedBy,
-          createdAt: r.createdAt.toISOString(),
-          ...(estimate?.expectedSeconds !== undefined ? { estimatedSeconds: estimate.expectedSeconds } : {}),
-          ...(estimate?.lowSeconds !== undefined ? { estimateLowSeconds: estimate.lowSeconds } : {}),
-          ...(estimate?.highSeconds !== undefined ? { estimateHighSeconds: estimate.highSeconds } : {}),
-          ...(r.downtimeSeconds !== null ? { actualSeconds: r.downtimeSeconds } : {}),
-          ...(r.error ? { error: r.error } : {}),
-        };
-      });
+      const items = await readRunHistory(deps.runs, cluster.name);
       return replyPrivately(ctx, buildRunHistory({ cluster: cluster.name, clusterDisplayName: cluster.displayName, runs: items }));
     }
   }

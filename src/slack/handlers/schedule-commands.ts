@@ -1,34 +1,13 @@
-import { DEFAULT_HEADS_UP_MINUTES, nextRunTimes, type Schedule } from '../../schedules/schedule.js';
+import { DEFAULT_HEADS_UP_MINUTES } from '../../schedules/schedule.js';
+import { scheduleView } from '../../schedules/schedule-view.js';
 import type { SlackAppDeps } from '../app-deps.js';
 import { SCHEDULE_USAGE, type ScheduleCommand } from '../parse-command.js';
 import { usageError } from '../views/help.js';
 import { buildHeadsUpWithdrawn } from '../views/heads-up-withdrawn.js';
 import { buildScheduleCreated } from '../views/schedule-created.js';
-import { buildScheduleList, type ScheduleView } from '../views/schedule-list.js';
+import { buildScheduleList } from '../views/schedule-list.js';
 import { buildScheduleRemoved } from '../views/schedule-removed.js';
 import { replyPrivately, type CommandContext } from './command-context.js';
-
-/** A schedule with its next `count` runs, as the views show it. */
-function scheduleView(schedule: Schedule, deps: SlackAppDeps, count: number, now = new Date()): ScheduleView {
-  let nextRuns: string[] = [];
-  try {
-    nextRuns = nextRunTimes(schedule.cron, schedule.timezone, now, count).map((d) => d.toISOString());
-  } catch {
-    // An expression that cannot be evaluated any more shows as never running; `list` still lists it.
-  }
-  return {
-    id: schedule.id,
-    cluster: schedule.cluster,
-    clusterDisplayName: deps.config.clusters[schedule.cluster]?.displayName ?? schedule.cluster,
-    cron: schedule.cron,
-    timezone: schedule.timezone,
-    headsUpMinutes: schedule.headsUpMinutes,
-    source: schedule.source,
-    ...(schedule.createdBy ? { createdBy: schedule.createdBy } : {}),
-    ...(schedule.createdAt ? { createdAt: schedule.createdAt.toISOString() } : {}),
-    nextRuns,
-  };
-}
 
 /**
  * `/pachbackup schedule ...`: `list` is open to everyone; adding a schedule to a cluster and removing one are for
