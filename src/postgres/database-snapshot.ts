@@ -6,7 +6,7 @@ import { countTableRows, type TableStat } from './server-info.js';
 
 /**
  * A snapshot of one database exported while Pachyderm is paused and held open so that `pg_dump --snapshot`
- * can take exactly that moment later, while Pachyderm runs again (PITFALLS.md, "PostgreSQL snapshots").
+ * can take exactly that moment later, while Pachyderm runs again (docs/development.md, PostgreSQL).
  *
  * The exporting session is a REPEATABLE READ, READ ONLY transaction whose first statement is
  * `pg_export_snapshot()`, so its snapshot is the moment of the export. The transaction must stay open until

@@ -87,7 +87,7 @@ export async function releaseSnapshots(deps: Pick<BackupDeps, 'session'>): Promi
  * When the snapshot step had to dump while paused instead, there is nothing left to do (the step is skipped).
  * A run picked up after its worker died cannot get the held snapshots back — a dump taken now would not match
  * the objects listed at the pause — so it fails, cleanly (no manifest), saying so. Any dump failing fails the
- * step: pg_dump of a snapshot can also fail when a table was dropped or altered after the pause (PITFALLS.md).
+ * step: pg_dump of a snapshot can also fail when a table was dropped or altered after the pause (docs/development.md).
  */
 export function dumpDatabases(deps: BackupDeps): Step<BackupOutputs> {
   const { cluster } = deps;

@@ -1,7 +1,7 @@
 /**
  * The sandbox's S3-compatible server as a process: s3rver on loopback, buckets created at start.
  * Run with --openssl-legacy-provider: s3rver's list continuation tokens use DES, and without the legacy
- * provider listing past 1000 keys answers 500 (see PITFALLS.md).
+ * provider listing past 1000 keys answers 500 (see docs/development.md).
  */
 import { parseArgs } from 'node:util';
 import S3rver from 's3rver';
