@@ -7,16 +7,17 @@ import { describeError, PachbackupError } from '../errors.js';
 import { formatBytes } from '../format-units.js';
 import { readInventory } from '../object-store/inventory.js';
 import { storeKeyPrefix } from '../object-store/pool-keys.js';
-import { createDatabase } from '../postgres/create-database.js';
 import { restoreDatabase } from '../postgres/restore-database.js';
 import { tableStats } from '../postgres/server-info.js';
 import type { Step, StepContext } from '../runner/step.js';
+import type { ClusterLocks } from '../state/cluster-lock.js';
 import type { RunStore } from '../state/run-store.js';
 import { checkInventoryLanded, copyInventoryObjects, deleteObjectsUnder, firstObjectUnder, type InventoryCopyCounts } from '../restore/inventory-objects.js';
 import { shortIdOf } from '../restore/operation-id.js';
 import { readBackupManifest, type BackupLocation } from '../restore/read-backup.js';
 import { rowMismatches } from '../restore/steps/restore-databases.js';
-import { dropDatabaseIfExists, inspectDatabases, suffixedName } from '../restore/target-databases.js';
+import { suffixedName } from '../restore/target-databases.js';
+import { createScratchDatabase, dropScratchDatabase, scratchDatabasesLeft } from './scratch-databases.js';
 
 /** One finding of a drill. */
 export interface DrillCheck {
@@ -34,6 +35,8 @@ export interface DrillDeps {
   backup: BackupLocation;
   catalog: Catalog;
   runs: RunStore;
+  /** Where the cluster's drill lock is taken (one drill per cluster at a time; see `drillLockName`). */
+  locks: ClusterLocks;
   requestedBy: string;
   /** The backup to drill; default the newest complete one. */
   backupId?: string;
@@ -41,7 +44,20 @@ export interface DrillDeps {
   multipartThreshold?: number;
 }
 
-/** Where a drill's scratch lives — derived from the drill id and the backup alone, so it can always be found and removed. */
+/**
+ * The name of a cluster's drill lock, beside its operation lock (`ClusterLocks`): one drill per cluster at a time —
+ * several would restore the same dumps into the same server at once for nothing — while a drill never holds back a
+ * backup or restore (it does not touch the cluster).
+ */
+export function drillLockName(cluster: string): string {
+  return `drill:${cluster}`;
+}
+
+/**
+ * Where a drill's scratch lives — named after the drill (its id's random tail in the database names, the whole id in
+ * the prefix) and derived from the drill id and the backup alone, so it can always be found; only what the drill
+ * created is removed (see scratch-databases).
+ */
 export interface DrillScratch {
   databases: { source: string; scratch: string }[];
   /** The scratch store: the backup store's bucket under `<prefix>/drills/<drill-id>/objects`. */
@@ -60,18 +76,17 @@ export function drillScratch(deps: Pick<DrillDeps, 'drillId' | 'backup'>, manife
   };
 }
 
-/** Drops the scratch databases and deletes the scratch objects; idempotent. */
-export async function removeScratch(deps: Pick<DrillDeps, 'cluster' | 'backup'>, scratch: DrillScratch, signal?: AbortSignal): Promise<{ databases: number; objects: number }> {
+/** Drops the scratch databases this drill created (none other) and deletes the scratch objects; idempotent. */
+export async function removeScratch(deps: Pick<DrillDeps, 'drillId' | 'cluster' | 'backup'>, scratch: DrillScratch, signal?: AbortSignal): Promise<{ databases: number; objects: number }> {
   let databases = 0;
-  for (const d of scratch.databases) if (await dropDatabaseIfExists(deps.cluster.postgres, d.scratch, signal)) databases += 1;
+  for (const d of scratch.databases) if (await dropScratchDatabase(deps.cluster.postgres, d.scratch, deps.drillId, signal)) databases += 1;
   const objects = await deleteObjectsUnder(deps.backup.s3, deps.backup.store.bucket, scratch.prefix, signal);
   return { databases, objects };
 }
 
-/** Whether anything of the scratch is left: database names still there and a key still under the prefix. */
-export async function scratchLeft(deps: Pick<DrillDeps, 'cluster' | 'backup'>, scratch: DrillScratch): Promise<string[]> {
-  const states = await inspectDatabases(deps.cluster.postgres, scratch.databases.map((d) => d.scratch));
-  const left = states.filter((s) => s.exists).map((s) => `database ${s.name}`);
+/** Whether anything of the scratch is left: this drill's databases still there and a key still under the prefix. */
+export async function scratchLeft(deps: Pick<DrillDeps, 'drillId' | 'cluster' | 'backup'>, scratch: DrillScratch): Promise<string[]> {
+  const left = (await scratchDatabasesLeft(deps.cluster.postgres, scratch.databases.map((d) => d.scratch), deps.drillId)).map((name) => `database ${name}`);
   const first = await firstObjectUnder(deps.backup.s3, scratch.store);
   if (first) left.push(`objects under s3://${scratch.store.bucket}/${scratch.prefix} (e.g. ${first.key})`);
   return left;
@@ -156,12 +171,18 @@ export function createDrillSteps(deps: DrillDeps): Step<DrillOutputs>[] {
     {
       name: 'scratch',
       title: 'Create scratch databases',
-      description: `Create empty scratch databases on ${pg.host}:${pg.port} (removed at the end, whatever happens).`,
+      description: `Create empty scratch databases named after the drill on ${pg.host}:${pg.port} (removed at the end, whatever happens; a database of that name the drill did not create is never used or dropped).`,
       async run(ctx) {
         const { manifest, scratch } = await selection(ctx);
-        await ctx.saveCheckpoint({ backupId: manifest.id });
-        for (const d of scratch.databases) await createDatabase(pg, d.scratch, { overwrite: true, signal: ctx.signal });
-        return { output: { scratchCreated: { databases: scratch.databases.map((d) => d.scratch) } }, summary: scratch.databases.map((d) => d.scratch).join(', ') };
+        // Recorded before anything is created: the undo finds the scratch by it even if this step dies half-way.
+        const created: string[] = [];
+        for (const d of scratch.databases) {
+          await ctx.saveCheckpoint({ backupId: manifest.id, creating: d.scratch, created });
+          await createScratchDatabase(pg, d.scratch, deps.drillId, ctx.signal);
+          created.push(d.scratch);
+        }
+        await ctx.saveCheckpoint({ backupId: manifest.id, created });
+        return { output: { scratchCreated: { databases: created } }, summary: created.join(', ') };
       },
       async undo(ctx) {
         const id = ctx.outputs.selected?.backupId ?? ctx.checkpoint<{ backupId: string }>()?.backupId;

@@ -105,6 +105,11 @@ export function createOperationsQueue(connection: ConnectionOptions, prefix: str
     async enqueue(data: BackupJobData | DrillJobData | RestoreJobData): Promise<void> {
       await queue.add(data.kind, data, { jobId: data.runId });
     },
+    /** Whether the run's job is waiting for a worker or held by one. */
+    async isPending(runId: string): Promise<boolean> {
+      const job = await queue.getJob(runId);
+      return job !== undefined && ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(await job.getState());
+    },
     /** Removes a job that no worker has started; false when it is already running (or gone). */
     async removeIfWaiting(runId: string): Promise<boolean> {
       const job = await queue.getJob(runId);

@@ -116,10 +116,7 @@ export async function startWorker(options: {
     schedules,
     jobs: scheduleJobs,
     enqueue: operations.enqueue,
-    hasPendingJob: async (runId: string) => {
-      const job = await operations.queue.getJob(runId);
-      return job !== undefined && ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(await job.getState());
-    },
+    hasPendingJob: operations.isPending,
     estimate: estimateBackupNow,
     ...(slack ? { slack } : {}),
     ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),

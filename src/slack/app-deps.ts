@@ -21,7 +21,7 @@ export interface SlackAppDeps {
   runs: RunStore;
   audit: AuditLog;
   locks: ClusterLocks;
-  queue: Pick<OperationsQueue, 'enqueue' | 'removeIfWaiting'>;
+  queue: Pick<OperationsQueue, 'enqueue' | 'removeIfWaiting' | 'isPending'>;
   confirmations: PendingConfirmations;
   authorizer: Authorizer;
   /** Asks the worker running `runId` to cancel it; resolves with how many workers heard the request. */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drillLockName } from '../../src/drill/drill-steps.js';
 import { isUsageError, parseCommand } from '../../src/slack/parse-command.js';
 import { ALICE, createSlackFixture, DAVE, OPS, type SlackFixture } from '../support/slack-fixture.js';
 
@@ -66,6 +67,19 @@ describe('a drill requested in Slack', () => {
     const { summary, message } = await drill('drill test test-20200101t000000z-0000');
     expect(summary.text).toMatch(/FAILED/);
     expect(textOf(message)).toMatch(/FAILED/);
+  });
+
+  it('refuses a second drill of the cluster while one runs, naming it, and queues nothing', async () => {
+    const running = await f.state.locks.acquire(drillLockName('test'), { runId: 'test-20261203t000000z-drill-bbbbbb', kind: 'drill', requestedBy: '<@U0OPS2>' });
+    try {
+      const before = (await f.queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'])).filter((j) => j?.name === 'drill').length;
+      const { reply } = await f.command(ALICE, 'drill test');
+      expect(reply.text).toMatch(/a drill of test is already running: drill test-20261203t000000z-drill-bbbbbb requested by/);
+      const after = (await f.queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed'])).filter((j) => j?.name === 'drill').length;
+      expect(after).toBe(before);
+    } finally {
+      await running.release();
+    }
   });
 
   it('refuses non-operators and queues nothing', async () => {
