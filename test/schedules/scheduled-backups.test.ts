@@ -38,12 +38,16 @@ describe('scheduled backups', () => {
     const { reply } = await f.command(ALICE, `schedule remove ${id}`);
     expect(textOf(reply)).toContain(`Removed schedule ${id}`);
     expect(await f.queue.getJobScheduler(id)).toBeUndefined();
+    let last = '';
     await eventually(async () => {
       const counts = await f.queue.getJobCounts('active', 'waiting', 'prioritized');
       const active = await f.state.runs.listRuns({ cluster: 'test', phases: ACTIVE_PHASES });
       const busy = Object.values(counts).reduce((a, b) => a + b, 0);
+      last = `queue ${JSON.stringify(counts)}, active runs ${JSON.stringify(active.map((r) => [r.id, r.kind, r.phase]))}`;
       return busy === 0 && active.length === 0 ? true : undefined;
-    }, 'the cluster and the queue to be quiet', 240_000);
+    }, 'the cluster and the queue to be quiet', 240_000).catch((err: Error) => {
+      throw new Error(`${err.message}: ${last}`);
+    });
   }
 
   /** The first top-level ops-channel message of a run whose id matches, and its id. */

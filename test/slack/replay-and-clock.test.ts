@@ -50,6 +50,8 @@ describe('signed Slack requests: replays and clocks (HTTP mode)', () => {
   it('refuses the replay at another app replica: what was seen is shared through Redis', async () => {
     const replica = await serve(f.config, f.state, quietLogger, { withWorker: false, fallbackZone: 'UTC', host: '127.0.0.1' });
     try {
+      // The first test's drill still waits (no worker), and a cluster takes one drill at a time: clear the queue.
+      await f.queue.drain();
       const before = (await drillJobs()).length;
       const seen = new Set(f.sim.snapshot().ephemerals.map((e) => e.id));
       const first = await f.sim.driver.slashCommand({ userId: ALICE, channelId: OPS, text: 'drill test' });
