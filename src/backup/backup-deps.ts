@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Catalog } from '../catalog/catalog.js';
 import type { ClusterConfig } from '../config/config.js';
+import type { FanOut } from '../fan-out/fan-out.js';
 import type { PachydermWorkloads } from '../kubernetes/pachyderm-workloads.js';
 import type { HeldSnapshot } from '../postgres/database-snapshot.js';
 import type { ClusterLock, ClusterLocks } from '../state/cluster-lock.js';
@@ -30,6 +31,11 @@ export interface BackupDeps {
   pgBinDir?: string;
   /** Objects above this size are copied in parts (the S3 single-copy limit is 5 GiB). */
   multipartThreshold?: number;
+  /**
+   * Where large copies are split into key ranges and run (child jobs on every worker, or here); without one every
+   * copy runs unsplit in this process.
+   */
+  fanOut?: FanOut;
   /**
    * What lives only as long as this process runs the backup: the lock taken in preflight, held for the whole
    * run, and the database snapshots exported while paused, held open until the dumps have taken them. A worker

@@ -16,6 +16,7 @@ import { createLogger, type Logger } from '../log.js';
 import { createRunEvents, type RunEvents } from '../runner/run-event.js';
 import { clusterAdapters, clusterNamed, type ClusterAdapters } from '../runtime/cluster-adapters.js';
 import { backupDepsFor } from '../runtime/backup-deps-for.js';
+import { fanOutFor, rangeWorkersRunning } from '../runtime/fan-out-for.js';
 import { connectState, type StateConnections } from '../runtime/connect-state.js';
 import { cancelOnSignal, cliActor, print } from './cli-session.js';
 import { createProgressDisplay } from './progress-display.js';
@@ -115,10 +116,14 @@ export function registerBackupCommands(program: Command): void {
       if (!opts.json) events.subscribe(createProgressDisplay());
       const cancel = cancelOnSignal('Cancelling: undoing what was done (the cluster is resumed).');
       cancel.listen();
+      const ranges = fanOutFor(config, state, log);
       try {
         await recoverAtStart(config, state, log, events);
         const actor = cliActor();
-        const deps = backupDepsFor(cluster, state, { id: newBackupId(cluster.name), requestedBy: actor, ...(opts.note ? { note: opts.note } : {}) });
+        const deps = backupDepsFor(cluster, state, { id: newBackupId(cluster.name), requestedBy: actor, ...(opts.note ? { note: opts.note } : {}) }, { fanOut: ranges.fanOut });
+        if (!opts.json && !(await rangeWorkersRunning(config, state))) {
+          console.error('No pachbackup worker is running: a large copy is split into key ranges copied here, several at once.');
+        }
         await state.audit.record({ actor, action: 'backup', cluster: cluster.name, runId: deps.backupId, outcome: 'requested', detail: { via: 'cli', note: opts.note } });
         if (!opts.json) console.error(`Backing up ${cluster.displayName} (${cluster.kubernetes.context ?? 'in-cluster'}, namespace ${cluster.kubernetes.namespace}) as ${deps.backupId}`);
         const result = await runBackup({ deps, events, log, signal: cancel.signal });
@@ -127,6 +132,7 @@ export function registerBackupCommands(program: Command): void {
         if (result.status !== 'succeeded') process.exitCode = 1;
       } finally {
         cancel.dispose();
+        await ranges.close();
         await state.close();
       }
     });

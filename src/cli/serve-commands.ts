@@ -1,6 +1,6 @@
 import { createRestoreRequestStore } from '../restore/restore-request-store.js';
 import { WebClient } from '@slack/web-api';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { ClusterConfig, Config } from '../config/config.js';
 import { defaultConfigPath, loadConfig } from '../config/load-config.js';
 import { PachbackupError } from '../errors.js';
@@ -8,6 +8,7 @@ import { estimateBackup } from '../estimate/estimate-backup.js';
 import { requestCancel } from '../jobs/cancel-requests.js';
 import { createOperationsQueue } from '../jobs/operations-queue.js';
 import { startReportingWorker } from './start-reporting-worker.js';
+import { DEFAULT_RANGES_AT_ONCE } from '../fan-out/fan-out.js';
 import { createLogger, type Logger } from '../log.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { createMetrics, loadClusterMetrics, type PachbackupMetrics } from '../observability/metrics.js';
@@ -147,6 +148,15 @@ function processLogger(name: string): Logger {
   return createLogger({ name });
 }
 
+/** A commander parser for a whole number of at least 1, saying which option was wrong and what would be right. */
+function positiveInteger(option: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${option} takes a whole number of at least 1, not "${value}"`);
+    return n;
+  };
+}
+
 /** `pachbackup serve` and `pachbackup worker`: the long-running processes. */
 export function registerServeCommands(program: Command): void {
   program
@@ -176,8 +186,9 @@ export function registerServeCommands(program: Command): void {
     .description('run a worker: take backups off the queue and run them (run as many as you like)')
     .option('-c, --config <file>', 'config file', defaultConfigPath())
     .option('--concurrency <n>', 'operations at once (one per cluster at most)', (v) => Number(v), 4)
+    .option('--ranges <n>', 'key ranges of large copies (any worker\'s) this worker copies at once', positiveInteger('--ranges'), DEFAULT_RANGES_AT_ONCE)
     .option('--zone <iana>', 'time zone for plain-text times in announcements', process.env.PACHBACKUP_ZONE ?? 'UTC')
-    .action(async (opts: { config: string; concurrency: number; zone: string }) => {
+    .action(async (opts: { config: string; concurrency: number; ranges: number; zone: string }) => {
       const config = loadConfig(opts.config);
       const log = processLogger('pachbackup-worker');
       const state = await connectState(config);
@@ -185,10 +196,10 @@ export function registerServeCommands(program: Command): void {
       const slack = config.slack ? new WebClient(config.slack.botToken, slackClientOptions(config.slack)) : undefined;
       const lockMs = Number(process.env.PACHBACKUP_JOB_LOCK_MS);
       const worker = await startedOrClosed(
-        startReportingWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, fallbackZone: opts.zone, metrics, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) }),
+        startReportingWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, rangeConcurrency: opts.ranges, fallbackZone: opts.zone, metrics, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) }),
         async () => (await health.close(), await state.close()),
       );
-      log.info({ concurrency: opts.concurrency }, 'pachbackup worker is running');
+      log.info({ concurrency: opts.concurrency, ranges: opts.ranges }, 'pachbackup worker is running');
       await untilSignal(log, async () => {
         await worker.stop();
         await health.close();

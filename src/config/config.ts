@@ -1,3 +1,4 @@
+import type { FanOutSettings } from '../fan-out/plan-ranges.js';
 import type { SslMode } from './schema.js';
 
 /**
@@ -76,7 +77,7 @@ export interface ClusterConfig {
   objectStore: ObjectStoreConfig;
   backupStore: ObjectStoreConfig;
   ingress: { cronJobs: string[]; deployments: string[] };
-  backup: { copyConcurrency: number; listConcurrency: number; catchUpAfterSeconds: number; pauseTimeoutSeconds: number; resumeTimeoutSeconds: number };
+  backup: { copyConcurrency: number; listConcurrency: number; catchUpAfterSeconds: number; pauseTimeoutSeconds: number; resumeTimeoutSeconds: number; fanOut: FanOutSettings };
   /** Backups that run on their own (the config file's; more are made in Slack and kept in the state database). */
   schedules: ScheduleConfig[];
   retention: { keepLast?: number; keepDays?: number; incompleteAfterHours: number; poolGraceHours: number };

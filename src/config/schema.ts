@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DEFAULT_FAN_OUT } from '../fan-out/plan-ranges.js';
+import { MAX_KEY_RANGES } from '../object-store/key-ranges.js';
 import { CRON_EXAMPLE, DEFAULT_HEADS_UP_MINUTES, DEFAULT_TIMEZONE, cronProblem, isTimeZone } from '../schedules/schedule.js';
 
 /**
@@ -151,8 +153,20 @@ const backupSettingsSchema = z
     pauseTimeoutSeconds: z.int().min(5).max(3600).default(300),
     /** How long to wait for pachd to be ready after the resume. */
     resumeTimeoutSeconds: z.int().min(5).max(3600).default(600),
+    /**
+     * Copies (and pool checks) of at least `minObjects` objects are split into key ranges of about
+     * `objectsPerRange` objects (at most `maxRanges`), each a child job any worker takes; smaller ones run in
+     * the worker that runs the operation.
+     */
+    fanOut: z
+      .strictObject({
+        minObjects: z.int().min(1, 'a number of objects, 1 or more').default(DEFAULT_FAN_OUT.minObjects),
+        objectsPerRange: z.int().min(1, 'a number of objects, 1 or more').default(DEFAULT_FAN_OUT.objectsPerRange),
+        maxRanges: z.int().min(2, `from 2 to ${MAX_KEY_RANGES} ranges`).max(MAX_KEY_RANGES, `from 2 to ${MAX_KEY_RANGES} ranges`).default(DEFAULT_FAN_OUT.maxRanges),
+      })
+      .default({ ...DEFAULT_FAN_OUT }),
   })
-  .default({ copyConcurrency: 16, listConcurrency: 16, catchUpAfterSeconds: 10, pauseTimeoutSeconds: 300, resumeTimeoutSeconds: 600 });
+  .default({ copyConcurrency: 16, listConcurrency: 16, catchUpAfterSeconds: 10, pauseTimeoutSeconds: 300, resumeTimeoutSeconds: 600, fanOut: { ...DEFAULT_FAN_OUT } });
 
 /** How long backups are kept; unset keeps them all. Pinned backups are always kept, and so is the newest. */
 const retentionSchema = z

@@ -34,6 +34,8 @@ import { createJobAuthority, type JobRefusal } from './job-authority.js';
 import { createAuthorizer } from '../access/authorizer.js';
 import { createRestoreRequestStore } from '../restore/restore-request-store.js';
 import { drillDepsFor } from '../drill/drill-deps-for.js';
+import { startRangeWorker } from '../fan-out/start-range-worker.js';
+import { fanOutFor } from '../runtime/fan-out-for.js';
 
 /** A backup's downtime estimate made with clients opened for it and closed after. */
 async function estimateWithFreshClients(state: StateConnections, cluster: ClusterConfig): Promise<DowntimeEstimate> {
@@ -89,8 +91,13 @@ export async function startWorker(options: {
   estimate?: (cluster: ClusterConfig) => Promise<DowntimeEstimate>;
   /** Where runs are counted and timed (Prometheus). */
   metrics?: PachbackupMetrics;
+  /** Key ranges of large copies this process works on at once (default 4), for any worker's operations. */
+  rangeConcurrency?: number;
 }) {
   const { config, state, log, slack } = options;
+  // Large copies of this worker's operations are split into ranges that every worker takes, this one included.
+  const ranges = fanOutFor(config, state, log, options.rangeConcurrency ? { rangesAtOnce: options.rangeConcurrency } : {});
+  const fanOut = ranges.fanOut;
   const queueName = operationsQueueName(config.redis.prefix);
   const estimateBackupNow = options.estimate ?? ((cluster: ClusterConfig) => estimateWithFreshClients(state, cluster));
   const lockDuration = options.lockDurationMs ?? 30_000;
@@ -129,7 +136,7 @@ export async function startWorker(options: {
   const processor = createBackupJobProcessor({
     ...jobDeps,
     observers: [metricsObserver(options.metrics, 'backup'), options.observers?.backup].filter((o) => o !== undefined),
-    depsFor: (run) => backupDepsFor(config.clusters[run.cluster]!, state, { id: run.id, requestedBy: run.requestedBy, ...(run.note ? { note: run.note } : {}) }),
+    depsFor: (run) => backupDepsFor(config.clusters[run.cluster]!, state, { id: run.id, requestedBy: run.requestedBy, ...(run.note ? { note: run.note } : {}) }, { fanOut }),
   });
   const runDrillJob = createDrillJobProcessor({
     ...jobDeps,
@@ -189,6 +196,15 @@ export async function startWorker(options: {
     maxStalledCount: 3,
   });
   worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'operation job failed'));
+  const rangeWorker = await startRangeWorker({
+    prefix: config.redis.prefix,
+    redis: state.redis,
+    pool: state.pool,
+    runRange: ranges.runRange,
+    log,
+    ...(options.rangeConcurrency ? { concurrency: options.rangeConcurrency } : {}),
+    lockDurationMs: lockDuration,
+  });
   worker.on('stalled', (jobId) => log.warn({ jobId }, 'a worker died while running this job; it runs again from its checkpoints'));
   const stopCancels = await onCancelRequest(state.redis, config.redis.prefix, (runId) => {
     if (worker.cancelJob(runId, 'cancelled from Slack')) log.info({ runId }, 'cancelling');
@@ -199,7 +215,9 @@ export async function startWorker(options: {
     async stop() {
       await stopCancels();
       await worker.close();
+      await rangeWorker.stop();
       await operations.close();
+      await ranges.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { PachbackupError } from '../errors.js';
-import { compareKeys } from './key-order.js';
+import { checkAscending, compareKeys } from './key-order.js';
 
 /**
  * A contiguous slice of an object key space in S3's listing order (`compareKeys`): the keys k with
@@ -65,4 +65,19 @@ export function describeKeyRange(range: KeyRange): string {
   if (range.after === undefined) return `keys ≤ ${range.through}`;
   if (range.through === undefined) return `keys > ${range.after}`;
   return `${range.after} < key ≤ ${range.through}`;
+}
+
+/**
+ * The entries of a key-sorted sequence (an inventory) that fall in `range`, read from the start and left as soon as
+ * one is past the range. Every entry read is checked to be in ascending order (PachbackupError 'integrity'
+ * naming `side` otherwise), so skipping entries never hides a badly sorted file.
+ */
+export async function* entriesInKeyRange<T extends { key: string }>(entries: AsyncIterable<T>, range: KeyRange, side: string): AsyncGenerator<T> {
+  let previous: string | undefined;
+  for await (const entry of entries) {
+    checkAscending(previous, entry.key, side);
+    previous = entry.key;
+    if (isPastKeyRange(entry.key, range)) return;
+    if (!isBeforeKeyRange(entry.key, range)) yield entry;
+  }
 }

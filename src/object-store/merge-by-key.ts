@@ -1,5 +1,5 @@
 import { PachbackupError } from '../errors.js';
-import { compareKeys } from './key-order.js';
+import { checkAscending, compareKeys } from './key-order.js';
 
 /** Anything with an object key: a listed object, an inventory entry. */
 export interface Keyed {
@@ -64,12 +64,4 @@ export async function* mergeByKey<L extends Keyed, R extends Keyed>(
   } finally {
     if (!rightDone) await rightIterator.return?.();
   }
-}
-
-function checkAscending(previous: string | undefined, key: string, side: string): void {
-  if (previous === undefined || compareKeys(previous, key) < 0) return;
-  const what = previous === key ? 'repeats' : 'is out of order after';
-  throw new PachbackupError('integrity', `the ${side} is not sorted by key: ${JSON.stringify(key)} ${what} ${JSON.stringify(previous)}`, {
-    hint: 'S3 lists keys in ascending UTF-8 order; a store that does not cannot be merged safely, so nothing was decided from it',
-  });
 }

@@ -3,6 +3,7 @@ import { throwIfCancelled } from './abort-link.js';
 import type { ObjectStoreConfig } from '../config/config.js';
 import { createObjectCopier, storeService, type CopyCapabilities, type CopyEndpoint, type CopyWarning } from './copy-object.js';
 import type { InventoryEntry } from './inventory-entry.js';
+import type { KeyRange } from './key-ranges.js';
 import { listObjects, type ListedObject } from './list-objects.js';
 import { listPool } from './pool-listing.js';
 import { mergeByKey } from './merge-by-key.js';
@@ -27,6 +28,8 @@ export interface SyncToPoolOptions {
   capabilities?: CopyCapabilities;
   /** Keys per listing page (default 1000, S3's maximum). */
   pageSize?: number;
+  /** Only the cluster keys in this range (one child of a fanned-out copy); default: every key. */
+  range?: KeyRange;
   signal?: AbortSignal;
   /** At most every ~250 ms while running, and once at the end with `done: true`. */
   onProgress?: (progress: SyncProgress) => void;
@@ -173,8 +176,9 @@ export async function syncToPool(options: SyncToPoolOptions): Promise<SyncResult
     };
 
   await withTaskPool({ concurrency, ...(signal ? { signal } : {}), what }, async (tasks, runSignal) => {
-    const listing = listObjects(source.s3, source.store.bucket, sourcePrefix, { signal: runSignal, pageSize: options.pageSize });
-    const pool = listPool(target.s3, target.store, { signal: runSignal, pageSize: options.pageSize });
+    const listOptions = { signal: runSignal, pageSize: options.pageSize, ...(options.range ? { range: options.range } : {}) };
+    const listing = listObjects(source.s3, source.store.bucket, sourcePrefix, listOptions);
+    const pool = listPool(target.s3, target.store, listOptions);
     for await (const { left: object, right: pooled } of mergeByKey(listing, pool, { left: 'cluster bucket listing', right: 'backup pool listing' })) {
       if (tasks.failure) throw tasks.failure.error;
       counts.listed += 1;

@@ -3,6 +3,7 @@ import type { ObjectStoreConfig } from '../config/config.js';
 import { throwIfCancelled } from './abort-link.js';
 import type { InventoryEntry } from './inventory-entry.js';
 import { compareKeys } from './key-order.js';
+import { entriesInKeyRange, type KeyRange } from './key-ranges.js';
 import { mergeByKey } from './merge-by-key.js';
 import { poolKey, poolPrefix } from './pool-keys.js';
 import { listPool } from './pool-listing.js';
@@ -44,6 +45,8 @@ export interface VerifyInventoryObjectsOptions {
   onProgress?: (progress: VerifyPoolProgress) => void;
   /** Keys per listing page (default 1000). */
   pageSize?: number;
+  /** Only the inventory's keys in this range (one child of a fanned-out verification); default: every key. */
+  range?: KeyRange;
 }
 
 /**
@@ -79,8 +82,10 @@ export async function verifyInventoryObjects(options: VerifyInventoryObjectsOpti
   };
 
   await withTaskPool({ concurrency: HEAD_CONCURRENCY, ...(signal ? { signal } : {}), what }, async (heads, runSignal) => {
-    const pool = listPool(s3, store, { signal: runSignal, pageSize: options.pageSize });
-    for await (const { left: entry, right: pooled } of mergeByKey(options.entries, pool, { left: 'inventory', right: 'backup pool listing' })) {
+    const range = options.range;
+    const pool = listPool(s3, store, { signal: runSignal, pageSize: options.pageSize, ...(range ? { range } : {}) });
+    const entries = range ? entriesInKeyRange(options.entries, range, 'inventory') : options.entries;
+    for await (const { left: entry, right: pooled } of mergeByKey(entries, pool, { left: 'inventory', right: 'backup pool listing' })) {
       if (heads.failure) throw heads.failure.error;
       if (entry.storeKey === poolKey(store, entry.key)) {
         record(entry, pooled?.size);

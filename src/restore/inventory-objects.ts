@@ -4,6 +4,7 @@ import { PachbackupError } from '../errors.js';
 import { throwIfCancelled } from '../object-store/abort-link.js';
 import { createObjectCopier, type CopyCapabilities, type CopyEndpoint } from '../object-store/copy-object.js';
 import type { InventoryEntry } from '../object-store/inventory-entry.js';
+import { entriesInKeyRange, type KeyRange } from '../object-store/key-ranges.js';
 import { listObjects } from '../object-store/list-objects.js';
 import { mergeByKey } from '../object-store/merge-by-key.js';
 import { storeKeyPrefix } from '../object-store/pool-keys.js';
@@ -32,9 +33,11 @@ export interface InventoryCopyCounts {
 /** Progress of a copy so far. */
 export interface InventoryCopyProgress {
   seen: number;
+  seenBytes: number;
   copied: number;
   copiedBytes: number;
   skipped: number;
+  replaced: number;
 }
 
 /**
@@ -54,6 +57,8 @@ export async function copyInventoryObjects(options: {
   concurrency: number;
   multipartThreshold?: number;
   capabilities?: CopyCapabilities;
+  /** Only the inventory's keys in this range (one child of a fanned-out restore); default: every key. */
+  range?: KeyRange;
   signal?: AbortSignal;
   onProgress?: (progress: InventoryCopyProgress) => void;
 }): Promise<InventoryCopyCounts> {
@@ -70,13 +75,15 @@ export async function copyInventoryObjects(options: {
   });
   const counts = { objects: 0, bytes: 0, copied: 0, copiedBytes: 0, skipped: 0, replaced: 0 };
   const progress = createProgressThrottle(
-    () => ({ seen: counts.objects, copied: counts.copied, copiedBytes: counts.copiedBytes, skipped: counts.skipped }),
+    () => ({ seen: counts.objects, seenBytes: counts.bytes, copied: counts.copied, copiedBytes: counts.copiedBytes, skipped: counts.skipped, replaced: counts.replaced }),
     options.onProgress,
   );
   const concurrency = Math.max(1, Math.floor(options.concurrency));
   await withTaskPool({ concurrency, ...(signal ? { signal } : {}), what }, async (tasks, runSignal) => {
-    const listing = listObjects(target.s3, target.store.bucket, prefix, { signal: runSignal });
-    for await (const { left: entry, right: present } of mergeByKey(options.entries, listing, { left: 'inventory', right: 'target bucket listing' })) {
+    const range = options.range;
+    const listing = listObjects(target.s3, target.store.bucket, prefix, { signal: runSignal, ...(range ? { range } : {}) });
+    const entries = range ? entriesInKeyRange(options.entries, range, 'inventory') : options.entries;
+    for await (const { left: entry, right: present } of mergeByKey(entries, listing, { left: 'inventory', right: 'target bucket listing' })) {
       if (tasks.failure) throw tasks.failure.error;
       counts.objects += 1;
       counts.bytes += entry.size;
@@ -100,7 +107,7 @@ export async function copyInventoryObjects(options: {
       });
     }
   });
-  options.onProgress?.({ seen: counts.objects, copied: counts.copied, copiedBytes: counts.copiedBytes, skipped: counts.skipped });
+  progress.flush();
   return { ...counts, durationMs: Math.round(performance.now() - started) };
 }
 

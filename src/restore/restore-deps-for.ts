@@ -1,9 +1,8 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { parseBackupId } from '../catalog/backup-layout.js';
 import type { ClusterConfig, Config, ObjectStoreConfig } from '../config/config.js';
-import { createS3Client } from '../object-store/s3-client.js';
 import { clusterAdapters } from '../runtime/cluster-adapters.js';
 import type { StateConnections } from '../runtime/connect-state.js';
+import { createS3ClientCache } from '../runtime/s3-client-cache.js';
 import type { BackupLocation } from './read-backup.js';
 import { sourceClusterOf } from './restore-approval.js';
 import type { RestoreDeps } from './restore-deps.js';
@@ -15,26 +14,6 @@ import type { RestoreDeps } from './restore-deps.js';
  */
 export function backupStoreFor(config: Config, backupId: string, target: ClusterConfig): { store: ObjectStoreConfig; cluster: string } {
   return { store: sourceClusterOf(config, backupId, target).backupStore, cluster: parseBackupId(backupId)?.cluster ?? target.name };
-}
-
-/** S3 clients by store (endpoint, region, credentials), created on first use and destroyed together. */
-function createClientCache() {
-  const clients = new Map<string, S3Client>();
-  return {
-    clientFor(store: ObjectStoreConfig): S3Client {
-      const key = JSON.stringify([store.endpoint ?? '', store.region, store.forcePathStyle, store.credentials?.accessKeyId ?? '', store.credentials?.secretAccessKey ?? '']);
-      let client = clients.get(key);
-      if (!client) {
-        client = createS3Client(store);
-        clients.set(key, client);
-      }
-      return client;
-    },
-    close() {
-      for (const c of clients.values()) c.destroy();
-      clients.clear();
-    },
-  };
 }
 
 /**
@@ -49,7 +28,7 @@ export function restoreDepsFor(
   run: { id: string; backupId: string; requestedBy: string; approvedBy?: string; note?: string },
 ): RestoreDeps & { close(): void } {
   const adapters = clusterAdapters(target);
-  const clients = createClientCache();
+  const clients = createS3ClientCache();
   const where = backupStoreFor(config, run.backupId, target);
   const backup: BackupLocation = { s3: clients.clientFor(where.store), store: where.store, cluster: where.cluster };
   const threshold = Number(process.env.PACHBACKUP_MULTIPART_THRESHOLD);

@@ -11,6 +11,9 @@ import { buildRunMessage } from './views/run-message.js';
 import { buildStepReply } from './views/step-reply.js';
 import type { AnnouncementView, DowntimeEstimate, RestoreAnnouncement, RunView, StepView } from './views/view-models.js';
 
+/** Edits of the run message for progress alone (a running copy's counts) come at most this often. */
+const PROGRESS_EDIT_MS = 10_000;
+
 /** How a run ended, for the final edit; `summary` builds the last thread reply from the run as reported. */
 export interface RunOutcome {
   phase: RunPhase;
@@ -65,6 +68,7 @@ export function createRunReporter(options: {
     warnings: [],
   };
   const stepOf = (name: string) => view.steps.find((s) => s.name === name);
+  let lastProgressEdit = 0;
   /** Every Slack call, one at a time and in order, so replies and edits never overtake each other. */
   let chain: Promise<unknown> = Promise.resolve();
   const enqueue = (what: string, call: () => Promise<unknown>) => {
@@ -169,8 +173,16 @@ export function createRunReporter(options: {
         scheduleUpdate();
         break;
       }
-      case 'step-progress':
+      case 'step-progress': {
+        // Progress alone edits the message at most every PROGRESS_EDIT_MS: a long copy must not flood Slack.
+        const step = stepOf(e.step);
+        if (!step || step.state !== 'running') break;
+        step.progress = e.progress;
+        if (Date.now() - lastProgressEdit < PROGRESS_EDIT_MS) break;
+        lastProgressEdit = Date.now();
+        scheduleUpdate();
         break;
+      }
       case 'step-finished': {
         const step = stepOf(e.step);
         if (step) {

@@ -120,6 +120,37 @@ const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       ALTER TABLE restore_requests ADD COLUMN plan_messages jsonb NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    id: 10,
+    name: 'fan-outs',
+    // Large copies split into key ranges run as child jobs on any worker. The parent writes here what every range
+    // does (stores named by cluster, never credentials) and the ranges' keys; a child job carries only the
+    // fan-out's id and its range's number, and copies only while the fan-out is running and its run is active.
+    // Each range's totals (or its final error) land in fan_out_ranges, so the sum does not depend on Redis.
+    sql: `
+      CREATE TABLE fan_outs (
+        id text PRIMARY KEY,
+        run_id text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        step text NOT NULL,
+        work jsonb NOT NULL,
+        ranges jsonb NOT NULL,
+        state text NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'succeeded', 'failed', 'cancelled')),
+        created_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz
+      );
+      CREATE INDEX fan_outs_run ON fan_outs (run_id, step);
+
+      CREATE TABLE fan_out_ranges (
+        fan_out_id text NOT NULL REFERENCES fan_outs (id) ON DELETE CASCADE,
+        part int NOT NULL,
+        worker text NOT NULL,
+        totals jsonb,
+        error jsonb,
+        finished_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (fan_out_id, part)
+      );
+    `,
+  },
 ];
 
 /** Brings the state database's schema up to date. */

@@ -117,6 +117,8 @@ describe('configuration', () => {
     ['a Redis password in its URL', (c) => (c.redis.url = 'redis://:hunter2@redis:6379'), /redis\.url: holds a password in the URL; .*set `redis\.password: \{ file: \/path \}`/],
     ['a Redis password given inline in its own field', (c) => (c.redis.password = 'hunter2'), /redis\.password: got a value; expected `\{ env: VARIABLE \}` or `\{ file: \/path\/to\/file \}`/],
     ['S3 credentials in an endpoint', (c) => (c.clusters.staging.objectStore.endpoint = 'http://minio:minio123@minio:9000'), /clusters\.staging\.objectStore\.endpoint: holds a password in the URL; .*secretAccessKey/],
+    ['copies split into a single key range', (c) => (c.clusters.prod.backup = { fanOut: { maxRanges: 1 } }), /clusters\.prod\.backup\.fanOut\.maxRanges: got 1; expected from 2 to 4096 ranges/],
+    ['a misspelt fan-out setting', (c) => (c.clusters.prod.backup = { fanOut: { minObject: 5 } }), /unknown key "minObject" in clusters\.prod\.backup\.fanOut; expected one of minObjects, objectsPerRange, maxRanges/],
     ['pachd listed among the deployments to quiesce', (c) => (c.clusters.prod.pachyderm.quiesce = ['pachw', 'pachd']), /clusters\.prod\.pachyderm\.quiesce: lists "pachd", the pachd deployment itself/],
   ];
   for (const [what, breakIt, message] of bad) {

@@ -5,7 +5,7 @@ import { type SlackMessage, LIMITS, actions, button, confirmDialog, context, div
 import { compareToEstimate, describeBasis, describeEstimate, describeEstimatePrecise } from './downtime-text.js';
 import { escapeAndTruncate, escapeMrkdwn, formatRequester } from './mrkdwn.js';
 import { PHASE_BADGES, STEP_ICONS, kindWord, phaseBadge } from './run-badges.js';
-import { UNDO_OUTCOMES, describeSizes } from './step-text.js';
+import { UNDO_OUTCOMES, describeProgress, describeSizes } from './step-text.js';
 import { SLACK_DATE_TIME, SLACK_TIME, addSeconds, slackDate } from './time-text.js';
 import type { KnownBlock } from '@slack/types';
 import type { RunView, StepView } from './view-models.js';
@@ -128,7 +128,7 @@ function stepLine(step: StepView, runFinished: boolean): string {
   const neverRan = runFinished && step.state === 'pending';
   const head = [`${neverRan ? '◽' : STEP_ICONS[step.state]} ${step.state === 'running' ? `*${title}*` : title}`];
   if (step.downtime) head.push('⏸ while paused');
-  if (step.state === 'running') head.push('_running…_');
+  if (step.state === 'running') head.push(step.progress ? `_running_ · ${escapeAndTruncate(describeProgress(step.progress), 300)}` : '_running…_');
   if (neverRan) head.push('not run');
   if (step.state === 'skipped') head.push('skipped (already done)');
   if (step.state === 'undone') head.push('undone');

@@ -1,5 +1,5 @@
 import type { RunPhase, StepState } from '../../runner/run-phase.js';
-import type { StepSizes } from '../../runner/run-event.js';
+import type { StepProgress, StepSizes } from '../../runner/run-event.js';
 import type { DowntimeEstimate } from '../../estimate/downtime-estimate.js';
 import type { AnnouncementState } from '../../jobs/operations-queue.js';
 
@@ -21,6 +21,8 @@ export interface StepView {
   sizes?: StepSizes;
   summary?: string;
   error?: string;
+  /** How far a running step is (a copy's objects and bytes so far, summed over every worker copying it). */
+  progress?: StepProgress;
 }
 
 /** A backup or a restore as its ops-channel message shows it. */

@@ -55,6 +55,13 @@ describe('run message', () => {
     expect(text).not.toMatch(/⏳ Resume data ingestion · ⏸/);
   });
 
+  it('shows how far a running copy is, summed over every worker copying it', () => {
+    const steps = runningRun.steps.map((s): StepView => (s.state === 'running' ? { ...s, progress: { objectsDone: 1200, objectsTotal: 20_000, bytesDone: 5 * 1024 ** 3, message: '1150 copied, 50 already stored; 3 of 20 key ranges done by the workers' } } : s));
+    const message = buildRunMessage({ ...runningRun, steps });
+    expect(allText(message).join('\n')).toContain('🔄 *Dump the databases* · ⏸ while paused · _running_ · 1,200 of 20,000 objects, 5.0 GiB — 1150 copied, 50 already stored; 3 of 20 key ranges done by the workers');
+    expect(blockKitProblems(message)).toEqual([]);
+  });
+
   it('while paused, shows the pause so far against the estimate and when it should end', () => {
     const text = allText(buildRunMessage(runningRun)).join('\n');
     expect(text).toContain('⏸️ *Pachyderm is paused* since <!date^1795489267^{time}|03:01 UTC> — 1 min 2 s so far');

@@ -1,0 +1,196 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Queue } from 'bullmq';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runBackup, type BackupResult } from '../../src/backup/run-backup.js';
+import { newBackupId } from '../../src/catalog/backup-layout.js';
+import { rangesQueueName, type RangeJobData } from '../../src/fan-out/range-queue.js';
+import { listObjects } from '../../src/object-store/list-objects.js';
+import { poolPrefix } from '../../src/object-store/pool-keys.js';
+import { createRunEvents, type RunEvent, type StepProgress } from '../../src/runner/run-event.js';
+import { backupDepsFor } from '../../src/runtime/backup-deps-for.js';
+import { fanOutFor } from '../../src/runtime/fan-out-for.js';
+import { createPachydermFixture, quietLogger, type PachydermFixture } from '../support/pachyderm-fixture.js';
+
+/**
+ * Large copies split into key ranges run by several worker PROCESSES (`pachbackup worker`, as deployed), the backup
+ * itself running here as the CLI runs it. Small range sizes are forced through the config, so a few thousand
+ * objects make about ten ranges (the count is estimated from the first 500 keys, so it may be 9 or 11).
+ */
+const OBJECTS = 2000;
+
+let f: PachydermFixture | undefined;
+let workers: ChildProcess[] = [];
+let queue: Queue | undefined;
+let closeFanOut: (() => Promise<void>) | undefined;
+
+beforeEach(async () => {
+  f = await createPachydermFixture({
+    objects: OBJECTS,
+    editConfig: (config) => {
+      config.clusters.test.backup.fanOut = { minObjects: 500, objectsPerRange: 200, maxRanges: 64 };
+      config.clusters.test.backup.copyConcurrency = 4;
+    },
+  });
+  queue = new Queue(rangesQueueName(f.config.redis.prefix), { connection: f.state.redis.duplicate() });
+});
+
+afterEach(async () => {
+  for (const w of workers) w.kill('SIGKILL');
+  await Promise.all(workers.map((w) => (w.exitCode === null && w.signalCode === null ? new Promise((resolve) => w.once('exit', resolve)) : undefined)));
+  workers = [];
+  await closeFanOut?.();
+  closeFanOut = undefined;
+  await queue?.close();
+  await f?.cleanup();
+  f = undefined;
+});
+
+/** Starts `count` worker processes taking two ranges at a time each, and waits until all of them take range jobs. */
+async function startWorkers(count: number): Promise<ChildProcess[]> {
+  const started = Array.from({ length: count }, () =>
+    spawn(process.execPath, ['bin/pachbackup.js', 'worker', '--config', f!.configFile, '--ranges', '2'], {
+      stdio: 'ignore',
+      env: { ...process.env, PACHBACKUP_JOB_LOCK_MS: '2000', LOG_LEVEL: 'silent', PACHBACKUP_METRICS_PORT: '0', PACHBACKUP_LISTEN_HOST: '127.0.0.1' },
+    }),
+  );
+  workers.push(...started);
+  const deadline = Date.now() + 60_000;
+  while ((await queue!.getWorkersCount()) < count) {
+    if (Date.now() > deadline) throw new Error('the worker processes did not start');
+    if (started.some((w) => w.exitCode !== null)) throw new Error('a worker process exited at start');
+    await sleep(200);
+  }
+  return started;
+}
+
+/** Runs a backup in this process with the fan-out a CLI builds, recording its pre-copy progress. */
+function startBackup(options: { signal?: AbortSignal } = {}) {
+  const ranges = fanOutFor(f!.config, f!.state, quietLogger);
+  closeFanOut = ranges.close;
+  const id = newBackupId('test');
+  const deps = backupDepsFor(f!.cluster, f!.state, { id, requestedBy: 'test' }, { fanOut: ranges.fanOut });
+  const events = createRunEvents();
+  const progress: StepProgress[] = [];
+  const seen: RunEvent[] = [];
+  events.subscribe((e) => {
+    seen.push(e);
+    if (e.type === 'step-progress' && e.step === 'pre-copy') progress.push(e.progress);
+  });
+  const result = runBackup({ deps, events, log: quietLogger, ...(options.signal ? { signal: options.signal } : {}) }).finally(() => deps.close());
+  return { id, result, progress, events: seen };
+}
+
+/** The run's pre-copy fan-out as the state database recorded it: how many ranges, and which process finished each, with what. */
+async function recordedRanges(runId: string) {
+  const fanOuts = await f!.state.pool.query<{ id: string; ranges: unknown[] }>(`SELECT id, ranges FROM fan_outs WHERE run_id = $1 AND step = 'pre-copy'`, [runId]);
+  expect(fanOuts.rows).toHaveLength(1);
+  const { rows } = await f!.state.pool.query<{ part: number; worker: string; totals: { listed: number; copied: number; skipped: number } | null }>(
+    `SELECT part, worker, totals FROM fan_out_ranges WHERE fan_out_id = $1 ORDER BY part`,
+    [fanOuts.rows[0]!.id],
+  );
+  return { count: fanOuts.rows[0]!.ranges.length, rows };
+}
+
+async function poolKeys(): Promise<Map<string, number>> {
+  const keys = new Map<string, number>();
+  for await (const o of listObjects(f!.backupBucket.s3, f!.backupBucket.name, poolPrefix(f!.cluster.backupStore))) keys.set(o.key, o.size);
+  return keys;
+}
+
+async function rangeJobs(runId: string, states: ('active' | 'waiting' | 'prioritized' | 'delayed' | 'waiting-children')[]) {
+  return (await queue!.getJobs(states)).filter((j) => (j.data as RangeJobData | undefined)?.runId === runId);
+}
+
+const waitFor = async (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+};
+
+// Worker processes start, and thousands of objects are seeded and copied, in each test: minutes on a busy machine.
+describe('a large copy split over several worker processes', { timeout: 240_000 }, () => {
+  it('copies every object exactly once, each range in some worker process, and reports one total', async () => {
+    const processes = await startWorkers(3);
+    const backup = startBackup();
+    const result: BackupResult = await backup.result;
+    expect(result.status, result.error).toBe('succeeded');
+
+    // Every object is in the pool with its size.
+    const cluster = await f!.clusterListing();
+    const pool = await poolKeys();
+    expect(pool.size).toBe(OBJECTS);
+    for (const [key, { size }] of cluster) expect(pool.get(key), key).toBe(size);
+
+    // About ten ranges, all finished by the worker processes (none by this one), more than one process doing the work.
+    const { count, rows: ranges } = await recordedRanges(backup.id);
+    expect(count).toBeGreaterThanOrEqual(8);
+    expect(count).toBeLessThanOrEqual(12);
+    expect(ranges.map((r) => r.part)).toEqual([...Array(count).keys()]);
+    const pids = new Set(processes.map((p) => `${hostname()}:${p.pid}`));
+    for (const r of ranges) expect(pids.has(r.worker), r.worker).toBe(true);
+    expect(new Set(ranges.map((r) => r.worker)).size).toBeGreaterThan(1);
+
+    // Exactly once: the ranges together listed and copied each object one time, and nothing was found already there.
+    expect(ranges.reduce((n, r) => n + r.totals!.listed, 0)).toBe(OBJECTS);
+    expect(ranges.reduce((n, r) => n + r.totals!.copied, 0)).toBe(OBJECTS);
+    expect(ranges.reduce((n, r) => n + r.totals!.skipped, 0)).toBe(0);
+
+    // One total: the step's result and its progress are the sum over every range.
+    expect(result.objects).toMatchObject({ total: OBJECTS, copied: OBJECTS, copiedWhilePaused: 0 });
+    expect(backup.progress.at(-1)).toMatchObject({ objectsDone: OBJECTS });
+    expect(backup.progress.at(-1)?.message).toMatch(new RegExp(`${OBJECTS} copied, 0 already stored; ${count} of ${count} key ranges done by the workers`));
+    const done = backup.events.find((e) => e.type === 'step-finished' && e.step === 'pre-copy');
+    expect(done).toMatchObject({ summary: expect.stringMatching(new RegExp(`^copied ${OBJECTS} of ${OBJECTS} objects .* in ${count} key ranges on [23] workers$`)) });
+  });
+
+  it('loses no object when a worker process is killed mid-copy: another worker takes over its ranges', async () => {
+    const [victim, survivor] = await startWorkers(2);
+    const victimName = `${hostname()}:${victim!.pid}`;
+    const backup = startBackup();
+    // Kill the victim while it holds ranges, as soon as copies have started.
+    let taken: string[] = [];
+    await waitFor('the victim to copy a range', async () => {
+      taken = (await rangeJobs(backup.id, ['active'])).filter((j) => j.processedBy === victimName).map((j) => j.id!);
+      return taken.length > 0 && backup.progress.some((p) => (p.objectsDone ?? 0) > 0);
+    });
+    victim!.kill('SIGKILL');
+
+    const result = await backup.result;
+    expect(result.status, result.error).toBe('succeeded');
+    const pool = await poolKeys();
+    for (const [key, { size }] of await f!.clusterListing()) expect(pool.get(key), key).toBe(size);
+    expect(pool.size).toBe(OBJECTS);
+    // The ranges the victim held when it died were finished by the survivor.
+    const { count, rows: ranges } = await recordedRanges(backup.id);
+    expect(ranges).toHaveLength(count);
+    const byPart = new Map(ranges.map((r) => [r.part, r.worker]));
+    for (const jobId of taken) expect(byPart.get(Number(jobId.split('.').at(-1)))).toBe(`${hostname()}:${survivor!.pid}`);
+    // Every object counted once in the total, whether copied before the death or found in the pool after it.
+    expect(ranges.reduce((n, r) => n + r.totals!.listed, 0)).toBe(OBJECTS);
+    expect(result.objects.total).toBe(OBJECTS);
+  });
+
+  it('stops every range when the run is cancelled', async () => {
+    await startWorkers(2);
+    const cancel = new AbortController();
+    const backup = startBackup({ signal: cancel.signal });
+    await waitFor('copies to start', () => backup.progress.some((p) => (p.objectsDone ?? 0) > 0));
+    cancel.abort();
+    const result = await backup.result;
+    expect(result.status).toBe('cancelled');
+
+    // Nothing of the copy runs or waits any more, here or in Redis, and the state database says it was cancelled.
+    expect(await rangeJobs(backup.id, ['active', 'waiting', 'prioritized', 'delayed', 'waiting-children'])).toEqual([]);
+    const { rows } = await f!.state.pool.query<{ state: string }>(`SELECT state FROM fan_outs WHERE run_id = $1`, [backup.id]);
+    expect(rows.map((r) => r.state)).toEqual(['cancelled']);
+    // No worker goes on copying: the pool stops growing, short of the whole bucket.
+    const after = (await poolKeys()).size;
+    await sleep(3000);
+    expect((await poolKeys()).size).toBe(after);
+    expect(after).toBeLessThan(OBJECTS);
+  });
+});
