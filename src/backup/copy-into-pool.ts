@@ -37,7 +37,7 @@ export async function copyIntoPool(deps: BackupDeps, ctx: StepContext<unknown>, 
   if (!deps.fanOut) return single();
   const settings = cluster.backup.fanOut;
   const estimate = await estimateKeyCount(listObjects(deps.clusterS3, cluster.objectStore.bucket, storeKeyPrefix(cluster.objectStore), { signal: ctx.signal }), settings.minObjects);
-  const ranges = planRanges(estimate.count, settings);
+  const ranges = planRanges(estimate.count, settings, await deps.fanOut.capacity(options.local ? { local: true } : {}));
   if (!ranges) return single();
   ctx.log.info({ objects: estimate, ranges: ranges.length }, 'splitting the copy into key ranges');
   const result = await deps.fanOut.run({

@@ -14,6 +14,7 @@ import { runRestore, type RestoreResult } from '../restore/run-restore.js';
 import { createRunEvents } from '../runner/run-event.js';
 import { clusterNamed } from '../runtime/cluster-adapters.js';
 import { connectState } from '../runtime/connect-state.js';
+import { fanOutFor } from '../runtime/fan-out-for.js';
 import { recoverAtStart } from './backup-commands.js';
 import { cancelOnSignal, cliActor, print } from './cli-session.js';
 import { createProgressDisplay } from './progress-display.js';
@@ -146,7 +147,8 @@ export function registerRestoreCommands(program: Command): void {
       if (!opts.json) events.subscribe(createProgressDisplay());
       const actor = cliActor();
       const restoreId = newOperationId('restore', target.name);
-      const deps = restoreDepsFor(config, target, state, { id: restoreId, backupId, requestedBy: actor, ...(opts.yes ? {} : { approvedBy: actor }) });
+      const ranges = fanOutFor(config, state, log);
+      const deps = restoreDepsFor(config, target, state, { id: restoreId, backupId, requestedBy: actor, ...(opts.yes ? {} : { approvedBy: actor }) }, { fanOut: ranges.fanOut });
       const cancel = cancelOnSignal('Cancelling: undoing what was done (the cluster is resumed).');
       try {
         await recoverAtStart(config, state, log, events);
@@ -191,6 +193,7 @@ export function registerRestoreCommands(program: Command): void {
       } finally {
         cancel.dispose();
         deps.close();
+        await ranges.close();
         await state.close();
       }
     });

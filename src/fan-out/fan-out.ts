@@ -50,6 +50,8 @@ export interface FanOutResult<K extends RangeWorkKind> {
  */
 export interface FanOut {
   run<K extends RangeWorkKind>(request: FanOutRequest<K>): Promise<FanOutResult<K>>;
+  /** About how many ranges can run at once now (with `local`: in this process), so a copy can be cut to keep all of them busy. */
+  capacity(options?: { local?: boolean }): Promise<number>;
 }
 
 /** Ranges a process runs at once by default (each with the cluster's `backup.copyConcurrency` copies in flight). */
@@ -63,6 +65,7 @@ export const DEFAULT_RANGES_AT_ONCE = 4;
 export function createInProcessFanOut(options: { runRange: RangeRunner; rangesAtOnce?: number }): FanOut {
   const rangesAtOnce = Math.max(1, Math.floor(options.rangesAtOnce ?? DEFAULT_RANGES_AT_ONCE));
   return {
+    capacity: async () => rangesAtOnce,
     async run<K extends RangeWorkKind>(request: FanOutRequest<K>): Promise<FanOutResult<K>> {
       const { ranges, work, signal } = request;
       const latest: (RangeTotalsOf[K] | undefined)[] = ranges.map(() => undefined);

@@ -28,13 +28,20 @@ export interface FanOutSettings {
  */
 export const DEFAULT_FAN_OUT: FanOutSettings = { minObjects: 10_000, objectsPerRange: 10_000, maxRanges: 256 };
 
+/** The fewest objects a range is cut to when more ranges would only keep more workers busy: below it, a range's listing start outweighs its copies. */
+export const MIN_RANGE_OBJECTS = 1000;
+
 /**
- * Key ranges for a copy of about `objects` objects, or undefined when it is small enough to run unsplit:
- * ⌈objects / objectsPerRange⌉ ranges, at least 2 and at most maxRanges, cut at hex prefixes under `folder`.
+ * Key ranges for a copy of about `objects` objects, or undefined when it is small enough to run unsplit. At least
+ * ⌈objects / objectsPerRange⌉ ranges; more, up to twice `capacity` (the ranges that can run at once) so every
+ * worker has one and a slow range does not leave the others idle at the end — but none under MIN_RANGE_OBJECTS
+ * objects; always at least 2 and at most maxRanges. Cut at hex prefixes under `folder`.
  */
-export function planRanges(objects: number, settings: FanOutSettings, folder = CHUNK_FOLDER): KeyRange[] | undefined {
+export function planRanges(objects: number, settings: FanOutSettings, capacity = 1, folder = CHUNK_FOLDER): KeyRange[] | undefined {
   if (!(objects >= settings.minObjects)) return undefined;
-  const parts = Math.min(settings.maxRanges, Math.max(2, Math.ceil(objects / settings.objectsPerRange)));
+  const bySize = Math.ceil(objects / settings.objectsPerRange);
+  const byCapacity = Math.min(2 * capacity, Math.floor(objects / MIN_RANGE_OBJECTS));
+  const parts = Math.min(settings.maxRanges, Math.max(2, bySize, byCapacity));
   return splitKeySpace(parts, folder);
 }
 

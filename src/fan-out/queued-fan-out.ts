@@ -7,7 +7,7 @@ import { requestCancel } from '../jobs/cancel-requests.js';
 import { cancelledError, throwIfCancelled } from '../object-store/abort-link.js';
 import { describeKeyRange, type KeyRange } from '../object-store/key-ranges.js';
 import { createProgressThrottle } from '../object-store/progress-throttle.js';
-import type { FanOut, FanOutProgress, FanOutRequest, FanOutResult } from './fan-out.js';
+import { DEFAULT_RANGES_AT_ONCE, type FanOut, type FanOutProgress, type FanOutRequest, type FanOutResult } from './fan-out.js';
 import type { FanOutStore, RangeRecord } from './fan-out-store.js';
 import { JOIN_JOB, RANGE_ATTEMPTS, RANGE_JOB, rangeJobId, rangesQueueName, type JoinJobData, type RangeJobData } from './range-queue.js';
 import { sumTotals, type RangeTotalsOf, type RangeWorkKind } from './range-work.js';
@@ -25,6 +25,8 @@ export interface QueuedFanOutOptions {
   pollMs?: number;
   /** How long stopping waits for running ranges to end (default 60 s); they stop by themselves later otherwise. */
   stopTimeoutMs?: number;
+  /** Ranges each worker is assumed to run at once, for `capacity` (default DEFAULT_RANGES_AT_ONCE, `worker --ranges`). */
+  rangesPerWorker?: number;
 }
 
 const CODES: readonly ErrorCode[] = ['config-invalid', 'config-missing', 'usage', 'not-found', 'conflict', 'forbidden', 'precondition', 'unavailable', 'timeout', 'cancelled', 'integrity', 'dependency-missing', 'internal'];
@@ -116,6 +118,10 @@ export function createQueuedFanOut(options: QueuedFanOutOptions): FanOut & { clo
   };
 
   return {
+    async capacity(capacityOptions) {
+      const workers = capacityOptions?.local ? 0 : await queue.getWorkersCount();
+      return workers === 0 ? options.fallback.capacity() : workers * (options.rangesPerWorker ?? DEFAULT_RANGES_AT_ONCE);
+    },
     async run<K extends RangeWorkKind>(request: FanOutRequest<K>): Promise<FanOutResult<K>> {
       const { runId, step, ranges, signal } = request;
       const what = `step ${step} of ${runId}`;

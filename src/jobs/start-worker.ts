@@ -146,7 +146,7 @@ export async function startWorker(options: {
   const runRestoreJob = createRestoreJobProcessor({
     ...jobDeps,
     depsFor: ({ request, runId, approvedBy }) =>
-      restoreDepsFor(config, config.clusters[request.cluster]!, state, { id: runId, backupId: request.backupId, requestedBy: `<@${request.requestedBy}>`, approvedBy: approvedBy.map((u) => `<@${u}>`).join(', ') }),
+      restoreDepsFor(config, config.clusters[request.cluster]!, state, { id: runId, backupId: request.backupId, requestedBy: `<@${request.requestedBy}>`, approvedBy: approvedBy.map((u) => `<@${u}>`).join(', ') }, { fanOut }),
     estimate: async (cluster, plan) => estimateRestoreDowntime(await estimateBackupNow(cluster), plan),
     observers: [metricsObserver(options.metrics, 'restore'), options.observers?.restore].filter((o) => o !== undefined),
   });

@@ -15,6 +15,8 @@ export interface BackupLocation {
   s3: S3Client;
   store: ObjectStoreConfig;
   cluster: string;
+  /** The configured cluster whose backup store this is, so work handed to other workers can name the store (never its credentials). */
+  storeOf?: string;
 }
 
 async function readBytes(location: BackupLocation, key: string, signal?: AbortSignal): Promise<Buffer | undefined> {

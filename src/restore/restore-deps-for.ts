@@ -1,5 +1,6 @@
 import { parseBackupId } from '../catalog/backup-layout.js';
 import type { ClusterConfig, Config, ObjectStoreConfig } from '../config/config.js';
+import type { FanOut } from '../fan-out/fan-out.js';
 import { clusterAdapters } from '../runtime/cluster-adapters.js';
 import type { StateConnections } from '../runtime/connect-state.js';
 import { createS3ClientCache } from '../runtime/s3-client-cache.js';
@@ -12,8 +13,9 @@ import type { RestoreDeps } from './restore-deps.js';
  * (a backup of prod restored into staging), otherwise in the target cluster's own backup store (the cluster that
  * made it is gone or not configured here).
  */
-export function backupStoreFor(config: Config, backupId: string, target: ClusterConfig): { store: ObjectStoreConfig; cluster: string } {
-  return { store: sourceClusterOf(config, backupId, target).backupStore, cluster: parseBackupId(backupId)?.cluster ?? target.name };
+export function backupStoreFor(config: Config, backupId: string, target: ClusterConfig): { store: ObjectStoreConfig; cluster: string; storeOf: string } {
+  const source = sourceClusterOf(config, backupId, target);
+  return { store: source.backupStore, cluster: parseBackupId(backupId)?.cluster ?? target.name, storeOf: source.name };
 }
 
 /**
@@ -26,11 +28,12 @@ export function restoreDepsFor(
   target: ClusterConfig,
   state: Pick<StateConnections, 'locks' | 'runs'>,
   run: { id: string; backupId: string; requestedBy: string; approvedBy?: string; note?: string },
+  options: { fanOut?: FanOut } = {},
 ): RestoreDeps & { close(): void } {
   const adapters = clusterAdapters(target);
   const clients = createS3ClientCache();
   const where = backupStoreFor(config, run.backupId, target);
-  const backup: BackupLocation = { s3: clients.clientFor(where.store), store: where.store, cluster: where.cluster };
+  const backup: BackupLocation = { s3: clients.clientFor(where.store), store: where.store, cluster: where.cluster, storeOf: where.storeOf };
   const threshold = Number(process.env.PACHBACKUP_MULTIPART_THRESHOLD);
   return {
     restoreId: run.id,
@@ -45,6 +48,7 @@ export function restoreDepsFor(
     locks: state.locks,
     runs: state.runs,
     session: {},
+    ...(options.fanOut ? { fanOut: options.fanOut } : {}),
     ...(threshold > 0 ? { multipartThreshold: threshold } : {}),
     close() {
       clients.close();

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ClusterConfig, ObjectStoreConfig } from '../config/config.js';
+import type { FanOut } from '../fan-out/fan-out.js';
 import type { PachydermWorkloads } from '../kubernetes/pachyderm-workloads.js';
 import type { ClusterLock, ClusterLocks } from '../state/cluster-lock.js';
 import type { RunStore } from '../state/run-store.js';
@@ -32,6 +33,8 @@ export interface RestoreDeps extends RestoreEnvironment {
   pgBinDir?: string;
   /** Objects above this size are copied in parts. */
   multipartThreshold?: number;
+  /** Where large object copies are split into key ranges and run; without one every copy runs unsplit here. */
+  fanOut?: FanOut;
   /** The lock on the target cluster, held for the whole run. */
   session: { lock?: ClusterLock };
 }

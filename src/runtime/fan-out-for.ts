@@ -19,7 +19,14 @@ export function fanOutFor(config: Config, state: Pick<StateConnections, 'pool' |
   const threshold = Number(process.env.PACHBACKUP_MULTIPART_THRESHOLD);
   const runRange = createRangeRunner({ config, clientFor: clients.clientFor, ...(threshold > 0 ? { multipartThreshold: threshold } : {}) });
   const fallback = createInProcessFanOut({ runRange, ...(options.rangesAtOnce ? { rangesAtOnce: options.rangesAtOnce } : {}) });
-  const queued = createQueuedFanOut({ redis: state.redis, prefix: config.redis.prefix, fanOuts: createFanOutStore(state.pool), fallback, log: log.child({ component: 'fan-out' }) });
+  const queued = createQueuedFanOut({
+    redis: state.redis,
+    prefix: config.redis.prefix,
+    fanOuts: createFanOutStore(state.pool),
+    fallback,
+    log: log.child({ component: 'fan-out' }),
+    ...(options.rangesAtOnce ? { rangesPerWorker: options.rangesAtOnce } : {}),
+  });
   return {
     fanOut: queued,
     runRange,

@@ -1,4 +1,6 @@
 import { PachbackupError } from '../../errors.js';
+import type { FanOutResult } from '../../fan-out/fan-out.js';
+import { planRanges } from '../../fan-out/plan-ranges.js';
 import { formatBytes } from '../../format-units.js';
 import { readInventory } from '../../object-store/inventory.js';
 import type { Step, StepContext } from '../../runner/step.js';
@@ -8,13 +10,42 @@ import type { RestoreDeps } from '../restore-deps.js';
 import type { RestoreOutputs } from '../restore-outputs.js';
 import { objectTargetStore } from '../restore-plan.js';
 
-async function copyAll(deps: RestoreDeps, ctx: StepContext<RestoreOutputs>): Promise<{ counts: InventoryCopyCounts; created: boolean; where: string }> {
+async function copyAll(deps: RestoreDeps, ctx: StepContext<RestoreOutputs>, step: { name: string; local?: boolean }): Promise<{ counts: InventoryCopyCounts; created: boolean; where: string; split?: FanOutResult<'inventory-copy'> }> {
   const plan = ctx.outputs.plan;
   if (!plan) throw new PachbackupError('internal', 'copying objects needs the plan');
+  const started = performance.now();
   const manifest = await readPlannedManifest(deps.backup, plan.backup, ctx.signal);
   const store = objectTargetStore(plan.request, deps);
   const s3 = deps.objectStoreClient(store);
   const created = await ensureBucket(s3, store.bucket, ctx.signal);
+  const total = manifest.objects.count;
+  const fanOut = deps.fanOut;
+  const storeOf = deps.backup.storeOf;
+  const ranges = fanOut && storeOf ? planRanges(total, deps.target.backup.fanOut, await fanOut.capacity(step.local ? { local: true } : {})) : undefined;
+  if (fanOut && storeOf && ranges) {
+    const split = await fanOut.run({
+      runId: deps.restoreId,
+      step: step.name,
+      work: {
+        kind: 'inventory-copy',
+        backup: { cluster: storeOf, role: 'backup' },
+        inventory: { key: manifest.objects.inventory.key },
+        target: { cluster: deps.target.name, role: 'objects', bucket: store.bucket, prefix: store.prefix, ...(store.endpoint ? { endpoint: store.endpoint } : {}) },
+        overwrite: plan.request.overwrite,
+      },
+      ranges,
+      signal: ctx.signal,
+      ...(step.local ? { local: true } : {}),
+      onProgress: ({ totals, rangesDone, where }) =>
+        ctx.progress({
+          objectsDone: totals?.objects ?? 0,
+          objectsTotal: total,
+          bytesDone: totals?.copiedBytes ?? 0,
+          message: `${totals?.copied ?? 0} copied, ${totals?.skipped ?? 0} already there; ${rangesDone} of ${ranges.length} key ranges done${where === 'workers' ? ' by the workers' : ' in this process'}`,
+        }),
+    });
+    return { counts: { ...split.totals, durationMs: Math.round(performance.now() - started) }, created, where: describeStore(store), split };
+  }
   const counts = await copyInventoryObjects({
     source: { s3: deps.backup.s3, store: deps.backup.store },
     target: { s3, store },
@@ -23,13 +54,14 @@ async function copyAll(deps: RestoreDeps, ctx: StepContext<RestoreOutputs>): Pro
     concurrency: deps.target.backup.copyConcurrency,
     ...(deps.multipartThreshold ? { multipartThreshold: deps.multipartThreshold } : {}),
     signal: ctx.signal,
-    onProgress: (p) => ctx.progress({ objectsDone: p.seen, objectsTotal: manifest.objects.count, bytesDone: p.copiedBytes, message: `${p.copied} copied, ${p.skipped} already there` }),
+    onProgress: (p) => ctx.progress({ objectsDone: p.seen, objectsTotal: total, bytesDone: p.copiedBytes, message: `${p.copied} copied, ${p.skipped} already there` }),
   });
   return { counts, created, where: describeStore(store) };
 }
 
-function describe(counts: InventoryCopyCounts, where: string, created: boolean): string {
-  return `${created ? 'created the bucket; ' : ''}copied ${counts.copied} of ${counts.objects} objects (${formatBytes(counts.copiedBytes)}) into ${where}; ${counts.skipped} already there${counts.replaced ? `; ${counts.replaced} replaced` : ''}`;
+function describe(counts: InventoryCopyCounts, where: string, created: boolean, split?: FanOutResult<'inventory-copy'>): string {
+  const ranges = split ? `; in ${split.ranges} key ranges ${split.where === 'workers' ? `on ${split.workers} worker${split.workers === 1 ? '' : 's'}` : 'in this process'}` : '';
+  return `${created ? 'created the bucket; ' : ''}copied ${counts.copied} of ${counts.objects} objects (${formatBytes(counts.copiedBytes)}) into ${where}; ${counts.skipped} already there${counts.replaced ? `; ${counts.replaced} replaced` : ''}${ranges}`;
 }
 
 /**
@@ -44,8 +76,8 @@ export function copyObjects(deps: RestoreDeps): Step<RestoreOutputs> {
     title: 'Copy the objects',
     description: 'Copy the inventory\'s objects from the backup store into the target bucket, skipping those already there.',
     async run(ctx) {
-      const { counts, created, where } = await copyAll(deps, ctx);
-      return { output: { objectCopy: counts }, sizes: { bytes: counts.copiedBytes, objects: counts.copied }, summary: describe(counts, where, created) };
+      const { counts, created, where, split } = await copyAll(deps, ctx, { name: 'copy-objects' });
+      return { output: { objectCopy: counts }, sizes: { bytes: counts.copiedBytes, objects: counts.copied }, summary: describe(counts, where, created, split) };
     },
   };
 }
@@ -61,8 +93,9 @@ export function copyDelta(deps: RestoreDeps): Step<RestoreOutputs> {
     description: 'List the paused cluster\'s bucket again and copy any inventory object that went missing meanwhile.',
     downtime: true,
     async run(ctx) {
-      const { counts, where } = await copyAll(deps, ctx);
-      return { output: { objectDelta: counts }, sizes: { bytes: counts.copiedBytes, objects: counts.copied }, summary: describe(counts, where, false) };
+      // Paused: its ranges run here, side by side, never waiting for a queue.
+      const { counts, where, split } = await copyAll(deps, ctx, { name: 'copy-delta', local: true });
+      return { output: { objectDelta: counts }, sizes: { bytes: counts.copiedBytes, objects: counts.copied }, summary: describe(counts, where, false, split) };
     },
   };
 }

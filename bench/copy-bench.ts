@@ -1,0 +1,300 @@
+/**
+ * Copy benchmark (not a test): how fast pachbackup copies a large bucket into its backup pool, split into key
+ * ranges over worker processes, next to what the store itself can do and to rclone — and how much memory each
+ * worker needs as the bucket grows. For each size (default 20,000 and 200,000 objects of 1 KiB, seeded with
+ * parallel PUTs into a fresh s3rver), in the same run:
+ *
+ *   - the store's raw limits: one sequential listing (ListObjectsV2), and CopyObject of every object with the
+ *     key list in memory, at the best concurrency found by trying several on a sample;
+ *   - pachbackup's copy (the backup's pre-copy step: list, compare with the pool, copy what is missing) with one
+ *     `pachbackup worker` process and with several, the asking step running here as the CLI runs it; each
+ *     worker's peak RSS (VmHWM) and CPU time;
+ *   - `rclone sync --transfers 16` and `--transfers 64` (checkers as many) of the same bucket;
+ *   - s3rver's CPU time during each, which shows when the store, not the copier, is the limit (s3rver is one
+ *     Node process: one core at most).
+ *
+ *   npm run bench:copy
+ *   PACHBACKUP_COPY_BENCH_SIZES=20000 npm run bench:copy        (one size, a few minutes)
+ *   PACHBACKUP_COPY_BENCH_WORKERS=3                              (worker processes of the "several" run)
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CopyObjectCommand, CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { stringify } from 'yaml';
+import { copyIntoPool, type PoolCopyResult } from '../src/backup/copy-into-pool.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { rangesQueueName } from '../src/fan-out/range-queue.js';
+import { formatBytes } from '../src/format-units.js';
+import { createLogger } from '../src/log.js';
+import { createS3Client } from '../src/object-store/s3-client.js';
+import { backupDepsFor } from '../src/runtime/backup-deps-for.js';
+import { connectState } from '../src/runtime/connect-state.js';
+import { fanOutFor } from '../src/runtime/fan-out-for.js';
+import { kubeconfigFor } from '../src/sandbox/kube-sim/kubeconfig.js';
+import { stopProcess } from '../src/sandbox/processes.js';
+import { startPostgres } from '../src/sandbox/services/postgres.js';
+import { startRedis } from '../src/sandbox/services/redis.js';
+import { S3RVER_CREDENTIALS, startS3 } from '../src/sandbox/services/s3.js';
+import { run, seconds, timed } from './bench-support.js';
+
+const sizes = (process.env.PACHBACKUP_COPY_BENCH_SIZES ?? '20000,200000').split(',').map((s) => Number(s.trim()));
+const several = Number(process.env.PACHBACKUP_COPY_BENCH_WORKERS ?? 3);
+const OBJECT_BYTES = 1024;
+const PROBE_CONCURRENCIES = [8, 16, 32, 64, 128];
+const MIB = 1024 * 1024;
+
+const dir = mkdtempSync(join(tmpdir(), 'pachbackup-copy-bench-'));
+const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
+/** What the bench started, stopped in reverse order whatever happens (PostgreSQL with SIGINT: a fast shutdown). */
+const started: { pid: number; signal?: NodeJS.Signals }[] = [];
+let closeClients: (() => Promise<void>) | undefined;
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A process's peak resident set size so far (VmHWM), in bytes. */
+function peakRss(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return Number(line?.match(/(\d+)/)?.[1] ?? 0) * 1024;
+}
+
+/** Runs `fn` and says how long it took and how much CPU s3rver spent meanwhile. */
+async function measured<T>(s3Pid: number, fn: () => Promise<T>): Promise<{ value: T; ms: number; storeCpu: number }> {
+  const before = cpuSeconds(s3Pid);
+  const { value, ms } = await timed(fn);
+  return { value, ms, storeCpu: cpuSeconds(s3Pid) - before };
+}
+
+/** `n` workers at a time run `each` over `items` (the bench's own pool, so nothing of pachbackup is measured). */
+async function parallel<T>(items: readonly T[], n: number, each: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) await each(items[next++]!);
+  }));
+}
+
+async function seed(s3: S3Client, bucket: string, count: number): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const indexes = Array.from({ length: count }, (_, i) => i);
+  await parallel(indexes, 64, async (i) => {
+    const body = randomBytes(OBJECT_BYTES);
+    const key = `chunk/${createHash('sha256').update(body).digest('hex')}.${i.toString(16).padStart(16, '0')}`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length }));
+  });
+}
+
+async function listKeys(s3: S3Client, bucket: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) keys.push(o.Key!);
+    token = page.NextContinuationToken;
+  } while (token);
+  return keys;
+}
+
+async function copyAll(s3: S3Client, from: string, to: string, keys: readonly string[], concurrency: number): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: to }));
+  await parallel(keys, concurrency, async (key) => void (await s3.send(new CopyObjectCommand({ Bucket: to, Key: key, CopySource: `${from}/${key}` }))));
+}
+
+try {
+  const [postgres, redis, s3server] = await Promise.all([
+    startPostgres({ dataDir: join(dir, 'postgres') }),
+    startRedis({ directory: dir, logFile: join(dir, 'redis.log') }),
+    startS3({ directory: join(dir, 's3'), buckets: [], logFile: join(dir, 's3.log') }),
+  ]);
+  started.push({ pid: postgres.pid, signal: 'SIGINT' }, { pid: redis.pid }, { pid: s3server.pid });
+  const admin = new pg.Client({ connectionString: postgres.url });
+  await admin.connect();
+  await admin.query('CREATE DATABASE pachbackup');
+  await admin.end();
+
+  // One configured cluster per size and run, each with its own (empty) backup bucket; credentials by file.
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, kubeconfigFor('http://127.0.0.1:1'));
+  const secret = join(dir, 's3-secret');
+  writeFileSync(secret, `${S3RVER_CREDENTIALS.secretAccessKey}\n`);
+  const runs = ['one', 'several'] as const;
+  const clusterName = (size: number, which: (typeof runs)[number]) => `c${size}-${which}`;
+  const clusters = Object.fromEntries(
+    sizes.flatMap((size) =>
+      runs.map((which) => [
+        clusterName(size, which),
+        {
+          kubernetes: { kubeconfig, context: 'sandbox', namespace: 'pachyderm' },
+          postgres: { host: '127.0.0.1', port: postgres.port, user: 'postgres', sslmode: 'disable', databases: ['postgres'] },
+          objectStore: { endpoint: s3server.endpoint, bucket: `src-${size}`, forcePathStyle: true, accessKeyId: S3RVER_CREDENTIALS.accessKeyId, secretAccessKey: { file: secret } },
+          backupStore: { bucket: `pool-${size}-${which}`, prefix: 'pachbackup' },
+        },
+      ]),
+    ),
+  );
+  const configFile = join(dir, 'pachbackup.yaml');
+  // The workers' own log (warnings and up): a range that failed and was tried again, a worker that stalled.
+  const workerLog = join(dir, 'workers.log');
+  const retriesSoFar = () => (existsSync(workerLog) ? readFileSync(workerLog, 'utf8').split('\n').filter((l) => l.includes('range failed') || l.includes('another takes it')).length : 0);
+  writeFileSync(configFile, stringify({ stateDatabase: { url: postgres.url.replace(/\/postgres$/, '/pachbackup') }, redis: { url: redis.url, prefix: 'bench' }, clusters }));
+  const config = loadConfig(configFile);
+  const state = await connectState(config);
+  const rangesQueue = new Queue(rangesQueueName('bench'), { connection: state.redis.duplicate() });
+  const s3 = createS3Client(config.clusters[clusterName(sizes[0]!, 'one')]!.objectStore, { maxSockets: 256 });
+  closeClients = async () => {
+    s3.destroy();
+    await rangesQueue.close();
+    await state.close();
+  };
+
+  /** Starts `count` worker processes and waits until each takes range jobs. */
+  const startWorkers = async (count: number): Promise<ChildProcess[]> => {
+    const before = await rangesQueue.getWorkersCount();
+    const workers = Array.from({ length: count }, () =>
+      spawn(process.execPath, ['bin/pachbackup.js', 'worker', '--config', configFile], {
+        stdio: ['ignore', openSync(workerLog, 'a'), openSync(workerLog, 'a')],
+        env: { ...process.env, LOG_LEVEL: 'warn', PACHBACKUP_METRICS_PORT: '0', PACHBACKUP_LISTEN_HOST: '127.0.0.1' },
+      }),
+    );
+    for (const w of workers) started.push({ pid: w.pid! });
+    while ((await rangesQueue.getWorkersCount()) < before + count) {
+      if (workers.some((w) => w.exitCode !== null)) throw new Error('a worker process exited at start (run it by hand with the bench config to see why)');
+      await sleep(100);
+    }
+    return workers;
+  };
+
+  /** The backup's pre-copy of `cluster` through pachbackup's own code, with `count` worker processes. */
+  const pachbackupCopy = async (size: number, which: (typeof runs)[number], count: number) => {
+    const cluster = config.clusters[clusterName(size, which)]!;
+    await s3.send(new CreateBucketCommand({ Bucket: cluster.backupStore.bucket }));
+    const workers = await startWorkers(count);
+    const ranges = fanOutFor(config, state, logger);
+    const id = `bench-${size}-${which}`;
+    await state.runs.createRun({ id, kind: 'backup', cluster: cluster.name, requestedBy: 'bench', phase: 'running' });
+    const deps = backupDepsFor(cluster, state, { id, requestedBy: 'bench' }, { fanOut: ranges.fanOut });
+    const workerCpu = workers.map((w) => cpuSeconds(w.pid!));
+    const retriesBefore = retriesSoFar();
+    try {
+      const result = await measured(s3server.pid, () =>
+        copyIntoPool(
+          deps,
+          {
+            runId: id,
+            signal: new AbortController().signal,
+            log: logger,
+            outputs: {},
+            progress: () => undefined,
+            saveCheckpoint: async () => undefined,
+            checkpoint: () => undefined,
+            warn: () => undefined,
+          },
+          { step: 'pre-copy' },
+        ),
+      );
+      const copied: PoolCopyResult = result.value;
+      // A range tried again finds what its first attempt copied already there: copied + skipped is the bucket.
+      if (copied.copied + copied.skipped !== size || copied.listed !== size) throw new Error(`${id}: ${copied.copied} copied and ${copied.skipped} found of ${copied.listed} listed, expected ${size}`);
+      const perWorker = workers.map((w, i) => ({ rss: peakRss(w.pid!), cpu: cpuSeconds(w.pid!) - workerCpu[i]! }));
+      return { ...result, workers: perWorker, split: copied.split, retries: retriesSoFar() - retriesBefore };
+    } finally {
+      await state.runs.finishRun(id, { phase: 'succeeded', warnings: [] });
+      deps.close();
+      await ranges.close();
+      await Promise.all(workers.map((w) => stopProcess(w.pid!)));
+      rmSync(join(dir, 's3', cluster.backupStore.bucket), { recursive: true, force: true });
+    }
+  };
+
+  const rclone = async (size: number, transfers: number) => {
+    const target = `rclone-${size}-${transfers}`;
+    await s3.send(new CreateBucketCommand({ Bucket: target }));
+    const env = {
+      ...process.env,
+      RCLONE_CONFIG_S3A_TYPE: 's3',
+      RCLONE_CONFIG_S3A_PROVIDER: 'Other',
+      RCLONE_CONFIG_S3A_ENDPOINT: s3server.endpoint,
+      RCLONE_CONFIG_S3A_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      RCLONE_CONFIG_S3A_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+      RCLONE_CONFIG_S3A_FORCE_PATH_STYLE: 'true',
+      RCLONE_CONFIG_S3A_REGION: 'us-east-1',
+    } as NodeJS.ProcessEnv;
+    delete env.AWS_CA_BUNDLE; // rclone fails at start with it (PITFALLS.md)
+    try {
+      return await measured(s3server.pid, () => run('rclone', ['--config', '/dev/null', 'sync', `s3a:src-${size}`, `s3a:${target}`, '--transfers', String(transfers), '--checkers', String(transfers)], { env, maxBuffer: 1 << 24 }));
+    } finally {
+      rmSync(join(dir, 's3', target), { recursive: true, force: true });
+    }
+  };
+
+  const rows: string[] = [];
+  const peaks = new Map<number, number[]>();
+  const say = (line: string) => {
+    console.log(line);
+    rows.push(line);
+  };
+  const cpu = (storeCpu: number, ms: number) => `s3rver CPU ${storeCpu.toFixed(0)} s = ${((storeCpu * 1000) / ms * 100).toFixed(0)}% of one core`;
+
+  for (const size of sizes) {
+    console.log(`\n== ${size.toLocaleString('en-US')} objects of ${formatBytes(OBJECT_BYTES)} ==`);
+    const seeded = await measured(s3server.pid, () => seed(s3, `src-${size}`, size));
+    console.log(`seeded in ${seconds(seeded.ms)} (${Math.round((size / seeded.ms) * 1000)} PUT/s)`);
+
+    const listing = await measured(s3server.pid, () => listKeys(s3, `src-${size}`));
+    const keys = listing.value;
+    if (keys.length !== size) throw new Error(`listed ${keys.length} of ${size}`);
+    // The best concurrency, tried on a sample of the keys, then every object copied at it.
+    const sample = keys.slice(0, Math.min(2000, Math.ceil(size / 10)));
+    const probes: { concurrency: number; rate: number }[] = [];
+    for (const concurrency of PROBE_CONCURRENCIES) {
+      const { ms } = await timed(() => copyAll(s3, `src-${size}`, `probe-${size}-${concurrency}`, sample, concurrency));
+      rmSync(join(dir, 's3', `probe-${size}-${concurrency}`), { recursive: true, force: true });
+      probes.push({ concurrency, rate: (sample.length / ms) * 1000 });
+    }
+    const best = probes.reduce((a, b) => (b.rate > a.rate ? b : a));
+    const raw = await measured(s3server.pid, () => copyAll(s3, `src-${size}`, `raw-${size}`, keys, best.concurrency));
+    rmSync(join(dir, 's3', `raw-${size}`), { recursive: true, force: true });
+
+    const one = await pachbackupCopy(size, 'one', 1);
+    const many = await pachbackupCopy(size, 'several', several);
+    const rclone16 = await rclone(size, 16);
+    const rclone64 = await rclone(size, 64);
+    peaks.set(size, [...one.workers.map((w) => w.rss), ...many.workers.map((w) => w.rss)]);
+
+    const pachbackupBest = Math.min(one.ms, many.ms);
+    const rcloneBest = Math.min(rclone16.ms, rclone64.ms);
+    say(`\n${size.toLocaleString('en-US')} objects`);
+    say(`  store: sequential listing      ${seconds(listing.ms).padStart(10)}  (${cpu(listing.storeCpu, listing.ms)})`);
+    say(`  store: CopyObject, key list    ${seconds(raw.ms).padStart(10)}  at concurrency ${best.concurrency} (${cpu(raw.storeCpu, raw.ms)}); probes: ${probes.map((p) => `${p.concurrency}→${p.rate.toFixed(0)}/s`).join(' ')}`);
+    for (const [label, r] of [['pachbackup, 1 worker', one], [`pachbackup, ${several} workers`, many]] as const) {
+      say(
+        `  ${label.padEnd(30)}${seconds(r.ms).padStart(10)}  ${r.split ? `${r.split.ranges} ranges` : 'unsplit'}${r.retries ? ` (${r.retries} ranges retried, see ${workerLog})` : ''}; ${cpu(r.storeCpu, r.ms)}; ` +
+          `workers: ${r.workers.map((w) => `peak RSS ${formatBytes(w.rss)}, CPU ${w.cpu.toFixed(0)} s`).join(' | ')}`,
+      );
+    }
+    say(`  rclone sync --transfers 16     ${seconds(rclone16.ms).padStart(10)}  (${cpu(rclone16.storeCpu, rclone16.ms)})`);
+    say(`  rclone sync --transfers 64     ${seconds(rclone64.ms).padStart(10)}  (${cpu(rclone64.storeCpu, rclone64.ms)})`);
+    say(`  goal: copy ÷ raw CopyObject    ${(pachbackupBest / raw.ms).toFixed(2)} (≤ 1.10); ÷ (raw listing + raw CopyObject) ${(pachbackupBest / (listing.ms + raw.ms)).toFixed(2)}`);
+    say(`  goal: faster than rclone       ${seconds(pachbackupBest)} vs ${seconds(rcloneBest)}: ${pachbackupBest < rcloneBest ? 'yes' : 'NO'}`);
+  }
+
+  if (sizes.length > 1) {
+    const [small, large] = [Math.min(...sizes), Math.max(...sizes)];
+    const peakOf = (size: number) => Math.max(...peaks.get(size)!);
+    const ratio = peakOf(large) / peakOf(small);
+    say(`\ngoal: worker peak RSS at ${large.toLocaleString('en-US')} ≤ 1.2 × at ${small.toLocaleString('en-US')} and < 256 MiB: ${formatBytes(peakOf(large))} vs ${formatBytes(peakOf(small))} = ${ratio.toFixed(2)}×: ${ratio <= 1.2 && peakOf(large) < 256 * MIB ? 'yes' : 'NO'}`);
+  }
+  console.log('\nSummary\n' + rows.join('\n'));
+} finally {
+  await closeClients?.();
+  for (const { pid, signal } of started.reverse()) await stopProcess(pid, signal ? { signal } : {}).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+}
