@@ -147,11 +147,13 @@ try {
   writeFileSync(configFile, stringify({ stateDatabase: { url: postgres.url.replace(/\/postgres$/, '/pachbackup') }, redis: { url: redis.url, prefix: 'bench' }, clusters }));
   const config = loadConfig(configFile);
   const state = await connectState(config);
-  const rangesQueue = new Queue(rangesQueueName('bench'), { connection: state.redis.duplicate() });
+  const queueConnection = state.redis.duplicate();
+  const rangesQueue = new Queue(rangesQueueName('bench'), { connection: queueConnection });
   const s3 = createS3Client(config.clusters[clusterName(sizes[0]!, 'one')]!.objectStore, { maxSockets: 256 });
   closeClients = async () => {
     s3.destroy();
     await rangesQueue.close();
+    queueConnection.disconnect();
     await state.close();
   };
 

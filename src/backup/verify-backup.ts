@@ -4,7 +4,7 @@ import type { BackupManifest, VerificationRecord } from '../catalog/manifest.js'
 import type { ObjectStoreConfig } from '../config/config.js';
 import { describeError } from '../errors.js';
 import { readInventory } from '../object-store/inventory.js';
-import { verifyInventoryObjects } from '../object-store/verify-pool.js';
+import { verifyInventoryObjects, type VerifyPoolResult } from '../object-store/verify-pool.js';
 import { listDump } from '../postgres/list-dump.js';
 import type { StepProgress } from '../runner/run-event.js';
 
@@ -22,6 +22,13 @@ async function sha256Of(s3: S3Client, bucket: string, key: string, signal?: Abor
 }
 
 /**
+ * A way to check a backup's inventory objects other than one pass here: given the manifest, either undefined
+ * (check here) or `check`, which resolves with what `verifyInventoryObjects` would have found over the whole
+ * inventory (`checked` being the number of entries).
+ */
+export type ObjectsCheck = (manifest: BackupManifest, onProgress: (progress: { checked: number }) => void) => Promise<{ check(): Promise<VerifyPoolResult> } | undefined>;
+
+/**
  * Verifies a backup with nothing but the backup store: every dump's sha256 re-read and `pg_restore --list` run
  * on it, the Helm values' checksum, the inventory's checksum, and every inventory object present in the pool with
  * its size. Every check runs (a failure does not hide the others). Does not write the result; see `catalog`.
@@ -32,6 +39,11 @@ export async function verifyBackup(options: {
   manifest: BackupManifest;
   signal?: AbortSignal;
   onProgress?: (progress: StepProgress) => void;
+  /**
+   * Another way to check the inventory's objects in the pool — split into key ranges over the workers — for a
+   * backup large enough; undefined (or a function returning undefined) checks them here in one pass.
+   */
+  checkObjects?: ObjectsCheck;
 }): Promise<VerificationRecord> {
   const { s3, store, manifest, signal } = options;
   const checks: Check[] = [];
@@ -64,20 +76,25 @@ export async function verifyBackup(options: {
     });
   }
   await check('objects', async () => {
+    const onProgress = (p: { checked: number }) => options.onProgress?.({ objectsDone: p.checked, objectsTotal: manifest.objects.count, message: 'checking objects' });
+    const split = await options.checkObjects?.(manifest, onProgress);
     let entries = 0;
-    const counted = (async function* () {
-      for await (const entry of readInventory({ s3, bucket: store.bucket, key: manifest.objects.inventory.key, expectedSha256: manifest.objects.inventory.sha256, ...(signal ? { signal } : {}) })) {
-        entries += 1;
-        yield entry;
-      }
-    })();
-    const result = await verifyInventoryObjects({
-      s3,
-      store,
-      entries: counted,
-      ...(signal ? { signal } : {}),
-      onProgress: (p) => options.onProgress?.({ objectsDone: p.checked, objectsTotal: manifest.objects.count, message: 'checking objects' }),
-    });
+    let result: VerifyPoolResult;
+    if (split) {
+      // The ranges read the inventory a slice each, which cannot check its checksum: that is read here, whole.
+      const [inventory, checked] = await Promise.all([sha256Of(s3, store.bucket, manifest.objects.inventory.key, signal), split.check()]);
+      if (inventory.sha256 !== manifest.objects.inventory.sha256) throw new Error(`the inventory's sha256 ${inventory.sha256} differs from the manifest's ${manifest.objects.inventory.sha256}`);
+      result = checked;
+      entries = checked.checked;
+    } else {
+      const counted = (async function* () {
+        for await (const entry of readInventory({ s3, bucket: store.bucket, key: manifest.objects.inventory.key, expectedSha256: manifest.objects.inventory.sha256, ...(signal ? { signal } : {}) })) {
+          entries += 1;
+          yield entry;
+        }
+      })();
+      result = await verifyInventoryObjects({ s3, store, entries: counted, ...(signal ? { signal } : {}), onProgress });
+    }
     const problems: string[] = [];
     if (entries !== manifest.objects.count) problems.push(`the inventory has ${entries} entries, the manifest says ${manifest.objects.count}`);
     if (result.missingCount > 0) problems.push(`${result.missingCount} objects missing (first: ${result.missing.slice(0, 3).join(', ')})`);

@@ -27,6 +27,8 @@ export interface QueuedFanOutOptions {
   stopTimeoutMs?: number;
   /** Ranges each worker is assumed to run at once, for `capacity` (default DEFAULT_RANGES_AT_ONCE, `worker --ranges`). */
   rangesPerWorker?: number;
+  /** How long ranges may wait with no worker listening before the fan-out fails (default 60 s). */
+  noWorkerTimeoutMs?: number;
 }
 
 const CODES: readonly ErrorCode[] = ['config-invalid', 'config-missing', 'usage', 'not-found', 'conflict', 'forbidden', 'precondition', 'unavailable', 'timeout', 'cancelled', 'integrity', 'dependency-missing', 'internal'];
@@ -41,7 +43,8 @@ const CODES: readonly ErrorCode[] = ['config-invalid', 'config-missing', 'usage'
  * on the state database, where each child records its totals, woken early by BullMQ's queue events, whose
  * progress events it sums into the step's progress. A step run again after its worker died finds its fan-out
  * still running and waits for the same children. When no worker listens on the ranges queue the ranges run in
- * this process instead (`fallback`), and the progress says so. On failure or cancellation every range is
+ * this process instead (`fallback`), and the progress says so; should every worker go away while ranges remain,
+ * the fan-out fails after `noWorkerTimeoutMs` (retryable) rather than wait forever. On failure or cancellation every range is
  * stopped — the fan-out is ended in the state database (which children check before and while they copy), a
  * cancel request names it, and what has not started is removed — before the error is thrown.
  */
@@ -49,12 +52,16 @@ export function createQueuedFanOut(options: QueuedFanOutOptions): FanOut & { clo
   const { redis, prefix, fanOuts, log } = options;
   const queueName = rangesQueueName(prefix);
   const pollMs = options.pollMs ?? 1000;
-  const queue = new Queue<RangeJobData | JoinJobData>(queueName, { connection: redis.duplicate() });
-  const flows = new FlowProducer({ connection: redis.duplicate() });
+  // BullMQ leaves connections it is given open: these are closed here, in `close`.
+  const connections = [redis.duplicate(), redis.duplicate()];
+  const queue = new Queue<RangeJobData | JoinJobData>(queueName, { connection: connections[0]! });
+  const flows = new FlowProducer({ connection: connections[1]! });
   let events: QueueEvents | undefined;
   const queueEvents = async (): Promise<QueueEvents> => {
     if (!events) {
-      events = new QueueEvents(queueName, { connection: redis.duplicate({ maxRetriesPerRequest: null }) });
+      const connection = redis.duplicate({ maxRetriesPerRequest: null });
+      connections.push(connection);
+      events = new QueueEvents(queueName, { connection });
       await events.waitUntilReady();
     }
     return events;
@@ -159,6 +166,8 @@ export function createQueuedFanOut(options: QueuedFanOutOptions): FanOut & { clo
         woken = true;
         wake?.();
       };
+      const noWorkerTimeoutMs = options.noWorkerTimeoutMs ?? 60_000;
+      let lastWorkerSeen = performance.now();
       const bus = await queueEvents();
       bus.on('progress', onProgress);
       bus.on('completed', onSettled);
@@ -183,6 +192,13 @@ export function createQueuedFanOut(options: QueuedFanOutOptions): FanOut & { clo
           if (!join) {
             log.warn({ fanOutId }, 'the range jobs are gone from Redis; queueing the ranges not yet done again');
             await addFlow(fanOutId, runId, ranges.length);
+          }
+          if ((await queue.getWorkersCount()) > 0) lastWorkerSeen = performance.now();
+          else if (performance.now() - lastWorkerSeen > noWorkerTimeoutMs) {
+            throw new PachbackupError('unavailable', `${what}: no worker has been there to take its key ranges for ${Math.round(noWorkerTimeoutMs / 1000)} s (${finished.size} of ${ranges.length} done)`, {
+              retryable: true,
+              hint: 'start a `pachbackup worker`, then run it again: what was copied is not copied again',
+            });
           }
           if (!woken) await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, pollMs);
@@ -218,6 +234,7 @@ export function createQueuedFanOut(options: QueuedFanOutOptions): FanOut & { clo
     },
     async close() {
       await Promise.allSettled([events?.close(), queue.close(), flows.close()]);
+      for (const connection of connections) connection.disconnect();
     },
   };
 }

@@ -36,6 +36,8 @@ export async function startRangeWorker(options: {
   });
   /** Ranges running in this process, by job id: what a cancel request is matched against. */
   const running = new Map<string, RangeJobData>();
+  // BullMQ leaves a connection it is given open: closed in `stop`.
+  const connection = redis.duplicate({ maxRetriesPerRequest: null });
   const worker = new Worker<RangeJobData | JoinJobData>(
     rangesQueueName(prefix),
     async (job: Job<RangeJobData | JoinJobData>, token?: string, signal?: AbortSignal) => {
@@ -50,7 +52,7 @@ export async function startRangeWorker(options: {
     {
       // Recorded on each job it takes (processedBy) and with each range it finishes: which process copied what.
       name,
-      connection: redis.duplicate({ maxRetriesPerRequest: null }),
+      connection,
       concurrency: options.concurrency ?? DEFAULT_RANGES_AT_ONCE,
       lockDuration,
       stalledInterval: Math.max(1000, Math.floor(lockDuration / 2)),
@@ -68,6 +70,7 @@ export async function startRangeWorker(options: {
     async stop() {
       await stopCancels();
       await worker.close();
+      connection.disconnect();
     },
   };
 }

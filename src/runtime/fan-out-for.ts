@@ -39,10 +39,12 @@ export function fanOutFor(config: Config, state: Pick<StateConnections, 'pool' |
 
 /** Whether any worker process takes range jobs now (so a large copy asked for here would be split among them). */
 export async function rangeWorkersRunning(config: Config, state: Pick<StateConnections, 'redis'>): Promise<boolean> {
-  const queue = new Queue(rangesQueueName(config.redis.prefix), { connection: state.redis.duplicate() });
+  const connection = state.redis.duplicate();
+  const queue = new Queue(rangesQueueName(config.redis.prefix), { connection });
   try {
     return (await queue.getWorkersCount()) > 0;
   } finally {
     await queue.close();
+    connection.disconnect();
   }
 }

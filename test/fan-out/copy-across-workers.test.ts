@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkObjectsInRanges } from '../../src/backup/check-objects-in-ranges.js';
 import { runBackup, type BackupResult } from '../../src/backup/run-backup.js';
+import { verifyBackup } from '../../src/backup/verify-backup.js';
 import { newBackupId } from '../../src/catalog/backup-layout.js';
 import { rangesQueueName, type RangeJobData } from '../../src/fan-out/range-queue.js';
 import { listObjects } from '../../src/object-store/list-objects.js';
@@ -29,6 +33,7 @@ const OBJECTS = 1200;
 let f: PachydermFixture | undefined;
 let workers: ChildProcess[] = [];
 let queue: Queue | undefined;
+let queueConnection: Redis | undefined;
 let closeFanOut: (() => Promise<void>) | undefined;
 
 beforeEach(async () => {
@@ -39,7 +44,8 @@ beforeEach(async () => {
       config.clusters.test.backup.copyConcurrency = 4;
     },
   });
-  queue = new Queue(rangesQueueName(f.config.redis.prefix), { connection: f.state.redis.duplicate() });
+  queueConnection = f.state.redis.duplicate();
+  queue = new Queue(rangesQueueName(f.config.redis.prefix), { connection: queueConnection });
 });
 
 afterEach(async () => {
@@ -49,6 +55,7 @@ afterEach(async () => {
   await closeFanOut?.();
   closeFanOut = undefined;
   await queue?.close();
+  queueConnection?.disconnect();
   await f?.cleanup();
   f = undefined;
 });
@@ -151,6 +158,34 @@ describe('a large copy split over several worker processes', { timeout: 240_000 
     expect(backup.progress.at(-1)?.message).toMatch(new RegExp(`${OBJECTS} copied, 0 already stored; ${count} of ${count} key ranges done by the workers`));
     const done = backup.events.find((e) => e.type === 'step-finished' && e.step === 'pre-copy');
     expect(done).toMatchObject({ summary: expect.stringMatching(new RegExp(`^copied ${OBJECTS} of ${OBJECTS} objects .* in ${count} key ranges on [23] workers$`)) });
+
+    // The backup's verification checked the pool range by range on the workers too, every entry once.
+    const verified = await recordedRanges(backup.id, 'verify');
+    expect(verified.rows.reduce((n, r) => n + (r.totals as unknown as { checked: number }).checked, 0)).toBe(OBJECTS);
+    expect(result.verified).toBe(true);
+
+    // And it finds an object gone from the pool, naming it, when checked in ranges.
+    const manifest = (await f!.deps('x').catalog.readManifest('test', backup.id))!;
+    const [gone] = [...cluster.keys()].sort().slice(-1);
+    await f!.backupBucket.s3.send(new DeleteObjectCommand({ Bucket: f!.backupBucket.name, Key: `${poolPrefix(f!.cluster.backupStore)}${gone}` }));
+    const verifyId = `verify-${backup.id}`;
+    await f!.state.runs.createRun({ id: verifyId, kind: 'verify', cluster: 'test', requestedBy: 'test', phase: 'running' });
+    const ranges2 = fanOutFor(f!.config, f!.state, quietLogger);
+    try {
+      const signal = new AbortController().signal;
+      const record = await verifyBackup({
+        s3: f!.backupBucket.s3,
+        store: f!.cluster.backupStore,
+        manifest,
+        signal,
+        checkObjects: checkObjectsInRanges({ fanOut: ranges2.fanOut, runId: verifyId, step: 'verify', storeOf: 'test', settings: f!.cluster.backup.fanOut, signal }),
+      });
+      expect(record.ok).toBe(false);
+      expect(record.checks.find((c) => c.name === 'objects')?.detail).toBe(`1 objects missing (first: ${gone})`);
+      expect((await recordedRanges(verifyId, 'verify')).rows.every((r) => pids.has(r.worker))).toBe(true);
+    } finally {
+      await ranges2.close();
+    }
   });
 
   it('loses no object when a worker process is killed mid-copy: another worker takes over its ranges', async () => {

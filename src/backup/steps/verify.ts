@@ -2,6 +2,7 @@ import { PachbackupError } from '../../errors.js';
 import type { Step } from '../../runner/step.js';
 import type { BackupDeps } from '../backup-deps.js';
 import type { BackupOutputs } from '../backup-outputs.js';
+import { checkObjectsInRanges } from '../check-objects-in-ranges.js';
 import { verifyBackup } from '../verify-backup.js';
 
 /**
@@ -17,7 +18,16 @@ export function verify(deps: BackupDeps): Step<BackupOutputs> {
     async run(ctx) {
       const manifest = await deps.catalog.readManifest(deps.cluster.name, deps.backupId);
       if (!manifest) throw new PachbackupError('not-found', `no manifest for ${deps.backupId}`);
-      const record = await verifyBackup({ s3: deps.backupS3, store: deps.cluster.backupStore, manifest, signal: ctx.signal, onProgress: ctx.progress });
+      const record = await verifyBackup({
+        s3: deps.backupS3,
+        store: deps.cluster.backupStore,
+        manifest,
+        signal: ctx.signal,
+        onProgress: ctx.progress,
+        ...(deps.fanOut
+          ? { checkObjects: checkObjectsInRanges({ fanOut: deps.fanOut, runId: deps.backupId, step: 'verify', storeOf: deps.cluster.name, settings: deps.cluster.backup.fanOut, signal: ctx.signal }) }
+          : {}),
+      });
       await deps.catalog.writeVerification(deps.cluster.name, record);
       const failed = record.checks.filter((c) => !c.ok);
       if (failed.length > 0) throw new PachbackupError('integrity', failed.map((c) => `${c.name}: ${c.detail}`).join('; '));

@@ -1,3 +1,4 @@
+import { checkObjectsInRanges } from '../../backup/check-objects-in-ranges.js';
 import { verifyBackup } from '../../backup/verify-backup.js';
 import { createCatalog } from '../../catalog/catalog.js';
 import { PachbackupError } from '../../errors.js';
@@ -21,7 +22,17 @@ export function verifyBeforeRestore(deps: RestoreDeps): Step<RestoreOutputs> {
       const plan = ctx.outputs.plan;
       if (!plan) throw new PachbackupError('internal', 'verify needs the plan');
       const manifest = await readPlannedManifest(deps.backup, plan.backup, ctx.signal);
-      const record = await verifyBackup({ s3: deps.backup.s3, store: deps.backup.store, manifest, signal: ctx.signal, onProgress: ctx.progress });
+      const storeOf = deps.backup.storeOf;
+      const record = await verifyBackup({
+        s3: deps.backup.s3,
+        store: deps.backup.store,
+        manifest,
+        signal: ctx.signal,
+        onProgress: ctx.progress,
+        ...(deps.fanOut && storeOf
+          ? { checkObjects: checkObjectsInRanges({ fanOut: deps.fanOut, runId: deps.restoreId, step: 'verify', storeOf, settings: deps.target.backup.fanOut, signal: ctx.signal }) }
+          : {}),
+      });
       await createCatalog(deps.backup.s3, deps.backup.store).writeVerification(deps.backup.cluster, record);
       const failed = record.checks.filter((c) => !c.ok);
       if (failed.length > 0) {
