@@ -14,8 +14,8 @@ export interface PoolCopyResult extends SyncResult {
 
 /**
  * Copies into the backup pool what it lacks of the cluster's bucket, for step `ctx` — in one process, or, when
- * the bucket holds at least `backup.fanOut.minObjects` objects (counted by listing that many, or estimated
- * from how far they reach into the evenly spread chunk keys) and the deps have a fan-out, split into key ranges
+ * the bucket holds at least `backup.fanOut.minObjects` objects (estimated from how far the first listing page
+ * reaches into the evenly spread chunk keys; counted when that is all) and the deps have a fan-out, split into key ranges
  * run as child jobs by every worker (or in this process, several at once, when none is running or `local` is
  * set: work while paused never waits for a queue). Either way the result is one total, the same as one sync
  * would give, and every range copies only what the pool lacks, so the split changes what runs where, never what
@@ -36,7 +36,8 @@ export async function copyIntoPool(deps: BackupDeps, ctx: StepContext<unknown>, 
     });
   if (!deps.fanOut) return single();
   const settings = cluster.backup.fanOut;
-  const estimate = await estimateKeyCount(listObjects(deps.clusterS3, cluster.objectStore.bucket, storeKeyPrefix(cluster.objectStore), { signal: ctx.signal }), settings.minObjects);
+  // One listing page is enough to tell a small bucket (counted) from a large one (estimated within a few %).
+  const estimate = await estimateKeyCount(listObjects(deps.clusterS3, cluster.objectStore.bucket, storeKeyPrefix(cluster.objectStore), { signal: ctx.signal }), Math.min(settings.minObjects, 1000));
   const ranges = planRanges(estimate.count, settings, await deps.fanOut.capacity(options.local ? { local: true } : {}));
   if (!ranges) return single();
   ctx.log.info({ objects: estimate, ranges: ranges.length }, 'splitting the copy into key ranges');
