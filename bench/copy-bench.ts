@@ -19,7 +19,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,7 +27,7 @@ import { CopyObjectCommand, CreateBucketCommand, ListObjectsV2Command, PutObject
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { stringify } from 'yaml';
-import { copyIntoPool, type PoolCopyResult } from '../src/backup/copy-into-pool.js';
+import { copyIntoPool } from '../src/backup/copy-into-pool.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { rangesQueueName } from '../src/fan-out/range-queue.js';
 import { formatBytes } from '../src/format-units.js';
@@ -199,13 +199,15 @@ try {
             checkpoint: () => undefined,
             warn: () => undefined,
           },
-          { step: 'pre-copy' },
+          { step: 'pre-copy', listingDir: join(dir, 'listings', id) },
         ),
       );
-      const copied: PoolCopyResult = result.value;
+      const copied = result.value;
+      if (!copied) throw new Error(`${id}: the copy was not split (fewer objects than backup.fanOut.minObjects?)`);
       // A range tried again finds what its first attempt copied already there: copied + skipped is the bucket.
       if (copied.copied + copied.skipped !== size || copied.listed !== size) throw new Error(`${id}: ${copied.copied} copied and ${copied.skipped} found of ${copied.listed} listed, expected ${size}`);
       const perWorker = workers.map((w, i) => ({ rss: peakRss(w.pid!), cpu: cpuSeconds(w.pid!) - workerCpu[i]! }));
+      rmSync(join(dir, 'listings', id), { recursive: true, force: true });
       return { ...result, workers: perWorker, split: copied.split, retries: retriesSoFar() - retriesBefore };
     } finally {
       await state.runs.finishRun(id, { phase: 'succeeded', warnings: [] });
@@ -250,9 +252,12 @@ try {
     const seeded = await measured(s3server.pid, () => seed(s3, `src-${size}`, size));
     console.log(`seeded in ${seconds(seeded.ms)} (${Math.round((size / seeded.ms) * 1000)} PUT/s)`);
 
+    // Each figure is printed as soon as it is measured: a large size takes long, and a stopped run keeps what it had.
+    say(`\n${size.toLocaleString('en-US')} objects (load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
     const listing = await measured(s3server.pid, () => listKeys(s3, `src-${size}`));
     const keys = listing.value;
     if (keys.length !== size) throw new Error(`listed ${keys.length} of ${size}`);
+    say(`  store: sequential listing      ${seconds(listing.ms).padStart(10)}  (${cpu(listing.storeCpu, listing.ms)})`);
     // The best concurrency, tried on a sample of the keys, then every object copied at it.
     const sample = keys.slice(0, Math.min(2000, Math.ceil(size / 10)));
     const probes: { concurrency: number; rate: number }[] = [];
@@ -264,26 +269,27 @@ try {
     const best = probes.reduce((a, b) => (b.rate > a.rate ? b : a));
     const raw = await measured(s3server.pid, () => copyAll(s3, `src-${size}`, `raw-${size}`, keys, best.concurrency));
     rmSync(join(dir, 's3', `raw-${size}`), { recursive: true, force: true });
-
-    const one = await pachbackupCopy(size, 'one', 1);
-    const many = await pachbackupCopy(size, 'several', several);
-    const rclone16 = await rclone(size, 16);
-    const rclone64 = await rclone(size, 64);
-    peaks.set(size, [...one.workers.map((w) => w.rss), ...many.workers.map((w) => w.rss)]);
-
-    const pachbackupBest = Math.min(one.ms, many.ms);
-    const rcloneBest = Math.min(rclone16.ms, rclone64.ms);
-    say(`\n${size.toLocaleString('en-US')} objects`);
-    say(`  store: sequential listing      ${seconds(listing.ms).padStart(10)}  (${cpu(listing.storeCpu, listing.ms)})`);
     say(`  store: CopyObject, key list    ${seconds(raw.ms).padStart(10)}  at concurrency ${best.concurrency} (${cpu(raw.storeCpu, raw.ms)}); probes: ${probes.map((p) => `${p.concurrency}→${p.rate.toFixed(0)}/s`).join(' ')}`);
-    for (const [label, r] of [['pachbackup, 1 worker', one], [`pachbackup, ${several} workers`, many]] as const) {
+
+    const copies: { ms: number }[] = [];
+    for (const [label, count, which] of [['pachbackup, 1 worker', 1, 'one'], [`pachbackup, ${several} workers`, several, 'several']] as const) {
+      const r = await pachbackupCopy(size, which, count);
+      copies.push(r);
+      peaks.set(size, [...(peaks.get(size) ?? []), ...r.workers.map((w) => w.rss)]);
       say(
-        `  ${label.padEnd(30)}${seconds(r.ms).padStart(10)}  ${r.split ? `${r.split.ranges} ranges` : 'unsplit'}${r.retries ? ` (${r.retries} ranges retried, see ${workerLog})` : ''}; ${cpu(r.storeCpu, r.ms)}; ` +
+        `  ${label.padEnd(30)}${seconds(r.ms).padStart(10)}  ${r.split.ranges} ranges${r.retries ? ` (${r.retries} ranges retried, see ${workerLog})` : ''}; ${cpu(r.storeCpu, r.ms)}; ` +
           `workers: ${r.workers.map((w) => `peak RSS ${formatBytes(w.rss)}, CPU ${w.cpu.toFixed(0)} s`).join(' | ')}`,
       );
     }
-    say(`  rclone sync --transfers 16     ${seconds(rclone16.ms).padStart(10)}  (${cpu(rclone16.storeCpu, rclone16.ms)})`);
-    say(`  rclone sync --transfers 64     ${seconds(rclone64.ms).padStart(10)}  (${cpu(rclone64.storeCpu, rclone64.ms)})`);
+    const rclones: { ms: number }[] = [];
+    for (const transfers of [16, 64]) {
+      const r = await rclone(size, transfers);
+      rclones.push(r);
+      say(`  rclone sync --transfers ${String(transfers).padEnd(7)}${seconds(r.ms).padStart(10)}  (${cpu(r.storeCpu, r.ms)})`);
+    }
+
+    const pachbackupBest = Math.min(...copies.map((c) => c.ms));
+    const rcloneBest = Math.min(...rclones.map((c) => c.ms));
     say(`  goal: copy ÷ raw CopyObject    ${(pachbackupBest / raw.ms).toFixed(2)} (≤ 1.10); ÷ (raw listing + raw CopyObject) ${(pachbackupBest / (listing.ms + raw.ms)).toFixed(2)}`);
     say(`  goal: faster than rclone       ${seconds(pachbackupBest)} vs ${seconds(rcloneBest)}: ${pachbackupBest < rcloneBest ? 'yes' : 'NO'}`);
   }

@@ -33,9 +33,23 @@ export interface FanOutProgress<K extends RangeWorkKind> {
   where: FanOutPlace;
 }
 
+/** How a copy was split: into how many key ranges, run where, finished by how many processes. */
+export interface CopySplit {
+  ranges: number;
+  workers: number;
+  where: FanOutPlace;
+}
+
+/** How a copy was split, for its summary: "; in 20 key ranges on 3 workers" (or "… in this process"). */
+export function describeSplit(split: CopySplit): string {
+  return `; in ${split.ranges} key ranges ${split.where === 'workers' ? `on ${split.workers} worker${split.workers === 1 ? '' : 's'}` : 'in this process'}`;
+}
+
 /** A finished fan-out: one total, and where its ranges ran. */
 export interface FanOutResult<K extends RangeWorkKind> {
   totals: RangeTotalsOf[K];
+  /** What each range did, in range order. */
+  perRange: RangeTotalsOf[K][];
   ranges: number;
   /** Distinct processes that finished ranges (1 when they ran in this process). */
   workers: number;
@@ -83,6 +97,7 @@ export function createInProcessFanOut(options: { runRange: RangeRunner; rangesAt
           await tasks.submit(async (taskSignal) => {
             latest[part] = await options.runRange(work, range, {
               signal: taskSignal,
+              part,
               onProgress: (totals) => {
                 latest[part] = totals as RangeTotalsOf[K];
                 progress.changed();
@@ -94,7 +109,8 @@ export function createInProcessFanOut(options: { runRange: RangeRunner; rangesAt
         }
       });
       progress.flush();
-      return { totals: sumTotals(latest as RangeTotalsOf[K][])!, ranges: ranges.length, workers: 1, where: 'this process' };
+      const perRange = latest as RangeTotalsOf[K][];
+      return { totals: sumTotals(perRange)!, perRange, ranges: ranges.length, workers: 1, where: 'this process' };
     },
   };
 }

@@ -1,11 +1,4 @@
-import { splitKeySpace, type KeyRange } from '../object-store/key-ranges.js';
-
-/**
- * Where Pachyderm keeps its data in the bucket: `chunk/<hex chunk id>.<generation>`, ids being hashes of the
- * chunks' bytes and so spread evenly over hex prefixes (PACHYDERM.md, "Object store layout"; Pachyderm's
- * src/internal/storage/chunk/client.go). Ranges are cut at hex prefixes under it.
- */
-export const CHUNK_FOLDER = 'chunk/';
+import { CHUNK_FOLDER, splitKeySpace, type KeyRange } from '../object-store/key-ranges.js';
 
 /** When and how finely a copy is split (a cluster's `backup.fanOut`). */
 export interface FanOutSettings {

@@ -61,6 +61,7 @@ export function createRangeJobProcessor(deps: RangeJobDeps) {
     try {
       const totals = await deps.runRange(assignment.work, assignment.range, {
         signal: link.signal,
+        part,
         onProgress: (sofar) => {
           const now = performance.now();
           if (now - lastProgress < PROGRESS_INTERVAL_MS) return;

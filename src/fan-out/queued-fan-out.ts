@@ -225,8 +225,10 @@ export function createQueuedFanOut(options: QueuedFanOutOptions): FanOut & { clo
       await fanOuts.finish(fanOutId, 'succeeded');
       progress.flush();
       const records = [...finished.values()].sort((a, b) => a.part - b.part);
+      const perRange = records.map((r) => r.totals as RangeTotalsOf[K]);
       return {
-        totals: sumTotals(records.map((r) => r.totals as RangeTotalsOf[K]))!,
+        totals: sumTotals(perRange)!,
+        perRange,
         ranges: ranges.length,
         workers: new Set(records.map((r) => r.worker)).size,
         where: 'workers',

@@ -19,13 +19,15 @@ export interface StoreRef {
  * What every range of a fanned-out copy does, the same for all its ranges; serializable, kept in the state
  * database by the step that fans out, and read from there by each child.
  *
- * - `pool-sync`: copies the cluster's bucket into its backup pool, what the pool lacks (a backup's pre-copy).
+ * - `pool-sync`: copies the cluster's bucket into its backup pool, what the pool lacks (a backup's pre-copy); with
+ *   `listing`, each range also writes what it listed — every object and where its bytes are in the store, in key
+ *   order, gzip — to `listingPartKey(listing.prefix, part)` in the cluster's backup store.
  * - `inventory-copy`: copies a backup's inventory objects from the backup store into a target bucket, what the
  *   target lacks (a restore's object copy), as many at once as the target cluster's `backup.copyConcurrency`.
  * - `pool-verify`: checks that a backup's inventory objects are in the pool with their sizes (verification).
  */
 export type RangeWork =
-  | { kind: 'pool-sync'; cluster: string }
+  | { kind: 'pool-sync'; cluster: string; listing?: { prefix: string } }
   | { kind: 'inventory-copy'; backup: StoreRef; inventory: { key: string }; target: StoreRef; overwrite: boolean }
   | { kind: 'pool-verify'; backup: StoreRef; inventory: { key: string } };
 
@@ -82,4 +84,9 @@ export function resolveStore(config: Config, ref: StoreRef): ObjectStoreConfig {
     ...(ref.prefix !== undefined ? { prefix: ref.prefix } : {}),
     ...(ref.endpoint !== undefined ? { endpoint: ref.endpoint } : {}),
   };
+}
+
+/** Where range `part` of a `pool-sync` with a listing writes its part: `<prefix>part-0007.ndjson.gz`. */
+export function listingPartKey(prefix: string, part: number): string {
+  return `${prefix}part-${String(part).padStart(4, '0')}.ndjson.gz`;
 }

@@ -1,15 +1,17 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config, ObjectStoreConfig } from '../config/config.js';
-import { readInventory } from '../object-store/inventory.js';
+import { createInventoryWriter, readInventory } from '../object-store/inventory.js';
 import type { KeyRange } from '../object-store/key-ranges.js';
 import { syncToPool } from '../object-store/sync-to-pool.js';
 import { verifyInventoryObjects } from '../object-store/verify-pool.js';
 import { copyInventoryObjects } from '../restore/inventory-objects.js';
-import { clusterOf, resolveStore, type RangeTotalsOf, type RangeWork } from './range-work.js';
+import { clusterOf, listingPartKey, resolveStore, type RangeTotalsOf, type RangeWork } from './range-work.js';
 
 /** What running one range reports back: its totals so far (at most every ~250 ms), and its totals when done. */
 export interface RangeRunOptions<K extends RangeWork['kind']> {
   signal: AbortSignal;
+  /** Which range of its fan-out this is (names what the range writes, such as its part of a listing). */
+  part: number;
   onProgress?: (totals: RangeTotalsOf[K]) => void;
 }
 
@@ -35,18 +37,28 @@ export function createRangeRunner(deps: RangeRunnerDeps): RangeRunner {
   const multipart = deps.multipartThreshold ? { multipartThreshold: deps.multipartThreshold } : {};
 
   const runners: { [K in RangeWork['kind']]: (work: Extract<RangeWork, { kind: K }>, range: KeyRange, options: RangeRunOptions<K>) => Promise<RangeTotalsOf[K]> } = {
-    async 'pool-sync'(work, range, { signal, onProgress }) {
+    async 'pool-sync'(work, range, { signal, part, onProgress }) {
       const cluster = clusterOf(config, work.cluster);
-      const result = await syncToPool({
-        source: endpoint(cluster.objectStore),
-        target: endpoint(cluster.backupStore),
-        concurrency: cluster.backup.copyConcurrency,
-        range,
-        signal,
-        ...multipart,
-        ...(onProgress ? { onProgress: (p) => onProgress({ listed: p.listed, listedBytes: p.listedBytes, copied: p.copied, copiedBytes: p.copiedBytes, skipped: p.skipped, conflicts: p.conflicts }) } : {}),
-      });
-      return { listed: result.listed, listedBytes: result.listedBytes, copied: result.copied, copiedBytes: result.copiedBytes, skipped: result.skipped, conflicts: result.conflicts };
+      const backup = endpoint(cluster.backupStore);
+      // The range's part of the listing is stored only whole: a failed or cancelled range leaves none behind.
+      const listing = work.listing ? createInventoryWriter({ s3: backup.s3, bucket: backup.store.bucket, key: listingPartKey(work.listing.prefix, part), signal }) : undefined;
+      try {
+        const result = await syncToPool({
+          source: endpoint(cluster.objectStore),
+          target: backup,
+          concurrency: cluster.backup.copyConcurrency,
+          range,
+          signal,
+          ...multipart,
+          ...(listing ? { onObject: (entry) => listing.add(entry) } : {}),
+          ...(onProgress ? { onProgress: (p) => onProgress({ listed: p.listed, listedBytes: p.listedBytes, copied: p.copied, copiedBytes: p.copiedBytes, skipped: p.skipped, conflicts: p.conflicts }) } : {}),
+        });
+        await listing?.close();
+        return { listed: result.listed, listedBytes: result.listedBytes, copied: result.copied, copiedBytes: result.copiedBytes, skipped: result.skipped, conflicts: result.conflicts };
+      } catch (err) {
+        await listing?.abort();
+        throw err;
+      }
     },
 
     async 'inventory-copy'(work, range, { signal, onProgress }) {

@@ -13,6 +13,13 @@ export interface KeyRange {
   through?: string;
 }
 
+/**
+ * Where Pachyderm keeps its data in the bucket: `chunk/<hex chunk id>.<generation>`, ids being hashes of the
+ * chunks' bytes and so spread evenly over hex prefixes (PACHYDERM.md, "Object store layout"; Pachyderm's
+ * src/internal/storage/chunk/client.go): the folder under which the key space is cut.
+ */
+export const CHUNK_FOLDER = 'chunk/';
+
 /** The whole key space. */
 export const ALL_KEYS: KeyRange = Object.freeze({});
 

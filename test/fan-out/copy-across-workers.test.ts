@@ -9,6 +9,7 @@ import { checkObjectsInRanges } from '../../src/backup/check-objects-in-ranges.j
 import { runBackup, type BackupResult } from '../../src/backup/run-backup.js';
 import { verifyBackup } from '../../src/backup/verify-backup.js';
 import { newBackupId } from '../../src/catalog/backup-layout.js';
+import type { ClusterConfig } from '../../src/config/config.js';
 import { rangesQueueName, type RangeJobData } from '../../src/fan-out/range-queue.js';
 import { listObjects } from '../../src/object-store/list-objects.js';
 import { poolPrefix } from '../../src/object-store/pool-keys.js';
@@ -79,11 +80,11 @@ async function startWorkers(count: number): Promise<ChildProcess[]> {
 }
 
 /** Runs a backup in this process with the fan-out a CLI builds, recording its pre-copy progress. */
-function startBackup(options: { signal?: AbortSignal } = {}) {
+function startBackup(options: { signal?: AbortSignal; cluster?: ClusterConfig } = {}) {
   const ranges = fanOutFor(f!.config, f!.state, quietLogger);
   closeFanOut = ranges.close;
   const id = newBackupId('test');
-  const deps = backupDepsFor(f!.cluster, f!.state, { id, requestedBy: 'test' }, { fanOut: ranges.fanOut });
+  const deps = backupDepsFor(options.cluster ?? f!.cluster, f!.state, { id, requestedBy: 'test' }, { fanOut: ranges.fanOut });
   const events = createRunEvents();
   const progress: StepProgress[] = [];
   const seen: RunEvent[] = [];
@@ -148,7 +149,7 @@ describe('a large copy split over several worker processes', { timeout: 240_000 
     expect(new Set(ranges.map((r) => r.worker)).size).toBeGreaterThan(1);
 
     // Exactly once: the ranges together listed and copied each object one time, and nothing was found already there.
-    expect(ranges.reduce((n, r) => n + r.totals!.listed, 0)).toBe(OBJECTS);
+    expect(ranges.reduce((n, r) => n + r.totals!.listed, 0), JSON.stringify(ranges)).toBe(OBJECTS);
     expect(ranges.reduce((n, r) => n + r.totals!.copied, 0)).toBe(OBJECTS);
     expect(ranges.reduce((n, r) => n + r.totals!.skipped, 0)).toBe(0);
 
@@ -158,6 +159,11 @@ describe('a large copy split over several worker processes', { timeout: 240_000 
     expect(backup.progress.at(-1)?.message).toMatch(new RegExp(`${OBJECTS} copied, 0 already stored; ${count} of ${count} key ranges done by the workers`));
     const done = backup.events.find((e) => e.type === 'step-finished' && e.step === 'pre-copy');
     expect(done).toMatchObject({ summary: expect.stringMatching(new RegExp(`^copied ${OBJECTS} of ${OBJECTS} objects .* in ${count} key ranges on [23] workers$`)) });
+
+    // The paused part copied in the backup's own process: nothing of the pause was queued behind other work.
+    const { rows: steps } = await f!.state.pool.query<{ step: string }>(`SELECT step FROM fan_outs WHERE run_id = $1 ORDER BY created_at`, [backup.id]);
+    expect(steps.map((s) => s.step)).toEqual(['pre-copy', 'verify']);
+    expect(backup.events.find((e) => e.type === 'step-finished' && e.step === 'delta-copy')).toMatchObject({ summary: expect.not.stringMatching(/key ranges/) });
 
     // The backup's verification checked the pool range by range on the workers too, every entry once.
     const verified = await recordedRanges(backup.id, 'verify');
@@ -186,6 +192,22 @@ describe('a large copy split over several worker processes', { timeout: 240_000 
     } finally {
       await ranges2.close();
     }
+  });
+
+  it('keeps a copy well under backup.fanOut.minObjects (the count is estimated) in the one process that runs the backup, with workers waiting', async () => {
+    await startWorkers(1);
+    const cluster = { ...f!.cluster, backup: { ...f!.cluster.backup, fanOut: { ...f!.cluster.backup.fanOut, minObjects: 2 * OBJECTS } } };
+    const backup = startBackup({ cluster });
+    const result = await backup.result;
+    expect(result.status, result.error).toBe('succeeded');
+    expect(result.objects).toMatchObject({ total: OBJECTS, copied: OBJECTS });
+    expect((await poolKeys()).size).toBe(OBJECTS);
+    // No fan-out was recorded or queued, and the step says nothing of key ranges.
+    const { rows } = await f!.state.pool.query(`SELECT step FROM fan_outs WHERE run_id = $1`, [backup.id]);
+    expect(rows).toEqual([]);
+    expect(await rangeJobs(backup.id, ['active', 'waiting', 'prioritized', 'delayed', 'waiting-children'])).toEqual([]);
+    const done = backup.events.find((e) => e.type === 'step-finished' && e.step === 'pre-copy');
+    expect(done).toMatchObject({ summary: expect.stringMatching(new RegExp(`^copied ${OBJECTS} of ${OBJECTS} objects [^;]*; 0 already in the store$`)) });
   });
 
   it('loses no object when a worker process is killed mid-copy: another worker takes over its ranges', async () => {

@@ -1,17 +1,17 @@
 import { join } from 'node:path';
 import { backupFiles } from '../../catalog/backup-layout.js';
 import { PachbackupError } from '../../errors.js';
+import { describeSplit } from '../../fan-out/fan-out.js';
 import { formatBytes } from '../../format-units.js';
-import { splitKeySpace } from '../../object-store/key-ranges.js';
+import { CHUNK_FOLDER, splitKeySpace } from '../../object-store/key-ranges.js';
 import { isListingOnDisk, removeListing, uploadListingAsInventory, type SavedListing } from '../../object-store/saved-listing.js';
 import { syncRangesToPool } from '../../object-store/sync-ranges.js';
 import type { SyncResult } from '../../object-store/sync-to-pool.js';
 import type { Step, StepContext } from '../../runner/step.js';
 import type { BackupDeps } from '../backup-deps.js';
 import type { BackupOutputs, CopyCounts } from '../backup-outputs.js';
+import { copyIntoPool } from '../copy-into-pool.js';
 
-/** Where Pachyderm's content-addressed objects live in its bucket (`chunk/<hash>.<generation>`, PACHYDERM.md). */
-const CHUNK_FOLDER = 'chunk/';
 /** Catch-up passes at most: each is shorter than the one before, so a few are enough to converge. */
 const MAX_CATCH_UP_PASSES = 3;
 
@@ -77,8 +77,11 @@ export function preCopyObjects(deps: BackupDeps): Step<BackupOutputs> {
     title: 'Copy objects (cluster running)',
     description: `Copy the objects of s3://${deps.cluster.objectStore.bucket} missing from the backup store, while Pachyderm still runs.`,
     async run(ctx) {
-      const result = await pass(deps, ctx, 'pre-copy', undefined);
-      return { output: { preCopy: { ...counts(result), listing: result.listing } }, sizes: { bytes: result.copiedBytes, objects: result.copied }, summary: describeCopy(result) };
+      // A large bucket is copied by every worker, range by range; its listing comes back to this worker's disk.
+      const split = await copyIntoPool(deps, ctx, { step: 'pre-copy', listingDir: join(deps.workDir, 'listing-pre-copy') });
+      const result = split ?? (await pass(deps, ctx, 'pre-copy', undefined));
+      const summary = `${describeCopy(result)}${split ? describeSplit(split.split) : ''}`;
+      return { output: { preCopy: { ...counts(result), listing: result.listing } }, sizes: { bytes: result.copiedBytes, objects: result.copied }, summary };
     },
   };
 }

@@ -1,5 +1,5 @@
 import { PachbackupError } from '../../errors.js';
-import type { FanOutResult } from '../../fan-out/fan-out.js';
+import { describeSplit, type FanOutResult } from '../../fan-out/fan-out.js';
 import { planRanges } from '../../fan-out/plan-ranges.js';
 import { formatBytes } from '../../format-units.js';
 import { readInventory } from '../../object-store/inventory.js';
@@ -60,7 +60,7 @@ async function copyAll(deps: RestoreDeps, ctx: StepContext<RestoreOutputs>, step
 }
 
 function describe(counts: InventoryCopyCounts, where: string, created: boolean, split?: FanOutResult<'inventory-copy'>): string {
-  const ranges = split ? `; in ${split.ranges} key ranges ${split.where === 'workers' ? `on ${split.workers} worker${split.workers === 1 ? '' : 's'}` : 'in this process'}` : '';
+  const ranges = split ? describeSplit(split) : '';
   return `${created ? 'created the bucket; ' : ''}copied ${counts.copied} of ${counts.objects} objects (${formatBytes(counts.copiedBytes)}) into ${where}; ${counts.skipped} already there${counts.replaced ? `; ${counts.replaced} replaced` : ''}${ranges}`;
 }
 
