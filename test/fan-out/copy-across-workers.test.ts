@@ -61,12 +61,23 @@ afterEach(async () => {
   f = undefined;
 });
 
-/** Starts `count` worker processes taking two ranges at a time each, and waits until all of them take range jobs. */
-async function startWorkers(count: number): Promise<ChildProcess[]> {
+/**
+ * Starts `count` worker processes taking two ranges at a time each, and waits until all of them take range jobs.
+ * Their job locks last the default unless `lockMs` is given: a short lock lets a dead worker's ranges be taken
+ * over in seconds, but on a loaded machine a live worker may then miss a renewal, and its range runs twice
+ * (BullMQ delivers at least once), which the tests that count copies must not see.
+ */
+async function startWorkers(count: number, options: { lockMs?: number } = {}): Promise<ChildProcess[]> {
   const started = Array.from({ length: count }, () =>
     spawn(process.execPath, ['bin/pachbackup.js', 'worker', '--config', f!.configFile, '--ranges', '2'], {
       stdio: 'ignore',
-      env: { ...process.env, PACHBACKUP_JOB_LOCK_MS: '2000', LOG_LEVEL: 'silent', PACHBACKUP_METRICS_PORT: '0', PACHBACKUP_LISTEN_HOST: '127.0.0.1' },
+      env: {
+        ...process.env,
+        ...(options.lockMs ? { PACHBACKUP_JOB_LOCK_MS: String(options.lockMs) } : {}),
+        LOG_LEVEL: 'silent',
+        PACHBACKUP_METRICS_PORT: '0',
+        PACHBACKUP_LISTEN_HOST: '127.0.0.1',
+      },
     }),
   );
   workers.push(...started);
@@ -211,7 +222,7 @@ describe('a large copy split over several worker processes', { timeout: 240_000 
   });
 
   it('loses no object when a worker process is killed mid-copy: another worker takes over its ranges', async () => {
-    const [victim, survivor] = await startWorkers(2);
+    const [victim, survivor] = await startWorkers(2, { lockMs: 2000 });
     const victimName = `${hostname()}:${victim!.pid}`;
     const backup = startBackup();
     // Kill the victim while it holds ranges, as soon as copies have started.
