@@ -18,6 +18,7 @@ import { connectState, type StateConnections } from '../runtime/connect-state.js
 import { createScheduleJobs } from '../schedules/schedule-jobs.js';
 import { createScheduleStore } from '../schedules/schedule-store.js';
 import { createSchedules } from '../schedules/schedules.js';
+import { createClusterReads } from '../status/cluster-reads.js';
 import { createPendingConfirmations } from '../slack/pending-confirmations.js';
 import { createReplayGuard } from '../slack/replay-guard.js';
 import { slackClientOptions, startSlackApp } from '../slack/start-slack-app.js';
@@ -97,7 +98,7 @@ export async function serve(
       confirmations: createPendingConfirmations(state.redis, { prefix: config.redis.prefix }),
       requestCancel: (runId) => requestCancel(state.redis, config.redis.prefix, runId),
       adapters,
-      estimate,
+      reads: createClusterReads({ adapters, locks: state.locks, runs: state.runs, estimate }),
       fallbackZone: options.fallbackZone,
       schedules,
       restoreRequests: createRestoreRequestStore(state.pool),

@@ -2,6 +2,7 @@ import type { Config, ClusterConfig } from '../config/config.js';
 import type { OperationsQueue } from '../jobs/operations-queue.js';
 import type { Logger } from '../log.js';
 import type { ClusterAdapters } from '../runtime/cluster-adapters.js';
+import type { ClusterReads } from '../status/cluster-reads.js';
 import type { Schedules } from '../schedules/schedules.js';
 import type { RestoreRequestStore } from '../restore/restore-request-store.js';
 import type { AuditLog } from '../state/audit-log.js';
@@ -9,7 +10,6 @@ import type { ClusterLocks } from '../state/cluster-lock.js';
 import type { RunStore } from '../state/run-store.js';
 import type { Authorizer } from '../access/authorizer.js';
 import type { PendingConfirmations } from './pending-confirmations.js';
-import type { DowntimeEstimate } from './views/view-models.js';
 
 /**
  * What the Slack listeners work with, built by `pachbackup serve`: config, state, the queue, and small
@@ -28,8 +28,8 @@ export interface SlackAppDeps {
   requestCancel(runId: string): Promise<number>;
   /** The cluster's clients (cached). */
   adapters(cluster: ClusterConfig): ClusterAdapters;
-  /** The downtime estimate of a backup of the cluster now. */
-  estimate(cluster: ClusterConfig): Promise<DowntimeEstimate>;
+  /** A cluster's status, backup estimate and backups, each read once for everyone asking at about the same time. */
+  reads: ClusterReads;
   /** IANA zone for plain-text fallbacks of times (Slack shows each reader their own zone). */
   fallbackZone: string;
   /** Backup schedules (config file and Slack-made) for `/pachbackup schedule`; absent: the command says it is unavailable. */

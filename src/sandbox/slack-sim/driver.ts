@@ -58,6 +58,8 @@ export interface DriverResponse {
   json?: unknown;
   /** True when the app answered within Slack's 3 seconds (informational; never assert on it). */
   acknowledgedInTime: boolean;
+  /** Milliseconds from sending the request to the app's answer: the acknowledgement latency (for benchmarks). */
+  ackMs: number;
   request: SentRequest;
 }
 
@@ -165,10 +167,12 @@ export function createSlackDriver(options: DriverOptions): SlackDriver {
       signal: AbortSignal.timeout(requestTimeoutMs),
     });
     const body = await res.text();
+    const ackMs = performance.now() - started;
     const response: DriverResponse = {
       status: res.status,
       body,
-      acknowledgedInTime: performance.now() - started <= ackTimeoutMs,
+      acknowledgedInTime: ackMs <= ackTimeoutMs,
+      ackMs,
       request,
     };
     try {
@@ -195,6 +199,7 @@ export function createSlackDriver(options: DriverOptions): SlackDriver {
       body: payload ? JSON.stringify(payload) : '',
       ...(payload && { json: payload }),
       acknowledgedInTime: delivery.outcome === 'acked' && delivery.ms <= ackTimeoutMs,
+      ackMs: delivery.ms,
       request: { envelope: delivery.envelope },
     };
   }

@@ -6,6 +6,8 @@ export interface RemoteDriverAnswer {
   ok: boolean;
   status?: number;
   body?: string;
+  /** Milliseconds the app took to answer the signed request (its acknowledgement). */
+  ackMs?: number;
   error?: string;
 }
 

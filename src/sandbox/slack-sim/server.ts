@@ -207,7 +207,7 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
       if (!run[action]) return sendJson(res, 404, { ok: false, error: 'unknown_driver_action', detail: Object.keys(run).join(', ') });
       try {
         const answer = await run[action]!();
-        return sendJson(res, 200, { ok: true, status: answer?.status, body: answer?.body, ...(answer && 'triggerId' in answer ? { triggerId: (answer as { triggerId: string }).triggerId } : {}) });
+        return sendJson(res, 200, { ok: true, status: answer?.status, body: answer?.body, ackMs: answer?.ackMs, ...(answer && 'triggerId' in answer ? { triggerId: (answer as { triggerId: string }).triggerId } : {}) });
       } catch (err) {
         return sendJson(res, 200, { ok: false, error: err instanceof Error ? err.message : String(err) });
       }

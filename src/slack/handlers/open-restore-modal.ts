@@ -46,7 +46,7 @@ async function listRestoreChoices(sources: ClusterConfig[], deps: SlackAppDeps):
   await Promise.all(
     sources.map(async (source) => {
       try {
-        const { backups: entries } = await deps.adapters(source).catalog.list(source.name);
+        const { backups: entries } = await deps.reads.backups(source);
         for (const e of entries) {
           backups.push({
             id: e.manifest.id,

@@ -1,6 +1,5 @@
 import { parseBackupId } from '../../catalog/backup-layout.js';
 import { describeError } from '../../errors.js';
-import { clusterStatus } from '../../status/cluster-status.js';
 import type { SlackAppDeps } from '../app-deps.js';
 import type { ParsedCommand } from '../parse-command.js';
 import { buildBackupList } from '../views/backup-list.js';
@@ -14,14 +13,9 @@ import { readRunHistory } from '../../status/run-history.js';
 import { replyPrivately, type CommandContext } from './command-context.js';
 
 /** The status of every configured cluster (or one), gathered in parallel. */
-export async function gatherStatus(deps: SlackAppDeps, only?: string) {
+export async function gatherStatus(deps: Pick<SlackAppDeps, 'config' | 'reads'>, only?: string) {
   const clusters = Object.values(deps.config.clusters).filter((c) => !only || c.name === only);
-  return Promise.all(
-    clusters.map((cluster) => {
-      const adapters = deps.adapters(cluster);
-      return clusterStatus({ cluster, workloads: adapters.workloads, catalog: adapters.catalog, locks: deps.locks, runs: deps.runs });
-    }),
-  );
+  return Promise.all(clusters.map((cluster) => deps.reads.status(cluster)));
 }
 
 /**
@@ -37,14 +31,14 @@ export async function handleReadCommand(ctx: CommandContext, command: Exclude<Pa
     case 'estimate': {
       const cluster = deps.config.clusters[command.cluster]!;
       try {
-        return replyPrivately(ctx, buildEstimateView({ cluster: cluster.name, clusterDisplayName: cluster.displayName, estimate: await deps.estimate(cluster) }));
+        return replyPrivately(ctx, buildEstimateView({ cluster: cluster.name, clusterDisplayName: cluster.displayName, estimate: await deps.reads.estimate(cluster) }));
       } catch (err) {
         return replyPrivately(ctx, usageError(`could not estimate a backup of ${cluster.name}: ${describeError(err)}`, '/pachbackup estimate <cluster>'));
       }
     }
     case 'list': {
       const cluster = deps.config.clusters[command.cluster]!;
-      const { backups, incomplete } = await deps.adapters(cluster).catalog.list(cluster.name);
+      const { backups, incomplete } = await deps.reads.backups(cluster);
       const items: BackupListItemView[] = backups.map(({ manifest: m, verification }) => ({
         id: m.id,
         completedAt: m.completedAt,

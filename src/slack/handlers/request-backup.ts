@@ -27,7 +27,7 @@ export async function requestBackup(ctx: CommandContext, command: { cluster: str
   let snapshot;
   let estimate;
   try {
-    [snapshot, estimate] = await Promise.all([adapters.workloads.snapshot(), deps.estimate(cluster)]);
+    [snapshot, estimate] = await Promise.all([adapters.workloads.snapshot(), deps.reads.estimate(cluster)]);
   } catch (err) {
     await audit('refused', { reason: 'cluster unreachable', error: describeError(err) });
     return replyPrivately(ctx, usageError(`cannot reach ${cluster.name}: ${describeError(err)}`, 'check the cluster, then try again'));

@@ -39,17 +39,7 @@ export async function submitRestoreRequest(
     return undefined;
   }
   const target = deps.config.clusters[parsed.cluster]!;
-  if (!(await deps.authorizer.can(submission.userId, 'operate', target, { fresh: true }))) {
-    await submission.ack({ response_action: 'errors', errors: { target: `you are not an operator of ${target.name}` } });
-    return undefined;
-  }
-  // Another cluster's backup holds that cluster's data: its operators alone may ask for it.
-  const source = sourceClusterOf(deps.config, parsed.request.backupId, target);
-  if (source.name !== target.name && !(await deps.authorizer.can(submission.userId, 'operate', source, { fresh: true }))) {
-    await deps.audit.record({ actor: submission.userId, action: 'restore-request', cluster: target.name, outcome: 'refused', detail: { reason: 'not an operator of the source cluster', sourceCluster: source.name, backupId: parsed.request.backupId } });
-    await submission.ack({ response_action: 'errors', errors: { backup: `you are not an operator of ${source.name}, whose backup this is: restoring another cluster's backup needs its operators` } });
-    return undefined;
-  }
+  // Acknowledged before any slow call: the rights checks ask Slack for user groups' members (fresh).
   await submission.ack();
   let metadata: RestoreModalMetadata = { channelId: '' };
   try {
@@ -58,6 +48,19 @@ export async function submitRestoreRequest(
     // the channel falls back to the target's ops channel
   }
   const channel = target.slack?.opsChannel ?? metadata.channelId;
+  const tell = (message: { text: string; blocks: unknown[] }) => submission.client.chat.postEphemeral({ channel: metadata.channelId || channel, user: submission.userId, text: message.text, blocks: message.blocks as never });
+  if (!(await deps.authorizer.can(submission.userId, 'operate', target, { fresh: true }))) {
+    await deps.audit.record({ actor: submission.userId, action: 'restore-request', cluster: target.name, outcome: 'refused', detail: { reason: 'not an operator' } });
+    await tell(usageError(`you are not an operator of ${target.name}: only its operators may ask for its restores`, 'ask one of its operators'));
+    return undefined;
+  }
+  // Another cluster's backup holds that cluster's data: its operators alone may ask for it.
+  const source = sourceClusterOf(deps.config, parsed.request.backupId, target);
+  if (source.name !== target.name && !(await deps.authorizer.can(submission.userId, 'operate', source, { fresh: true }))) {
+    await deps.audit.record({ actor: submission.userId, action: 'restore-request', cluster: target.name, outcome: 'refused', detail: { reason: 'not an operator of the source cluster', sourceCluster: source.name, backupId: parsed.request.backupId } });
+    await tell(usageError(`you are not an operator of ${source.name}, whose backup this is: restoring another cluster's backup needs its operators`, `ask one of the operators of ${source.name}`));
+    return undefined;
+  }
   const id = newOperationId('restore', target.name);
   const audit = { actor: submission.userId, action: 'restore-request', cluster: target.name, runId: id };
   let plan: RestorePlan;

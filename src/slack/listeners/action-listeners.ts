@@ -4,24 +4,25 @@ import { cancelRun } from '../handlers/cancel-run.js';
 import { confirmBackup } from '../handlers/confirm-backup.js';
 import { decideRestore, submitRestoreRequest } from '../handlers/restore-requests.js';
 import { ACTION_IDS, VIEW_IDS } from '../slack-ids.js';
+import { ackFirst } from './ack-first.js';
 import type { ListenerRegistry } from './register-listeners.js';
 
 /** The buttons: confirm or dismiss a backup confirmation, cancel a running operation. Each acks first. */
 export function registerActionListeners(app: ListenerRegistry, deps: SlackAppDeps): void {
   app.action<BlockButtonAction>(ACTION_IDS.confirmBackup, async ({ ack, body, action, respond, client }) => {
-    await ack();
+    await ackFirst(ack);
     await confirmBackup({ userId: body.user.id, confirmationId: action.value ?? '', respond, client }, deps);
   });
 
   app.action<BlockButtonAction>(ACTION_IDS.dismissBackup, async ({ ack, body, action, respond }) => {
-    await ack();
+    await ackFirst(ack);
     const taken = await deps.confirmations.take(action.value ?? '', body.user.id);
     await deps.audit.record({ actor: body.user.id, action: 'backup-dismiss', outcome: taken.ok ? 'cancelled' : 'refused', ...(taken.pending ? { cluster: taken.pending.cluster } : {}) });
     await respond({ response_type: 'ephemeral', replace_original: taken.ok, text: taken.ok ? 'Backup not started.' : 'This confirmation is no longer valid.' });
   });
 
   app.action<BlockButtonAction>(ACTION_IDS.cancelRun, async ({ ack, body, action, respond, client }) => {
-    await ack();
+    await ackFirst(ack);
     const result = await cancelRun({ userId: body.user.id, runId: action.value ?? '', client }, deps);
     await respond({ response_type: 'ephemeral', replace_original: false, text: result.text, ...(result.blocks ? { blocks: result.blocks as never } : {}) });
   });
@@ -31,7 +32,7 @@ export function registerActionListeners(app: ListenerRegistry, deps: SlackAppDep
     [ACTION_IDS.rejectRestore, 'reject'],
   ] as const) {
     app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
-      await ack();
+      await ackFirst(ack);
       try {
         await decideRestore(
           {
@@ -55,7 +56,7 @@ export function registerActionListeners(app: ListenerRegistry, deps: SlackAppDep
   app.view(VIEW_IDS.restoreRequest, async ({ ack, body, view, client }) => {
     try {
       await submitRestoreRequest(
-        { userId: body.user.id, values: view.state.values as never, privateMetadata: view.private_metadata ?? '', ack: (answer) => (answer ? ack(answer as never) : ack()), client },
+        { userId: body.user.id, values: view.state.values as never, privateMetadata: view.private_metadata ?? '', ack: (answer) => ackFirst(() => (answer ? ack(answer as never) : ack())), client },
         deps,
       );
     } catch (err) {

@@ -10,6 +10,7 @@ import { handleScheduleCommand } from '../handlers/schedule-commands.js';
 import { isUsageError, parseCommand } from '../parse-command.js';
 import { SLASH_COMMAND } from '../slack-ids.js';
 import { usageError } from '../views/help.js';
+import { ackFirst } from './ack-first.js';
 import type { ListenerRegistry } from './register-listeners.js';
 
 /**
@@ -18,7 +19,7 @@ import type { ListenerRegistry } from './register-listeners.js';
  */
 export function registerCommandListener(app: ListenerRegistry, deps: SlackAppDeps): void {
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
-    await ack();
+    await ackFirst(ack);
     const ctx = { userId: command.user_id, channelId: command.channel_id, respond, client };
     const parsed = parseCommand(command.text ?? '', Object.keys(deps.config.clusters));
     const log = deps.log.child({ user: command.user_id, command: isUsageError(parsed) ? 'invalid' : parsed.name });
