@@ -9,10 +9,11 @@ export interface SlackRunTarget {
 
 /**
  * What a users'-channel announcement says: `upcoming` (a scheduled backup's heads-up), `paused`, `overrun` (past
- * the estimate), `back`, `failed-back` (the operation failed, the cluster is back); restores also `restoring`,
- * `restored` (the restored state waits beside the cluster) and `failed` (ended before touching what users run on).
+ * the estimate), `back`, `failed-back` (the operation failed or was cancelled, the cluster is back), `still-paused`
+ * (it ended but resuming the cluster failed); restores also `restoring`, `restored` (the restored state waits beside
+ * the cluster) and `failed` (ended before touching what users run on).
  */
-export type AnnouncementState = 'upcoming' | 'paused' | 'overrun' | 'back' | 'failed-back' | 'restoring' | 'restored' | 'failed';
+export type AnnouncementState = 'upcoming' | 'paused' | 'overrun' | 'back' | 'failed-back' | 'still-paused' | 'restoring' | 'restored' | 'failed';
 
 /**
  * A users'-channel announcement already posted, and since when the cluster has been paused if it is: recorded in

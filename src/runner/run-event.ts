@@ -26,9 +26,12 @@ export type RunEvent =
   | { type: 'step-progress'; runId: string; at: string; step: string; progress: StepProgress }
   | { type: 'step-finished'; runId: string; at: string; step: string; state: Extract<StepState, 'done' | 'skipped'>; durationMs: number; sizes: StepSizes; summary?: string }
   | { type: 'step-failed'; runId: string; at: string; step: string; durationMs: number; error: string; critical: boolean }
-  | { type: 'undo-started'; runId: string; at: string; step: string; title: string }
+  | { type: 'undo-started'; runId: string; at: string; step: string; title: string; cause: UndoCause }
   | { type: 'undo-finished'; runId: string; at: string; step: string; state: Extract<StepState, 'undone' | 'undo-failed'>; error?: string }
   | { type: 'run-finished'; runId: string; at: string; phase: RunPhase; error?: string; downtimeSeconds?: number; warnings: string[] };
+
+/** Why a run's changes are being undone: a step failed, someone cancelled the run, or a crashed attempt is aborted. */
+export type UndoCause = 'failure' | 'cancel' | 'abort';
 
 export type RunEventListener = (event: RunEvent) => void;
 

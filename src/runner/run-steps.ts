@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, PachbackupError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunStore, StepRecord } from '../state/run-store.js';
-import type { RunEvents, StepSizes } from './run-event.js';
+import type { RunEvents, StepSizes, UndoCause } from './run-event.js';
 import type { RunPhase } from './run-phase.js';
 import type { Step, StepContext, StepResult } from './step.js';
 
@@ -105,13 +105,13 @@ export async function runSteps<O>(options: RunStepsOptions<O>): Promise<RunOutco
     return { phase, warnings, outputs, ...(error ? { error } : {}), ...(downtimeSeconds !== undefined ? { downtimeSeconds } : {}) };
   };
 
-  const compensate = async (): Promise<string | undefined> => {
+  const compensate = async (cause: UndoCause): Promise<string | undefined> => {
     let failure: string | undefined;
     // Compensations must not be cut short by the cancellation that triggered them.
     const undoSignal = new AbortController().signal;
     while (undoStack.length > 0) {
       const step = undoStack.pop()!;
-      events.emit({ type: 'undo-started', runId, at: now(), step: step.name, title: step.title });
+      events.emit({ type: 'undo-started', runId, at: now(), step: step.name, title: step.title, cause });
       const attempts = options.undoAttempts ?? 3;
       let lastError: unknown;
       for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -140,7 +140,7 @@ export async function runSteps<O>(options: RunStepsOptions<O>): Promise<RunOutco
 
   if (options.mode === 'abort') {
     await emitPhase('running');
-    const undoFailure = await compensate();
+    const undoFailure = await compensate('abort');
     const reason = options.abortReason ?? 'the run was interrupted';
     return finish('failed', undoFailure ? `${reason}; ${undoFailure}` : reason);
   }
@@ -150,7 +150,7 @@ export async function runSteps<O>(options: RunStepsOptions<O>): Promise<RunOutco
     const record = records.get(step.name);
     if (record && (record.state === 'done' || record.state === 'skipped')) continue;
     if (signal.aborted) {
-      const undoFailure = await compensate();
+      const undoFailure = await compensate('cancel');
       return finish('cancelled', undoFailure ?? 'cancelled before it finished');
     }
     await emitPhase(step.validation ? 'validating' : 'running');
@@ -180,7 +180,7 @@ export async function runSteps<O>(options: RunStepsOptions<O>): Promise<RunOutco
       }
       log.error({ err, step: step.name }, 'step failed');
       if (step.undo) undoStack.push(step);
-      const undoFailure = await compensate();
+      const undoFailure = await compensate(signal.aborted ? 'cancel' : 'failure');
       const phase: RunPhase = signal.aborted ? 'cancelled' : step.validation ? 'failed-validation' : 'failed';
       const error = signal.aborted ? `cancelled during "${step.title}"` : `${step.title}: ${message}`;
       return finish(phase, undoFailure ? `${error}; ${undoFailure}` : error);

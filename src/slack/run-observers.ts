@@ -13,7 +13,7 @@ import type { RestoreResult } from '../restore/run-restore.js';
 import { backupOutcome, restoreOutcome } from './run-outcomes.js';
 import { createRunReporter } from './run-reporter.js';
 import { buildDrillCheckReply, buildDrillMessage, buildDrillSummary } from './views/drill-summary.js';
-import { escapeMrkdwn } from './views/mrkdwn.js';
+import { escapeMrkdwn, codeSpan } from './views/mrkdwn.js';
 
 /** What the Slack reporting of a worker's runs needs, given where the worker is composed. */
 export interface SlackRunObserversDeps {
@@ -36,7 +36,7 @@ export function createSlackRunObservers(deps: SlackRunObserversDeps): WorkerObse
 
 /** A job the worker refused: said in the thread of the run's message (or of each plan message of the request). */
 async function sayRefused({ client, log }: SlackRunObserversDeps, refusal: JobRefusal): Promise<void> {
-  const what = refusal.kind === 'restore' ? `Restore \`${escapeMrkdwn(refusal.runId)}\`` : `${refusal.kind === 'backup' ? 'Backup' : 'Drill'} \`${escapeMrkdwn(refusal.runId)}\``;
+  const what = refusal.kind === 'restore' ? `Restore ${codeSpan(refusal.runId)}` : `${refusal.kind === 'backup' ? 'Backup' : 'Drill'} ${codeSpan(refusal.runId)}`;
   const text = `🚫 ${what} was not run: ${escapeMrkdwn(refusal.reason)}. Nothing was changed.`;
   for (const message of refusal.slack) {
     await client.chat.postMessage({ channel: message.channel, thread_ts: message.ts, text }).catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not say why a job was refused'));
@@ -108,7 +108,7 @@ function restoreObserver({ client, config, log, fallbackZone }: SlackRunObserver
           () => undefined,
         );
         await client.chat
-          .postMessage({ channel: planMessage.channel, thread_ts: planMessage.ts, text: `▶️ Restore \`${escapeMrkdwn(run.id)}\` started — follow it ${link ? `<${link}|in its own message>` : 'in its own message in this channel'}.` })
+          .postMessage({ channel: planMessage.channel, thread_ts: planMessage.ts, text: `▶️ Restore ${codeSpan(run.id)} started — follow it ${link ? `<${link}|in its own message>` : 'in its own message in this channel'}.` })
           .catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not point the plan thread at the restore'));
       }
     }

@@ -2,10 +2,10 @@ import type { WebClient } from '@slack/web-api';
 import type { ClusterConfig } from '../config/config.js';
 import type { PostedAnnouncement, SlackRunTarget } from '../jobs/operations-queue.js';
 import type { Logger } from '../log.js';
-import type { RunEvent, RunEvents } from '../runner/run-event.js';
+import type { RunEvent, RunEvents, UndoCause } from '../runner/run-event.js';
 import type { RunPhase } from '../runner/run-phase.js';
 import type { PlannedStep } from '../runner/step.js';
-import { buildAnnouncement } from './views/announcement.js';
+import { buildAnnouncement, buildOverrunNote } from './views/announcement.js';
 import type { SlackMessage } from './views/block-kit.js';
 import { buildRunMessage } from './views/run-message.js';
 import { buildStepReply } from './views/step-reply.js';
@@ -139,7 +139,7 @@ export function createRunReporter(options: {
     if (Date.now() < due) return;
     const remaining = (run.estimate!.perStep ?? []).filter((p) => stepOf(p.step)?.state === 'pending' || stepOf(p.step)?.state === 'running').reduce((n, p) => n + p.expectedSeconds, 0);
     const revisedEndAt = new Date(Date.now() + Math.max(60, remaining) * 1000).toISOString();
-    announce({ ...baseAnnouncement('overrun', view.pausedAt), revisedEndAt }, `Taking longer than estimated (paused ${Math.round(elapsed)} s so far). New estimate: back around <!date^${Math.round(Date.parse(revisedEndAt) / 1000)}^{time}|${revisedEndAt}>.`);
+    announce({ ...baseAnnouncement('overrun', view.pausedAt), revisedEndAt }, buildOverrunNote({ pausedSeconds: elapsed, revisedEndAt, fallbackZone: zone }));
   };
 
   /** The cluster is paused since `at`: watched for overrunning the estimate until it is back. */
@@ -148,12 +148,20 @@ export function createRunReporter(options: {
     overrunTimer = setInterval(checkOverrun, options.overrunCheckMs ?? 5000);
     overrunTimer.unref();
   };
+  /** Why the run's changes are being undone, once they are: an operator's cancel is told to users as such. */
+  let undoCause: UndoCause | undefined;
   /** The cluster is back at `at` (resumed, or the pause undone): the real downtime, and the all-clear. */
   const back = (state: 'back' | 'failed-back', at: string) => {
     view.downtimeSeconds = (Date.parse(at) - Date.parse(view.pausedAt!)) / 1000;
     clearInterval(overrunTimer);
-    announce({ ...baseAnnouncement(state, view.pausedAt!), actualSeconds: view.downtimeSeconds });
+    announce({ ...baseAnnouncement(state, view.pausedAt!), actualSeconds: view.downtimeSeconds, ...(state === 'failed-back' && undoCause === 'cancel' ? { cancelled: true } : {}) });
   };
+  /** The run is over (or its pause could not be undone) and the cluster did not come back: users must not wait for "back around …". */
+  const stillPaused = (cancelled: boolean) => {
+    clearInterval(overrunTimer);
+    announce({ ...baseAnnouncement('still-paused', view.pausedAt!), ...(cancelled ? { cancelled } : {}) });
+  };
+  const pausedAnnounced = () => announced !== undefined && (announced.state === 'paused' || announced.state === 'overrun');
 
   const onEvent = (e: RunEvent) => {
     switch (e.type) {
@@ -203,6 +211,7 @@ export function createRunReporter(options: {
         break;
       }
       case 'undo-started':
+        undoCause = e.cause;
         break;
       case 'undo-finished': {
         const step = stepOf(e.step);
@@ -212,6 +221,7 @@ export function createRunReporter(options: {
           void reply(buildStepReply(step));
         }
         if (e.step === 'pause' && view.pausedAt && e.state === 'undone') back('failed-back', e.at);
+        if (e.step === 'pause' && view.pausedAt && e.state === 'undo-failed' && pausedAnnounced()) stillPaused(undoCause === 'cancel');
         scheduleUpdate();
         break;
       }
@@ -267,8 +277,10 @@ export function createRunReporter(options: {
       // A restore that never paused the cluster: its result waits beside it, or nothing changed.
       if (run.restore && announced?.state === 'restoring') {
         const ok = outcome.phase === 'succeeded' || outcome.phase === 'partially-failed';
-        announce(baseAnnouncement(ok && !run.restore.switches ? 'restored' : 'failed', run.createdAt));
+        announce({ ...baseAnnouncement(ok && !run.restore.switches ? 'restored' : 'failed', run.createdAt), ...(outcome.phase === 'cancelled' ? { cancelled: true } : {}) });
       }
+      // Users were told it is paused and when it would be back, and it never came back: say so.
+      if (view.pausedAt && pausedAnnounced()) stillPaused(outcome.phase === 'cancelled');
       await updateMessage();
       // The summary comes last: once it is in the thread, the run's messages are final.
       await reply(outcome.summary(view));

@@ -17,7 +17,7 @@ export async function cancelRun(request: { userId: string; runId: string; client
   );
   switch (result.outcome) {
     case 'unknown-run':
-      return { ok: false, ...usageError(result.problem, '/pachbackup history <cluster> lists the runs') };
+      return { ok: false, ...usageError(result.problem, '`/pachbackup history <cluster>` lists the runs') };
     case 'refused':
       return { ok: false, ...usageError(result.problem, 'ask one of its operators') };
     case 'already-ended':

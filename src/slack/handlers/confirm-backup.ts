@@ -4,6 +4,7 @@ import { newBackupId } from '../../catalog/backup-layout.js';
 import type { SlackAppDeps } from '../app-deps.js';
 import { postQueuedBackup } from '../post-queued-backup.js';
 import { usageError } from '../views/help.js';
+import { buildQueuedNotice } from '../views/queued-notice.js';
 import type { DowntimeEstimate } from '../views/view-models.js';
 
 const REFUSALS = {
@@ -24,7 +25,7 @@ export async function confirmBackup(
   const taken = await deps.confirmations.take(click.confirmationId, click.userId);
   if (!taken.ok) {
     await deps.audit.record({ actor: click.userId, action: 'backup-confirm', outcome: 'refused', ...(taken.pending ? { cluster: taken.pending.cluster } : {}), detail: { reason: taken.reason } });
-    await click.respond({ replace_original: false, ...usageError(REFUSALS[taken.reason], 'start again with /pachbackup backup <cluster>') });
+    await click.respond({ replace_original: false, ...usageError(REFUSALS[taken.reason], 'start again with `/pachbackup backup <cluster>`') });
     return undefined;
   }
   const { pending } = taken;
@@ -42,10 +43,6 @@ export async function confirmBackup(
   const slack = await postQueuedBackup(click.client, deps.runs, { run, cluster, channel: opsChannel, estimate });
   await deps.queue.enqueue({ kind: 'backup', runId });
   await deps.audit.record({ actor: click.userId, action: 'backup-confirm', cluster: cluster.name, runId, outcome: 'accepted', detail: { note: pending.note } });
-  await click.respond({
-    response_type: 'ephemeral',
-    replace_original: true,
-    text: `Backup ${runId} of ${cluster.displayName} is queued. Follow it in <#${slack.channel}>.`,
-  });
+  await click.respond({ response_type: 'ephemeral', replace_original: true, ...buildQueuedNotice({ kind: 'Backup', runId, clusterDisplayName: cluster.displayName, channel: slack.channel }) });
   return runId;
 }

@@ -33,7 +33,7 @@ export async function handleReadCommand(ctx: CommandContext, command: Exclude<Pa
       try {
         return replyPrivately(ctx, buildEstimateView({ cluster: cluster.name, clusterDisplayName: cluster.displayName, estimate: await deps.reads.estimate(cluster) }));
       } catch (err) {
-        return replyPrivately(ctx, usageError(`could not estimate a backup of ${cluster.name}: ${describeError(err)}`, '/pachbackup estimate <cluster>'));
+        return replyPrivately(ctx, usageError(`could not estimate a backup of ${cluster.name}: ${describeError(err)}`, `try again in a minute; \`/pachbackup status ${cluster.name}\` shows whether the cluster answers`));
       }
     }
     case 'list': {
@@ -56,7 +56,7 @@ export async function handleReadCommand(ctx: CommandContext, command: Exclude<Pa
       const cluster = clusterName ? deps.config.clusters[clusterName] : undefined;
       const manifest = cluster ? await deps.adapters(cluster).catalog.readManifest(cluster.name, command.backupId) : undefined;
       if (!cluster || !manifest) {
-        return replyPrivately(ctx, usageError(`no complete backup \`${command.backupId.slice(0, 80)}\``, '/pachbackup list <cluster> shows the backups; then /pachbackup show <backup-id>'));
+        return replyPrivately(ctx, usageError(`no complete backup \`${command.backupId.slice(0, 80)}\``, '`/pachbackup list <cluster>` shows the backups; then `/pachbackup show <backup-id>`'));
       }
       const verification = await deps.adapters(cluster).catalog.readVerification(cluster.name, command.backupId);
       return replyPrivately(ctx, buildBackupShow(manifest, verification));
@@ -64,7 +64,7 @@ export async function handleReadCommand(ctx: CommandContext, command: Exclude<Pa
     case 'history': {
       const cluster = deps.config.clusters[command.cluster]!;
       const items = await readRunHistory(deps.runs, cluster.name);
-      return replyPrivately(ctx, buildRunHistory({ cluster: cluster.name, clusterDisplayName: cluster.displayName, runs: items }));
+      return replyPrivately(ctx, buildRunHistory({ cluster: cluster.name, clusterDisplayName: cluster.displayName, runs: items, zone: deps.fallbackZone }));
     }
   }
 }

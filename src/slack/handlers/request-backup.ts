@@ -1,6 +1,7 @@
 import { describeError } from '../../errors.js';
 import type { SlackAppDeps } from '../app-deps.js';
 import { buildBackupConfirmation } from '../views/backup-confirmation.js';
+import { buildBusyRefusal } from '../views/busy-refusal.js';
 import { usageError } from '../views/help.js';
 import { replyPrivately, type CommandContext } from './command-context.js';
 
@@ -16,12 +17,12 @@ export async function requestBackup(ctx: CommandContext, command: { cluster: str
 
   if (!(await deps.authorizer.can(ctx.userId, 'operate', cluster))) {
     await audit('refused', { reason: 'not an operator' });
-    return replyPrivately(ctx, usageError(`you are not an operator of ${cluster.name}: only its operators may start backups`, 'ask a platform engineer, or use /pachbackup status and list, which are open to everyone'));
+    return replyPrivately(ctx, usageError(`you are not an operator of ${cluster.name}: only its operators may start backups`, 'ask a platform engineer, or use `/pachbackup status` and `/pachbackup list`, which are open to everyone'));
   }
   const busy = await deps.locks.holder(cluster.name);
   if (busy) {
     await audit('refused', { reason: 'busy', runningRun: busy.runId });
-    return replyPrivately(ctx, usageError(`${cluster.name} is busy: ${busy.kind} ${busy.runId} requested by ${busy.requestedBy} has been running since ${busy.since}`, `wait for it, or /pachbackup cancel ${busy.runId}`));
+    return replyPrivately(ctx, buildBusyRefusal({ cluster: cluster.name, ...busy, now: new Date().toISOString(), fallbackZone: deps.fallbackZone }));
   }
   const adapters = deps.adapters(cluster);
   let snapshot;

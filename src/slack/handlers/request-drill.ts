@@ -3,6 +3,7 @@ import { newOperationId } from '../../restore/operation-id.js';
 import type { SlackAppDeps } from '../app-deps.js';
 import { buildDrillMessage } from '../views/drill-summary.js';
 import { usageError } from '../views/help.js';
+import { buildQueuedNotice } from '../views/queued-notice.js';
 import { replyPrivately, type CommandContext } from './command-context.js';
 
 /**
@@ -15,7 +16,7 @@ export async function requestDrill(ctx: CommandContext, command: { cluster: stri
   const cluster = deps.config.clusters[command.cluster]!;
   if (!(await deps.authorizer.can(ctx.userId, 'operate', cluster))) {
     await deps.audit.record({ actor: ctx.userId, action: 'drill', cluster: cluster.name, outcome: 'refused', detail: { via: 'slack', reason: 'not an operator' } });
-    await replyPrivately(ctx, usageError(`you are not an operator of ${cluster.name}: only its operators may run drills`, 'ask one of its operators, or use /pachbackup list to see its backups'));
+    await replyPrivately(ctx, usageError(`you are not an operator of ${cluster.name}: only its operators may run drills`, `ask one of its operators, or use \`/pachbackup list ${cluster.name}\` to see its backups`));
     return undefined;
   }
   // One drill per cluster at a time: say which one runs (or waits) rather than queue another.
@@ -35,7 +36,7 @@ export async function requestDrill(ctx: CommandContext, command: { cluster: stri
   await deps.runs.createRun({ id: runId, kind: 'drill', cluster: cluster.name, requestedBy, ...(command.backupId ? { backupId: command.backupId, note: `drill of ${command.backupId}` } : {}), slack });
   await deps.queue.enqueue({ kind: 'drill', runId });
   await deps.audit.record({ actor: ctx.userId, action: 'drill', cluster: cluster.name, runId, outcome: 'requested', detail: { via: 'slack', backupId: command.backupId ?? null } });
-  await replyPrivately(ctx, { text: `Drill ${runId} of ${cluster.name} is queued. Follow it in <#${slack.channel}>.` });
+  await replyPrivately(ctx, buildQueuedNotice({ kind: 'Drill', runId, clusterDisplayName: cluster.displayName, channel: slack.channel }));
   return runId;
 }
 

@@ -68,7 +68,7 @@ export async function submitRestoreRequest(
     plan = await planNow(deps, target.name, id, `<@${submission.userId}>`, parsed.request);
   } catch (err) {
     await deps.audit.record({ ...audit, outcome: 'refused', detail: { request: parsed.request, error: describeError(err) } });
-    await submission.client.chat.postEphemeral({ channel: metadata.channelId || channel, user: submission.userId, text: `❌ Could not plan the restore of ${parsed.request.backupId} into ${target.name}: ${describeError(err)}` });
+    await submission.client.chat.postEphemeral({ channel: metadata.channelId || channel, user: submission.userId, ...usageError(`could not plan the restore of \`${parsed.request.backupId}\` into ${target.name}: ${describeError(err)}`, 'try again; if it persists, the pachbackup logs say more') });
     return undefined;
   }
   const { requiredApprovals, requestExpiryMinutes } = target.restore;
@@ -158,7 +158,7 @@ export async function decideRestore(
     return undefined;
   };
   const request = await store.get(click.requestId);
-  if (!request) return refuse('this restore request is unknown', 'ask again with /pachbackup restore');
+  if (!request) return refuse('this restore request is unknown', 'ask again with `/pachbackup restore`');
   const message = request.slack ?? click.message;
   // The request's state is decided in the store; a plan message that could not be updated must not stop a restore.
   const show = async () => {
@@ -180,7 +180,7 @@ export async function decideRestore(
   const refuseRepeat = (r: StoredRestoreRequest) => refuse(`you already approved this restore; it needs ${stillNeeded(r)} from other approvers`, 'wait for another approver', r);
   const refuseExpired = async (r: StoredRestoreRequest) => {
     if (await store.expire(r.id)) await show();
-    return refuse('this restore request has expired', 'ask again with /pachbackup restore', r);
+    return refuse('this restore request has expired', 'ask again with `/pachbackup restore`', r);
   };
 
   if (click.decision === 'reject') {
@@ -193,7 +193,7 @@ export async function decideRestore(
   }
   if (approverOf.length === 0) return refuse(`you are not an approver of ${approverClusters}: only its approvers may approve restores`, 'ask one of its approvers', request);
   if (click.userId === request.requestedBy) return refuse('you asked for this restore, so you cannot approve it', 'ask another approver', request);
-  if (request.status !== 'pending') return refuse(`this request is already ${request.status}`, 'ask again with /pachbackup restore for another restore', request);
+  if (request.status !== 'pending') return refuse(`this request is already ${request.status}`, 'ask again with `/pachbackup restore` for another restore', request);
   if (alreadyApproved(request)) return refuseRepeat(request);
   if (request.expiresAt.getTime() <= Date.now()) return refuseExpired(request);
   // The requester must still hold the rights they asked with: otherwise the request ends here.
@@ -216,7 +216,7 @@ export async function decideRestore(
     const voided = await store.reject(request.id, { user: click.userId, decision: 'reject', at: now(), planChanges: changes });
     await deps.audit.record({ actor: click.userId, action, cluster: request.cluster, runId: request.id, outcome: 'refused', detail: { reason: 'plan changed', changes } });
     if (voided) await show();
-    await click.respond(usageError(`the plan changed since it was requested, so this request is void: ${changes.join('; ')}`, 'ask again with /pachbackup restore'));
+    await click.respond(usageError(`the plan changed since it was requested, so this request is void: ${changes.join('; ')}`, 'ask again with `/pachbackup restore`'));
     return undefined;
   }
 

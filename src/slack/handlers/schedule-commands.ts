@@ -33,7 +33,7 @@ export async function handleScheduleCommand(ctx: CommandContext, command: Schedu
         await deps.audit.record({ actor: ctx.userId, action: 'schedule-add', cluster: cluster.name, outcome: 'refused', detail: { ...detail, reason: 'not an operator' } });
         return replyPrivately(
           ctx,
-          usageError(`you are not an operator of ${cluster.name}: only its operators may schedule its backups`, `ask one of its operators; ${SCHEDULE_USAGE.list} is open to everyone`),
+          usageError(`you are not an operator of ${cluster.name}: only its operators may schedule its backups`, `ask one of its operators; \`${SCHEDULE_USAGE.list}\` is open to everyone`),
         );
       }
       const result = await schedules.add({ cluster: cluster.name, cron: command.cron, timezone: command.timezone, headsUpMinutes: DEFAULT_HEADS_UP_MINUTES, createdBy: ctx.userId });
@@ -45,7 +45,7 @@ export async function handleScheduleCommand(ctx: CommandContext, command: Schedu
         const { existing } = result;
         await deps.audit.record({ actor: ctx.userId, action: 'schedule-add', cluster: cluster.name, outcome: 'refused', detail: { ...detail, reason: 'duplicate', scheduleId: existing.id } });
         const where = existing.source === 'config' ? 'in the config file' : 'made in Slack';
-        return replyPrivately(ctx, usageError(`${cluster.name} already has this schedule: ${existing.id} (${existing.cron} in ${existing.timezone}, ${where})`, SCHEDULE_USAGE.list));
+        return replyPrivately(ctx, usageError(`${cluster.name} already has this schedule: \`${existing.id}\` (\`${existing.cron}\` in ${existing.timezone}, ${where})`, SCHEDULE_USAGE.list));
       }
       const { schedule } = result;
       await deps.audit.record({ actor: ctx.userId, action: 'schedule-add', cluster: cluster.name, outcome: 'accepted', detail: { ...detail, scheduleId: schedule.id, headsUpMinutes: schedule.headsUpMinutes } });
@@ -59,21 +59,21 @@ export async function handleScheduleCommand(ctx: CommandContext, command: Schedu
         await deps.audit.record({ actor: ctx.userId, action: 'schedule-remove', ...(cluster ? { cluster } : {}), outcome: 'refused', detail: { scheduleId: command.scheduleId, reason } });
         return replyPrivately(ctx, usageError(message, usage));
       };
-      if (!schedule) return refuse('unknown', `no schedule ${command.scheduleId}`, `${SCHEDULE_USAGE.list} shows the schedules and their ids`);
+      if (!schedule) return refuse('unknown', `no schedule \`${command.scheduleId}\``, `\`${SCHEDULE_USAGE.list}\` shows the schedules and their ids`);
       if (schedule.source === 'config') {
         return refuse(
           'defined in the config file',
-          `${schedule.id} is defined in the config file (clusters.${schedule.cluster}.schedules), so it cannot be removed from Slack`,
+          `\`${schedule.id}\` is defined in the config file (\`clusters.${schedule.cluster}.schedules\`), so it cannot be removed from Slack`,
           'remove it from the config file and restart the workers; schedules made in Slack can be removed here',
           schedule.cluster,
         );
       }
       const cluster = deps.config.clusters[schedule.cluster]!;
       if (!(await deps.authorizer.can(ctx.userId, 'operate', cluster))) {
-        return refuse('not an operator', `you are not an operator of ${cluster.name}: only its operators may remove its schedules`, `ask one of its operators; ${SCHEDULE_USAGE.list} is open to everyone`, cluster.name);
+        return refuse('not an operator', `you are not an operator of ${cluster.name}: only its operators may remove its schedules`, `ask one of its operators; \`${SCHEDULE_USAGE.list}\` is open to everyone`, cluster.name);
       }
       const result = await schedules.remove(schedule.id);
-      if (!result.removed) return refuse(result.reason, `no schedule ${command.scheduleId}`, `${SCHEDULE_USAGE.list} shows the schedules and their ids`, cluster.name);
+      if (!result.removed) return refuse(result.reason, `no schedule \`${command.scheduleId}\``, `\`${SCHEDULE_USAGE.list}\` shows the schedules and their ids`, cluster.name);
       await deps.audit.record({
         actor: ctx.userId,
         action: 'schedule-remove',

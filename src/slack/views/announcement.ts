@@ -2,7 +2,7 @@ import { formatDuration } from '../../format-units.js';
 import { type SlackMessage, context, messageText, section } from './block-kit.js';
 import { describeEstimate, formatEstimateRange, formatEstimateSeconds } from './downtime-text.js';
 import { escapeAndTruncate } from './mrkdwn.js';
-import { SLACK_DATE_TIME, addSeconds, slackDate } from './time-text.js';
+import { SLACK_DATE_TIME, SLACK_TIME, addSeconds, slackDate } from './time-text.js';
 import type { AnnouncementView, DowntimeEstimate } from './view-models.js';
 
 export { slackDate } from './time-text.js';
@@ -10,7 +10,9 @@ export { slackDate } from './time-text.js';
 /**
  * The users'-channel announcement of an outage, one message edited through its states: a heads-up before a
  * scheduled backup (`upcoming`), the pause (`paused`), a revised ETA when the estimate is exceeded (`overrun`),
- * and the all-clear (`back`, or `failed-back` when the operation failed but Pachyderm is back). A restore also
+ * and the all-clear (`back`, or `failed-back` when the operation failed or was cancelled but Pachyderm is back) — or,
+ * when resuming failed, that it is still paused and the team is on it (`still-paused`). An operator's cancel is told
+ * as a cancel, not as a failure the team must look into. A restore also
  * says it started (`restoring`), and — when it does not pause the cluster — that its result waits beside it
  * (`restored`) or that it failed with nothing changed (`failed`); every restore message says which moment users
  * get back, since anything saved after the backup is not in it. Written for the people whose pipelines wait —
@@ -59,7 +61,14 @@ function backupLines(view: AnnouncementView): Lines {
       return [`✅ Pachyderm ${w.name} is back${parenthesized(w.paused(w.estimated ? ', ' : ''), w.estimated)}.`, 'Pipelines and uploads carry on from where they were.'];
     case 'failed-back':
     case 'failed':
-      return [`⚠️ The backup of Pachyderm ${w.name} failed, but Pachyderm is back${parenthesized(w.paused(''))}.`, 'Pipelines and uploads carry on as usual. Nothing for you to do; the team is looking into it.'];
+      return view.cancelled
+        ? [`🛑 The backup of Pachyderm ${w.name} was cancelled; Pachyderm is back${parenthesized(w.paused(''))}.`, 'Pipelines and uploads carry on as usual. Nothing for you to do.']
+        : [`⚠️ The backup of Pachyderm ${w.name} failed, but Pachyderm is back${parenthesized(w.paused(''))}.`, 'Pipelines and uploads carry on as usual. Nothing for you to do; the team is looking into it.'];
+    case 'still-paused':
+      return [
+        `⚠️ Pachyderm ${w.name} is still paused: the backup ${view.cancelled ? 'was cancelled' : 'failed'} and resuming Pachyderm did not work. The team is on it.`,
+        'Pipelines and uploads wait until Pachyderm is back; nothing is lost.',
+      ];
     case 'paused':
     default:
       return [`⏸️ Pachyderm ${w.name} is paused for a backup since ${w.at(view.startsAt)}.${w.expectedBack(true)}`, 'Pipelines and uploads wait until then and carry on by themselves afterwards.'];
@@ -93,17 +102,37 @@ function restoreLines(view: AnnouncementView): Lines {
     case 'back':
       return [`✅ Pachyderm ${w.name} is back, restored to its state of ${taken}${parenthesized(w.paused(w.estimated ? ', ' : ''), w.estimated)}.`, lost];
     case 'failed-back':
+      if (view.cancelled) {
+        return restore.replaced
+          ? [`🛑 The restore of Pachyderm ${w.name} was cancelled after its data was replaced; Pachyderm is back${parenthesized(w.paused(''))} on its state of ${taken}.`, lost]
+          : [`🛑 The restore of Pachyderm ${w.name} was cancelled; Pachyderm is back on its data from before${parenthesized(w.paused(''))}. Nothing was replaced.`, 'Pipelines and uploads carry on as usual.'];
+      }
       return restore.replaced
         ? [`⚠️ The restore of Pachyderm ${w.name} hit a problem after its data was replaced; Pachyderm is back${parenthesized(w.paused(''))} on its state of ${taken}.`, `The team is checking it. ${lost}`]
         : [`⚠️ The restore of Pachyderm ${w.name} failed, but Pachyderm is back on its data from before${parenthesized(w.paused(''))}. Nothing was replaced.`, 'Pipelines and uploads carry on as usual; the team is looking into it.'];
+    case 'still-paused':
+      return [
+        `⚠️ Pachyderm ${w.name} is still paused: the restore ${view.cancelled ? 'was cancelled' : 'failed'} and resuming Pachyderm did not work. The team is on it.`,
+        `Pipelines and uploads wait until Pachyderm is back.${restore.replaced ? ` ${lost}` : ''}`,
+      ];
     case 'restored':
       return [
         `✅ The backup of Pachyderm ${w.name} taken ${taken} is restored beside it. Pachyderm keeps running on its current data for now.`,
         'Nothing changes for you yet. We will post here before Pachyderm is switched over to the restored data.',
       ];
     case 'failed':
-      return [`⚠️ The restore of Pachyderm ${w.name} did not complete. Nothing changed for you: Pachyderm runs on its data as before.`, 'The team is looking into it.'];
+      return view.cancelled
+        ? [`🛑 The restore of Pachyderm ${w.name} was cancelled before it changed anything: Pachyderm runs on its data as before.`, 'Nothing for you to do.']
+        : [`⚠️ The restore of Pachyderm ${w.name} did not complete. Nothing changed for you: Pachyderm runs on its data as before.`, 'The team is looking into it.'];
   }
+}
+
+/**
+ * The thread reply under an announcement when the outage outlasts its estimate: how long it has been paused and the
+ * new expected end, as a date token (each reader's local time; the fallback in `fallbackZone`).
+ */
+export function buildOverrunNote(view: { pausedSeconds: number; revisedEndAt: string; fallbackZone: string }): string {
+  return `Taking longer than estimated (paused ${formatDuration(Math.round(view.pausedSeconds) * 1000)} so far). New estimate: back around ${slackDate(view.revisedEndAt, SLACK_TIME, view.fallbackZone)}.`;
 }
 
 /** " (a, b)" of the non-empty parts, or nothing. */

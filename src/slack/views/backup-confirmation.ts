@@ -1,7 +1,7 @@
 import { ACTION_IDS } from '../slack-ids.js';
 import { type SlackMessage, actions, button, confirmDialog, context, fieldsSection, header, messageText, section } from './block-kit.js';
 import { describeBasis, describeEstimate } from './downtime-text.js';
-import { escapeAndTruncate, escapeMrkdwn, formatCount, joinWithin, plural } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatCount, joinWithin, plural, codeSpan } from './mrkdwn.js';
 import { SLACK_DATE_TIME, slackDate } from './time-text.js';
 import type { BackupConfirmationView } from './view-models.js';
 
@@ -20,24 +20,24 @@ const PAUSE_STRATEGIES: Record<BackupConfirmationView['pauseStrategy'], string> 
 export function buildBackupConfirmation(view: BackupConfirmationView, zone = 'UTC'): SlackMessage {
   const name = escapeAndTruncate(view.clusterDisplayName, 200);
   const estimate = describeEstimate(view.estimate);
-  const deployments = view.deployments.map((d) => `\`${escapeMrkdwn(d.name)}\` ×${formatCount(d.replicas)}`);
+  const deployments = view.deployments.map((d) => `${codeSpan(d.name)} ×${formatCount(d.replicas)}`);
   const workerPods = view.workers.reduce((n, w) => n + w.replicas, 0);
-  const workers = view.workers.map((w) => `\`${escapeMrkdwn(w.name)}\` ×${formatCount(w.replicas)}`);
+  const workers = view.workers.map((w) => `${codeSpan(w.name)} ×${formatCount(w.replicas)}`);
   const paused = [
     `*Deployments:* ${deployments.length > 0 ? joinWithin(deployments, 900) : 'none'}`,
     view.workers.length > 0
       ? `*Pipeline workers (RCs):* ${plural(view.workers.length, 'RC')}, ${plural(workerPods, 'pod')} — ${joinWithin(workers, 1400)}`
       : '*Pipeline workers (RCs):* none running',
-    `*Data ingestion suspended:* ${view.ingress.length > 0 ? joinWithin(view.ingress.map((i) => `\`${escapeMrkdwn(i)}\``), 500) : 'nothing configured'}`,
+    `*Data ingestion suspended:* ${view.ingress.length > 0 ? joinWithin(view.ingress.map((i) => `${codeSpan(i)}`), 500) : 'nothing configured'}`,
   ];
   const blocks = [
     header(`Back up ${view.clusterDisplayName}?`),
     fieldsSection(
       [
-        `*Cluster*\n${name} (\`${escapeAndTruncate(view.cluster, 200)}\`)`,
+        `*Cluster*\n${name} (${codeSpan(view.cluster, 200)})`,
         `*Pause strategy*\n${PAUSE_STRATEGIES[view.pauseStrategy]}`,
-        `*Kubernetes context*\n:dart: \`${escapeAndTruncate(view.context, 500)}\``,
-        `*Namespace*\n:dart: \`${escapeAndTruncate(view.namespace, 500)}\``,
+        `*Kubernetes context*\n:dart: ${codeSpan(view.context, 500)}`,
+        `*Namespace*\n:dart: ${codeSpan(view.namespace, 500)}`,
       ],
       '⚠️ *Check that this is the cluster you mean.*',
     ),
@@ -45,8 +45,8 @@ export function buildBackupConfirmation(view: BackupConfirmationView, zone = 'UT
     section(`*Will be paused*\n${paused.join('\n')}`),
     section(
       [
-        `*Databases dumped:* ${view.databases.length > 0 ? joinWithin(view.databases.map((d) => `\`${escapeMrkdwn(d)}\``), 800) : 'none'}`,
-        `*Objects:* \`${escapeAndTruncate(view.bucket, 600)}\` → \`${escapeAndTruncate(view.backupStore, 600)}\``,
+        `*Databases dumped:* ${view.databases.length > 0 ? joinWithin(view.databases.map((d) => `${codeSpan(d)}`), 800) : 'none'}`,
+        `*Objects:* ${codeSpan(view.bucket, 600)} → ${codeSpan(view.backupStore, 600)}`,
         ...(view.note ? [`*Note:* ${escapeAndTruncate(view.note, 1000)}`] : []),
       ].join('\n'),
     ),
@@ -59,7 +59,7 @@ export function buildBackupConfirmation(view: BackupConfirmationView, zone = 'UT
         style: 'primary',
         confirm: confirmDialog({
           title: `Pause ${view.clusterDisplayName}?`,
-          text: `Pachyderm *${escapeAndTruncate(view.clusterDisplayName, 60)}* (\`${escapeAndTruncate(view.context, 60)}\` / \`${escapeAndTruncate(view.namespace, 40)}\`) will be paused for ${estimate}. Its users are told in advance.`,
+          text: `Pachyderm *${escapeAndTruncate(view.clusterDisplayName, 60)}* (${codeSpan(view.context, 60)} / ${codeSpan(view.namespace, 40)}) will be paused for ${estimate}. Its users are told in advance.`,
           confirm: 'Yes, back up now',
           deny: 'Not yet',
           style: 'primary',

@@ -1,6 +1,6 @@
 import { formatBytes, formatDuration } from '../../format-units.js';
 import { type SlackMessage, LIMITS, context, header, listSections, messageText, section } from './block-kit.js';
-import { escapeAndTruncate, escapeMrkdwn, joinWithin, plural } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, joinWithin, plural, codeSpan } from './mrkdwn.js';
 import { SLACK_DATE_TIME, formatAge, slackDate } from './time-text.js';
 import type { BackupListItemView } from './view-models.js';
 
@@ -29,13 +29,13 @@ export function buildBackupList(view: {
   const incompleteNote =
     incomplete.length > 0
       ? context(
-          `${plural(incomplete.length, 'incomplete backup')} (no manifest: still running, or left by a failed run; not restorable): ${joinWithin(incomplete.map((id) => `\`${escapeMrkdwn(id)}\``), 2000)}`,
+          `${plural(incomplete.length, 'incomplete backup')} (no manifest: still running, or left by a failed run; not restorable): ${joinWithin(incomplete.map((id) => `${codeSpan(id)}`), 2000)}`,
         )
       : undefined;
   if (backups.length === 0) {
     return {
       text: messageText(escapeMrkdwn(`No backups of ${cluster.displayName} yet.`)),
-      blocks: [section(`No backups of *${name}* yet. Start one with \`/pachbackup backup ${escapeAndTruncate(cluster.name, 200)}\`.`), ...(incompleteNote ? [incompleteNote] : [])],
+      blocks: [section(`No backups of *${name}* yet. Start one with ${codeSpan(`/pachbackup backup ${cluster.name}`, 250)}.`), ...(incompleteNote ? [incompleteNote] : [])],
     };
   }
   const zone = view.zone ?? 'UTC';
@@ -49,7 +49,7 @@ export function buildBackupList(view: {
       `databases ${formatBytes(b.databaseBytes)}`,
       ...(b.pachydermVersion ? [`Pachyderm ${escapeAndTruncate(b.pachydermVersion, 60)}`] : []),
     ];
-    return `${VERIFIED_ICONS[`${b.verified}`]} \`${escapeAndTruncate(b.id, 200)}\`\n\u2003\u2003${facts.join(' · ')}`;
+    return `${VERIFIED_ICONS[`${b.verified}`]} ${codeSpan(b.id, 200)}\n\u2003\u2003${facts.join(' · ')}`;
   });
   const top = [header(`Backups of ${cluster.displayName}`)];
   const legend = context(`${plural(backups.length, 'backup')}, newest first · ✅ verified · ❌ verification failed · ◽ not verified yet · \`/pachbackup show &lt;backup-id&gt;\` for details`);

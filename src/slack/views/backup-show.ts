@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { BackupManifest, VerificationRecord } from '../../catalog/manifest.js';
 import { formatBytes, formatDuration } from '../../format-units.js';
 import { type SlackMessage, LIMITS, context, fieldsSection, fitBlocks, header, listSections, messageText, section } from './block-kit.js';
-import { escapeAndTruncate, escapeMrkdwn, formatCount, formatRequester, joinWithin, plural } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatCount, formatRequester, joinWithin, plural, codeSpan } from './mrkdwn.js';
 import { describeSizes } from './step-text.js';
 import { SLACK_DATE_TIME, SLACK_TIME, slackDate } from './time-text.js';
 
@@ -16,23 +16,23 @@ export function buildBackupShow(manifest: BackupManifest, verification?: Verific
   const at = (iso: string) => slackDate(iso, SLACK_DATE_TIME, zone);
   const p = manifest.pachyderm;
   const intro = [
-    `Cluster \`${escapeAndTruncate(manifest.cluster, 200)}\` · namespace \`${escapeAndTruncate(p.namespace, 200)}\` · completed ${at(manifest.completedAt)}`,
+    `Cluster ${codeSpan(manifest.cluster, 200)} · namespace ${codeSpan(p.namespace, 200)} · completed ${at(manifest.completedAt)}`,
     `Requested by ${formatRequester(manifest.requestedBy)} · started ${at(manifest.startedAt)}`,
   ];
   if (manifest.note) intro.push(`*Note:* ${escapeAndTruncate(manifest.note.replace(/\s+/g, ' '), 1000)}`);
 
   const versions = [
     p.appVersion ? `Pachyderm ${escapeMrkdwn(p.appVersion)}` : 'Pachyderm version unknown',
-    `release \`${escapeMrkdwn(p.helmRelease)}\`${p.helmRevision !== undefined ? ` revision ${p.helmRevision}` : ''}${p.chartVersion ? `, chart ${escapeMrkdwn(p.chartVersion)}` : ''}`,
-    ...(p.pachdImage ? [`\`${escapeMrkdwn(p.pachdImage)}\``] : []),
+    `release ${codeSpan(p.helmRelease)}${p.helmRevision !== undefined ? ` revision ${p.helmRevision}` : ''}${p.chartVersion ? `, chart ${escapeMrkdwn(p.chartVersion)}` : ''}`,
+    ...(p.pachdImage ? [`${codeSpan(p.pachdImage)}`] : []),
   ];
   const o = manifest.objects;
   const databases = manifest.databases.map((d) => {
     const rows = d.tables.reduce((n, t) => n + t.rows, 0);
-    return `\`${escapeMrkdwn(d.name)}\` ${formatBytes(d.bytes)} · ${plural(d.tables.length, 'table')}, ${plural(rows, 'row')}`;
+    return `${codeSpan(d.name)} ${formatBytes(d.bytes)} · ${plural(d.tables.length, 'table')}, ${plural(rows, 'row')}`;
   });
   const workerPods = Object.values(manifest.replicas.workers).reduce((n, r) => n + r, 0);
-  const deployments = Object.entries(manifest.replicas.deployments).map(([name, n]) => `\`${escapeMrkdwn(name)}\` ×${formatCount(n)}`);
+  const deployments = Object.entries(manifest.replicas.deployments).map(([name, n]) => `${codeSpan(name)} ×${formatCount(n)}`);
   const fields = [
     `*Pachyderm*\n${versions.join('\n')}`,
     `*Downtime*\n${formatDuration(manifest.downtime.seconds * 1000)}\n${slackDate(manifest.downtime.pausedAt, SLACK_TIME, zone)} → ${slackDate(manifest.downtime.resumedAt, SLACK_TIME, zone)} · ${p.pauseStrategy === 'enterprise' ? 'paused mode' : 'scaled to zero'}`,
@@ -43,7 +43,7 @@ export function buildBackupShow(manifest: BackupManifest, verification?: Verific
   ];
   const steps = manifest.steps.map((s) => {
     const facts = [s.durationMs !== null ? formatDuration(s.durationMs) : 'not run', describeSizes({ ...(s.bytes !== undefined ? { bytes: s.bytes } : {}), ...(s.objects !== undefined ? { objects: s.objects } : {}), ...(s.rows !== undefined ? { rows: s.rows } : {}) })];
-    return `• \`${escapeAndTruncate(s.name, 100)}\` ${facts.filter((f) => f !== '').join(' · ')}`;
+    return `• ${codeSpan(s.name, 100)} ${facts.filter((f) => f !== '').join(' · ')}`;
   });
 
   const body: KnownBlock[] = [header(`Backup ${manifest.id}`), section(intro.join('\n')), fieldsSection(fields)];
@@ -53,7 +53,7 @@ export function buildBackupShow(manifest: BackupManifest, verification?: Verific
     body.push(...listSections([`*Verification checks*`, ...checks], 5, 'more checks'));
   }
   const tools = [`pachbackup ${escapeMrkdwn(manifest.tools.pachbackup)}`, `Node ${escapeMrkdwn(manifest.tools.node)}`, ...(manifest.tools.pgDump ? [escapeMrkdwn(manifest.tools.pgDump)] : [])];
-  const tail = context(`Taken with ${tools.join(', ')} · objects in \`${escapeAndTruncate(o.pool, 400)}\``);
+  const tail = context(`Taken with ${tools.join(', ')} · objects in ${codeSpan(o.pool, 400)}`);
   const verified = verification ? (verification.ok ? ', verified' : ', verification FAILED') : '';
   return {
     text: messageText(escapeMrkdwn(`Backup ${manifest.id} of ${manifest.cluster}: ${plural(o.count, 'object')} (${formatBytes(o.bytes)}), ${plural(manifest.databases.length, 'database')}, downtime ${formatDuration(manifest.downtime.seconds * 1000)}${verified}`)),

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../format-units.js';
 import type { KnownBlock } from '@slack/types';
 import { type SlackMessage, LIMITS, context, divider, fieldsSection, fitBlocks, messageText, section } from './block-kit.js';
-import { escapeAndTruncate, escapeMrkdwn, formatCount, formatRequester, joinWithin, plural } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatCount, formatRequester, joinWithin, plural, codeSpan } from './mrkdwn.js';
 import { kindWord, phaseBadge } from './run-badges.js';
 import { SLACK_DATE_TIME, formatAge, slackDate } from './time-text.js';
 import type { ClusterStatusView } from './view-models.js';
@@ -26,11 +26,11 @@ export function buildClusterStatus(clusters: ClusterStatusView[]): SlackMessage 
 
 /** One cluster's status as blocks: the state line with facts as fields, then what is running and any error. Used by `status` and App Home. */
 export function clusterStatusBlocks(view: ClusterStatusView): KnownBlock[] {
-  const title = `*${escapeAndTruncate(view.displayName, 200)}* (\`${escapeAndTruncate(view.name, 200)}\`) · ${clusterStateBadge(view)}`;
+  const title = `*${escapeAndTruncate(view.displayName, 200)}* (${codeSpan(view.name, 200)}) · ${clusterStateBadge(view)}`;
   const fields = [
     `*pachd*\n${describePachd(view)}`,
     `*Pipeline workers*\n${describeWorkers(view)}`,
-    `*Kubernetes*\ncontext \`${escapeAndTruncate(view.context, 300)}\`\nnamespace \`${escapeAndTruncate(view.namespace, 300)}\``,
+    `*Kubernetes*\ncontext ${codeSpan(view.context, 300)}\nnamespace ${codeSpan(view.namespace, 300)}`,
     `*Last good backup*\n${describeLastBackup(view)}`,
   ];
   const notes = [describeRunning(view)];
@@ -56,7 +56,7 @@ function clusterStateWord(view: ClusterStatusView): 'up' | 'paused' | 'starting'
 function describePachd(view: ClusterStatusView): string {
   if (!view.reachable) return 'unknown';
   if (!view.pachd) return 'not found';
-  const image = view.pachd.image ? `\n\`${escapeAndTruncate(view.pachd.image, 300)}\`` : '';
+  const image = view.pachd.image ? `\n${codeSpan(view.pachd.image, 300)}` : '';
   return `${formatCount(view.pachd.ready)}/${formatCount(view.pachd.replicas)} ready${image}`;
 }
 
@@ -66,7 +66,7 @@ function describeWorkers(view: ClusterStatusView): string {
   const replicas = view.workers.reduce((n, w) => n + w.replicas, 0);
   const ready = view.workers.reduce((n, w) => n + w.ready, 0);
   const lines = [`${plural(view.workers.length, 'pipeline')} · ${formatCount(ready)}/${formatCount(replicas)} pods ready`];
-  const notReady = view.workers.filter((w) => w.ready < w.replicas).map((w) => `\`${escapeMrkdwn(w.name)}\` ${w.ready}/${w.replicas}`);
+  const notReady = view.workers.filter((w) => w.ready < w.replicas).map((w) => `${codeSpan(w.name)} ${w.ready}/${w.replicas}`);
   if (notReady.length > 0) lines.push(`not ready: ${joinWithin(notReady, 1200)}`);
   return lines.join('\n');
 }
@@ -75,7 +75,7 @@ function describeWorkers(view: ClusterStatusView): string {
 export function describeLastBackup(view: Pick<ClusterStatusView, 'lastGoodBackup' | 'now'>): string {
   const last = view.lastGoodBackup;
   if (!last) return '⚠️ none yet';
-  return `\`${escapeAndTruncate(last.id, 200)}\`\n${formatAge(last.completedAt, view.now)} (${slackDate(last.completedAt, SLACK_DATE_TIME, ZONE)})\ndowntime ${formatDuration(last.downtimeSeconds * 1000)}`;
+  return `${codeSpan(last.id, 200)}\n${formatAge(last.completedAt, view.now)} (${slackDate(last.completedAt, SLACK_DATE_TIME, ZONE)})\ndowntime ${formatDuration(last.downtimeSeconds * 1000)}`;
 }
 
 /** "🔄 Backup `id` by @alice since <date> · Running", or "Nothing running." */
@@ -83,5 +83,5 @@ export function describeRunning(view: Pick<ClusterStatusView, 'running' | 'now'>
   const running = view.running;
   if (!running) return 'Nothing running.';
   const phase = running.phase ? ` · ${phaseBadge(running.phase)}` : '';
-  return `🔄 ${escapeMrkdwn(kindWord(running.kind))} \`${escapeAndTruncate(running.runId, 200)}\` by ${formatRequester(running.requestedBy)} since ${slackDate(running.since, SLACK_DATE_TIME, ZONE)} (${formatAge(running.since, view.now)})${phase}`;
+  return `🔄 ${escapeMrkdwn(kindWord(running.kind))} ${codeSpan(running.runId, 200)} by ${formatRequester(running.requestedBy)} since ${slackDate(running.since, SLACK_DATE_TIME, ZONE)} (${formatAge(running.since, view.now)})${phase}`;
 }

@@ -1,6 +1,6 @@
 import { type SlackMessage, LIMITS, context, header, listSections, messageText, section } from './block-kit.js';
 import { describeBasis, describeEstimate, formatEstimateSeconds } from './downtime-text.js';
-import { escapeAndTruncate, escapeMrkdwn } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, codeSpan } from './mrkdwn.js';
 import type { DowntimeEstimate } from './view-models.js';
 
 /**
@@ -21,7 +21,7 @@ export function buildEstimateView(view: { cluster: string; clusterDisplayName: s
       section(`A backup of *${name}* started now would pause Pachyderm for *${total}*.`),
       context(describeBasis(estimate)),
       ...(steps.length > 0 ? listSections(['*While paused*', ...steps], LIMITS.blocksPerMessage - 4, 'more steps') : []),
-      context(`Start one with \`/pachbackup backup ${escapeAndTruncate(cluster.name, 200)}\`; you will see this again before anything is paused.`),
+      context(`Start one with ${codeSpan(`/pachbackup backup ${cluster.name}`, 250)}; you will see this again before anything is paused.`),
     ],
   };
 }

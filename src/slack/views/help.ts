@@ -1,6 +1,6 @@
 import { SLASH_COMMAND } from '../slack-ids.js';
 import { type SlackMessage, context, header, messageText, section } from './block-kit.js';
-import { escapeAndTruncate, escapeMrkdwn } from './mrkdwn.js';
+import { codeSpan, escapeAndTruncate, escapeEntities, escapeMrkdwn, markedCode, truncateText } from './mrkdwn.js';
 
 /** One subcommand of the slash command: how it is typed and what it does. */
 export interface CommandHelp {
@@ -41,25 +41,39 @@ export type Subcommand = keyof typeof COMMAND_HELP;
 
 /** The `/pachbackup help` reply: every subcommand with its usage and a line on what it does. */
 export function buildHelp(): SlackMessage {
-  const lines = Object.values(COMMAND_HELP).map((c) => `\`${escapeMrkdwn(c.usage)}\`\n${escapeMrkdwn(c.description)}`);
+  const lines = Object.values(COMMAND_HELP).map((c) => `${codeSpan(c.usage)}\n${escapeEntities(c.description)}`);
   return {
     text: messageText(`${SLASH_COMMAND} commands: ${Object.keys(COMMAND_HELP).join(', ')}`),
     blocks: [
       header('pachbackup: back up Pachyderm clusters'),
       section(lines.join('\n\n')),
-      context(escapeMrkdwn('`<…>` is required, `[…]` is optional. A backup pauses the cluster briefly; its users are told in advance for how long.')),
+      context(escapeEntities('`<…>` is required, `[…]` is optional. A backup pauses the cluster briefly; its users are told in advance for how long.')),
     ],
   };
 }
 
+/** A message already rendered: its mrkdwn (user and cluster parts escaped) and its plain-text fallback (escaped too). */
+export interface RenderedText {
+  mrkdwn: string;
+  text: string;
+}
+
 /**
- * An error reply for a command typed wrong or refused: what was wrong (`message`) and what would be right
- * (`usage`, usually a command line). Meant to be sent ephemerally — only the person who typed it sees it.
- * Both are escaped, so `<cluster>` shows as typed.
+ * An error reply for a command typed wrong or refused: what was wrong (`message`) and what would be right (`next`).
+ * Meant to be sent ephemerally — only the person who typed it sees it. A `next` that is a command line
+ * (`/pachbackup backup <cluster>`) is shown as *Usage:* in code; anything else is advice in words, with the
+ * commands it names marked by backticks (`ask one of its operators, or use \`/pachbackup list\``). Backticks in
+ * either mark code; everything else is escaped, so `<cluster>` shows as typed.
  */
-export function usageError(message: string, usage: string): SlackMessage {
+export function usageError(message: string | RenderedText, next: string): SlackMessage {
+  const isCommand = next.startsWith('/') && !next.includes('`');
+  const plain = (t: string) => t.replace(/`/g, '');
+  const what = typeof message === 'string' ? { mrkdwn: markedCode(truncateText(message, 2000)), text: plain(message) } : message;
   return {
-    text: messageText(escapeMrkdwn(`${message} — usage: ${usage}`)),
-    blocks: [section(`❌ ${escapeAndTruncate(message, 2500)}\n*Usage:* \`${escapeAndTruncate(usage, 400)}\``), context(`\`${SLASH_COMMAND} help\` lists every command.`)],
+    text: messageText(`${typeof message === 'string' ? escapeMrkdwn(what.text) : what.text} — ${escapeMrkdwn(`${isCommand ? 'usage: ' : ''}${plain(next)}`)}`),
+    blocks: [
+      section(`❌ ${what.mrkdwn}\n${isCommand ? `*Usage:* ${codeSpan(next, 400)}` : `*What to do:* ${markedCode(truncateText(next, 400))}`}`),
+      context(`\`${SLASH_COMMAND} help\` lists every command.`),
+    ],
   };
 }

@@ -1,15 +1,52 @@
 /**
  * Text that goes into Slack's mrkdwn. Anything that comes from users or clusters (notes, error messages, object,
- * workload and database names) passes through `escapeMrkdwn`, so `<!channel>` or `<https://evil|click>` in a note
- * shows as typed instead of pinging everyone or turning into a link.
+ * workload and database names, display names) passes through `escapeMrkdwn` — or, inside `code`, `codeSpan` — so
+ * `<!channel>` or `<https://evil|click>` in a note shows as typed instead of pinging everyone or turning into a
+ * link, and `Prod *EU*` stays one bold name instead of breaking the bold around it.
  */
 
+/** Look-alikes of mrkdwn's formatting characters: shown the same, never read as formatting. */
+const INERT = { '*': '\u2217', '~': '\u223c', '`': '\u02cb', _: '\u02cd' } as const;
+
 /**
- * Escapes the three characters Slack's mrkdwn gives meaning to (https://api.slack.com/reference/surfaces/formatting#escaping):
- * `&`, `<` and `>`. The result can be dropped into any mrkdwn text without creating mentions, links or date tokens.
+ * Escapes user- or cluster-supplied text for mrkdwn prose: `&`, `<` and `>` become entities
+ * (https://api.slack.com/reference/surfaces/formatting#escaping), so no mention, link or date token can be made;
+ * and since mrkdwn has no escape for its formatting characters, `*`, `~` and backticks — and `_` where it could
+ * open or close italics (not inside a word, as in `pachyderm_db`) — become look-alikes (∗ ∼ ˋ ˍ) that read the same.
  */
 export function escapeMrkdwn(text: string): string {
+  return escapeEntities(text)
+    .replace(/[*~`]/g, (c) => INERT[c as '*' | '~' | '`'])
+    .replace(/(?<![\p{L}\p{N}])_|_(?![\p{L}\p{N}])/gu, INERT._);
+}
+
+/**
+ * Only `&`, `<` and `>` as entities: for text inside a code span, where formatting characters are already literal,
+ * and for our own mrkdwn that shows placeholders like `<cluster>`.
+ */
+export function escapeEntities(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * User- or cluster-supplied text as inline code (`` `text` ``), cut to `max` characters: entities escaped, and a
+ * backtick — which would end the span — replaced by its look-alike. Formatting characters inside stay as typed
+ * (`0 3 * * *` is a cron expression, not bold).
+ */
+export function codeSpan(text: string, max = 3000): string {
+  return `\`${truncateText(escapeEntities(text.replace(/`/g, INERT['`'])), max)}\``;
+}
+
+/**
+ * One of our own sentences that marks commands and names as code with backticks and may carry user or cluster
+ * text elsewhere ("unknown cluster `prod*`; configured clusters: a, b"), as mrkdwn: the code spans keep what they
+ * hold as typed (entities escaped), the prose around them is escaped like any user text. A backtick without its
+ * pair is prose.
+ */
+export function markedCode(text: string): string {
+  const parts = text.split('`');
+  if (parts.length % 2 === 0) return escapeMrkdwn(text);
+  return parts.map((part, i) => (i % 2 === 1 ? `\`${escapeEntities(part)}\`` : escapeMrkdwn(part))).join('');
 }
 
 /**
@@ -25,7 +62,7 @@ export function truncateText(text: string, max: number): string {
   return `${cut}…`;
 }
 
-/** Escapes user- or cluster-supplied text and fits it into `max` characters. */
+/** Escapes user- or cluster-supplied text for mrkdwn prose and fits it into `max` characters. */
 export function escapeAndTruncate(text: string, max: number): string {
   return truncateText(escapeMrkdwn(text), max);
 }

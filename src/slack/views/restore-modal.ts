@@ -2,7 +2,7 @@ import type { KnownBlock, View } from '@slack/types';
 import { formatBytes } from '../../format-units.js';
 import type { DatabaseTarget, ObjectTarget, RestoreRequest } from '../../restore/restore-request.js';
 import { VIEW_IDS } from '../slack-ids.js';
-import { escapeAndTruncate } from './mrkdwn.js';
+import { escapeAndTruncate, codeSpan } from './mrkdwn.js';
 import { formatAge } from './time-text.js';
 
 /** One complete backup offered in the restore modal. */
@@ -92,8 +92,8 @@ export function buildRestoreModal(options: {
   const suffix = `restored_${options.now.slice(0, 10).replace(/-/g, '')}`;
   const blocks: KnownBlock[] = [
     mrkdwnSection('Pick a backup and where it goes. Submitting shows the plan in the ops channel for an approver; *nothing is restored until someone else approves it*.'),
-    ...(loading.length > 0 ? [mrkdwnSection(`⏳ Loading the backups of ${loading.map((c) => `\`${escapeAndTruncate(c, 100)}\``).join(', ')}…`)] : []),
-    ...(options.unlisted ?? []).map((u) => mrkdwnSection(`⚠️ Could not list the backups of \`${escapeAndTruncate(u.cluster, 100)}\`, so none of them is offered: ${escapeAndTruncate(u.error, 500)}`)),
+    ...(loading.length > 0 ? [mrkdwnSection(`⏳ Loading the backups of ${loading.map((c) => `${codeSpan(c, 100)}`).join(', ')}…`)] : []),
+    ...(options.unlisted ?? []).map((u) => mrkdwnSection(`⚠️ Could not list the backups of ${codeSpan(u.cluster, 100)}, so none of them is offered: ${escapeAndTruncate(u.error, 500)}`)),
     loading.length > 0
       ? input(RESTORE_INPUTS.backup, 'Backup', {
           type: 'static_select',

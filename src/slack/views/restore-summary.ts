@@ -3,7 +3,7 @@ import { formatBytes, formatDuration } from '../../format-units.js';
 import type { RunPhase } from '../../runner/run-phase.js';
 import { type SlackMessage, LIMITS, fieldsSection, messageText, section } from './block-kit.js';
 import { compareToEstimate, describeEstimatePrecise } from './downtime-text.js';
-import { escapeAndTruncate, escapeMrkdwn, formatCount, joinWithin } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatCount, joinWithin, codeSpan } from './mrkdwn.js';
 import { PHASE_BADGES } from './run-badges.js';
 import type { DowntimeEstimate } from './view-models.js';
 
@@ -44,10 +44,10 @@ const OUTCOMES: Record<RunPhase, string> = {
 export function buildRestoreSummary(summary: RestoreSummaryView): SlackMessage {
   const badge = PHASE_BADGES[summary.phase];
   const ok = summary.phase === 'succeeded' || summary.phase === 'partially-failed';
-  const head = `${badge.emoji} *Restore \`${escapeAndTruncate(summary.id, 200)}\` of \`${escapeAndTruncate(summary.backupId, 200)}\` into \`${escapeAndTruncate(summary.cluster, 200)}\` ${OUTCOMES[summary.phase]}.*`;
-  const databases = summary.databases.map((d) => `${escapeMrkdwn(d.source)} → ${escapeMrkdwn(d.target)}: ${formatCount(d.tables)} tables, ${formatCount(d.rows)} rows${d.replaced ? ' (replaced)' : ''}`);
+  const head = `${badge.emoji} *Restore ${codeSpan(summary.id, 200)} of ${codeSpan(summary.backupId, 200)} into ${codeSpan(summary.cluster, 200)} ${OUTCOMES[summary.phase]}.*`;
+  const databases = summary.databases.map((d) => `${codeSpan(d.source, 100)} → ${codeSpan(d.target, 100)}: ${formatCount(d.tables)} tables, ${formatCount(d.rows)} rows${d.replaced ? ' (replaced)' : ''}`);
   const o = summary.objects;
-  const where = `\`s3://${escapeAndTruncate(`${o.bucket}/${o.prefix}`, 300)}\``;
+  const where = codeSpan(`s3://${o.bucket}/${o.prefix}`, 300);
   const objects = o.mode === 'backup-pool' ? `the backup store's, used in place at ${where}` : `${formatCount(o.copied)} copied (${formatBytes(o.copiedBytes)}), ${formatCount(o.skipped)} already there, of ${formatCount(o.total)}, in ${where}`;
   const blocks: KnownBlock[] = [
     section(head),
@@ -57,7 +57,7 @@ export function buildRestoreSummary(summary: RestoreSummaryView): SlackMessage {
   if (summary.warnings.length > 0) blocks.push(section(`⚠️ *Warnings*\n${summary.warnings.map((w) => `• ${escapeAndTruncate(w, 600)}`).join('\n')}`));
   if (ok && summary.helm) {
     const why = summary.inPlace ? 'Pachyderm already runs on the restored state. To keep its Helm release in step' : 'Pachyderm still runs on its previous state. To switch it to the restored one';
-    blocks.push(section(`*Next:* ${why}, save the attached values as restored-values.yaml (also at \`${escapeAndTruncate(summary.helm.valuesUrl, 500)}\`) and run\n\`\`\`${escapeAndTruncate(summary.helm.command, 2000)}\`\`\``));
+    blocks.push(section(`*Next:* ${why}, save the attached values as restored-values.yaml (also at ${codeSpan(summary.helm.valuesUrl, 500)}) and run\n\`\`${codeSpan(summary.helm.command, 2000)}\`\``));
   }
   return { text: messageText(escapeMrkdwn(`${badge.emoji} Restore ${summary.id} of ${summary.backupId} into ${summary.cluster} ${OUTCOMES[summary.phase]}${summary.error ? `: ${summary.error}` : ''}`)), blocks };
 }

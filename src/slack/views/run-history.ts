@@ -1,7 +1,7 @@
 import { formatDuration } from '../../format-units.js';
 import { type SlackMessage, LIMITS, context, header, listSections, messageText, section } from './block-kit.js';
 import { compareToEstimate, describeEstimatePrecise, formatErrorPercent } from './downtime-text.js';
-import { escapeAndTruncate, escapeMrkdwn, formatRequester, plural } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatRequester, plural, codeSpan } from './mrkdwn.js';
 import { PHASE_BADGES } from './run-badges.js';
 import { SLACK_DATE_TIME, slackDate } from './time-text.js';
 import type { HistoryItemView } from './view-models.js';
@@ -20,13 +20,13 @@ export function buildRunHistory(view: { cluster: string; clusterDisplayName: str
   if (runs.length === 0) {
     return {
       text: messageText(escapeMrkdwn(`No runs on ${cluster.displayName} yet.`)),
-      blocks: [section(`No runs on *${name}* yet. Start one with \`/pachbackup backup ${escapeAndTruncate(cluster.name, 200)}\`.`)],
+      blocks: [section(`No runs on *${name}* yet. Start one with ${codeSpan(`/pachbackup backup ${cluster.name}`, 250)}.`)],
     };
   }
   const sorted = [...runs].sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || a.id.localeCompare(b.id));
   const lines = sorted.map((r) => {
     const badge = PHASE_BADGES[r.phase];
-    const first = `${badge.emoji} \`${escapeAndTruncate(r.id, 200)}\` · ${escapeAndTruncate(r.kind, 40)} · ${badge.word.toLowerCase()} · ${slackDate(r.createdAt, SLACK_DATE_TIME, zone)} · by ${formatRequester(r.requestedBy)}`;
+    const first = `${badge.emoji} ${codeSpan(r.id, 200)} · ${escapeAndTruncate(r.kind, 40)} · ${badge.word.toLowerCase()} · ${slackDate(r.createdAt, SLACK_DATE_TIME, zone)} · by ${formatRequester(r.requestedBy)}`;
     const second = [downtimeVsEstimate(r)];
     if (r.error) second.push(`❌ ${escapeAndTruncate(r.error.replace(/\s+/g, ' '), 300)}`);
     return `${first}\n\u2003\u2003${second.join(' · ')}`;
@@ -53,11 +53,23 @@ function estimateOf(r: HistoryItemView) {
     : undefined;
 }
 
+/** "before it was cancelled", "before it failed", … — how a run that paused and did not complete ended. */
+function endedWord(r: HistoryItemView): string {
+  if (r.phase === 'cancelled') return 'before it was cancelled';
+  if (r.phase === 'failed' || r.phase === 'failed-validation') return 'before it failed';
+  return 'so far';
+}
+
 function downtimeVsEstimate(r: HistoryItemView): string {
   const estimate = estimateOf(r);
-  if (r.actualSeconds === undefined) return estimate ? `not paused · estimated ${describeEstimatePrecise(estimate)}` : 'not paused';
+  if (r.pause?.now) return '⏸️ paused now';
+  if (r.pause?.stillPaused) return `⚠️ paused, and resuming it failed ${r.phase === 'cancelled' ? 'after it was cancelled' : 'when it stopped'}: left paused`;
+  if (r.actualSeconds === undefined) {
+    if (r.pause) return `paused${r.pause.approxSeconds !== undefined ? ` about ${formatDuration(r.pause.approxSeconds * 1000)}` : ''} ${endedWord(r)}`;
+    return estimate ? `not paused · estimated ${describeEstimatePrecise(estimate)}` : 'not paused';
+  }
   const actual = `paused ${formatDuration(r.actualSeconds * 1000)}`;
-  if (!completed(r)) return `${actual} before it stopped`;
+  if (!completed(r)) return `${actual} ${endedWord(r)}`;
   if (!estimate) return `${actual} · no estimate`;
   const c = compareToEstimate(r.actualSeconds, estimate);
   return `${actual} · estimated ${describeEstimatePrecise(estimate)} · ${c.errorPercent !== null ? `${formatErrorPercent(c.errorPercent)} ` : ''}${c.withinRange ? '✅ in range' : `⚠️ ${c.verdict}`}`;

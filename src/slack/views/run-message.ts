@@ -3,7 +3,7 @@ import { ACTIVE_PHASES, isFinal } from '../../runner/run-phase.js';
 import { ACTION_IDS } from '../slack-ids.js';
 import { type SlackMessage, LIMITS, actions, button, confirmDialog, context, divider, header, listSections, messageText, section } from './block-kit.js';
 import { compareToEstimate, describeBasis, describeEstimate, describeEstimatePrecise } from './downtime-text.js';
-import { escapeAndTruncate, escapeMrkdwn, formatRequester } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatRequester, codeSpan } from './mrkdwn.js';
 import { PHASE_BADGES, STEP_ICONS, kindWord, phaseBadge } from './run-badges.js';
 import { UNDO_OUTCOMES, describeProgress, describeSizes } from './step-text.js';
 import { SLACK_DATE_TIME, SLACK_TIME, addSeconds, slackDate } from './time-text.js';
@@ -80,7 +80,7 @@ function introText(run: RunView): string {
   const times = [`started ${slackDate(run.startedAt, SLACK_DATE_TIME, ZONE)}`];
   if (run.finishedAt) times.push(`finished ${slackDate(run.finishedAt, SLACK_TIME, ZONE)}`);
   const lines = [
-    `*${phaseBadge(run.phase)}* · \`${escapeAndTruncate(run.id, 200)}\` · cluster \`${escapeAndTruncate(run.cluster, 200)}\``,
+    `*${phaseBadge(run.phase)}* · ${codeSpan(run.id, 200)} · cluster ${codeSpan(run.cluster, 200)}`,
     `Requested by ${formatRequester(run.requestedBy)}${run.approvedBy?.length ? ` · approved by ${run.approvedBy.map(formatRequester).join(', ')}` : ''} · ${times.join(' · ')}`,
   ];
   if (run.note) lines.push(`*Note:* ${escapeAndTruncate(run.note.replace(/\s+/g, ' '), 1000)}`);

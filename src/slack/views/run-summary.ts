@@ -2,7 +2,7 @@ import { formatBytes, formatDuration } from '../../format-units.js';
 import type { RunPhase } from '../../runner/run-phase.js';
 import { type SlackMessage, LIMITS, fieldsSection, messageText, section } from './block-kit.js';
 import { compareToEstimate, describeEstimatePrecise } from './downtime-text.js';
-import { escapeAndTruncate, escapeMrkdwn, formatCount, joinWithin, plural } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatCount, joinWithin, plural, codeSpan } from './mrkdwn.js';
 import { PHASE_BADGES } from './run-badges.js';
 import type { KnownBlock } from '@slack/types';
 import type { BackupSummaryView } from './view-models.js';
@@ -26,15 +26,15 @@ const OUTCOMES: Record<RunPhase, string> = {
  */
 export function buildRunSummary(summary: BackupSummaryView): SlackMessage {
   const badge = PHASE_BADGES[summary.phase];
-  const id = escapeAndTruncate(summary.id, 200);
-  const cluster = escapeAndTruncate(summary.cluster, 200);
+  const id = codeSpan(summary.id, 200);
+  const cluster = codeSpan(summary.cluster, 200);
   const fields = [`*Downtime*\n${downtime(summary)}`, `*Objects*\n${objects(summary)}`, `*Throughput*\n${throughput(summary)}`];
   fields.push(
     `*Databases*\n${summary.databases.length > 0 ? joinWithin(summary.databases.map((d) => `${escapeMrkdwn(d.name)} ${formatBytes(d.bytes)}`), 1500, '\n') : 'none dumped'}`,
   );
   fields.push(`*Verified*\n${summary.verified === undefined ? 'not verified' : summary.verified ? '✅ all checks passed' : '❌ verification failed'}`);
 
-  const blocks: KnownBlock[] = [section(`${badge.emoji} *Backup \`${id}\` of \`${cluster}\` ${OUTCOMES[summary.phase]}.*`), fieldsSection(fields)];
+  const blocks: KnownBlock[] = [section(`${badge.emoji} *Backup ${id} of ${cluster} ${OUTCOMES[summary.phase]}.*`), fieldsSection(fields)];
   if (summary.error) blocks.push(section(`❌ *Error:* ${escapeAndTruncate(summary.error, LIMITS.textChars - 20)}`));
   if (summary.warnings.length > 0) blocks.push(section(`⚠️ *Warnings*\n${summary.warnings.map((w) => `• ${escapeAndTruncate(w, 600)}`).join('\n')}`));
 

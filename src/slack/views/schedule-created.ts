@@ -1,6 +1,6 @@
 import { SLASH_COMMAND } from '../slack-ids.js';
 import { type SlackMessage, context, messageText, section } from './block-kit.js';
-import { escapeAndTruncate, escapeMrkdwn } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, codeSpan } from './mrkdwn.js';
 import { type ScheduleView, describeSchedule, formatRunTime } from './schedule-list.js';
 
 /** A channel as Slack shows it: a link for a channel id, the name as written otherwise. */
@@ -15,20 +15,19 @@ function channelRef(channel: string): string {
  */
 export function buildScheduleCreated(view: ScheduleView & { announceChannel?: string }): SlackMessage {
   const name = escapeAndTruncate(view.clusterDisplayName, 200);
-  const id = escapeAndTruncate(view.id, 80);
-  const line = `✅ Scheduled backups of *${name}* (\`${escapeAndTruncate(view.cluster, 63)}\`): ${describeSchedule(view)} — schedule \`${id}\`.`;
+  const line = `✅ Scheduled backups of *${name}* (${codeSpan(view.cluster, 63)}): ${describeSchedule(view)} — schedule ${codeSpan(view.id, 80)}.`;
   const runs = view.nextRuns.length > 0 ? `*Next runs:*\n${view.nextRuns.map((r) => `• ${formatRunTime(r, view)}`).join('\n')}` : '*This expression never fires again.*';
   const headsUp =
     view.headsUpMinutes <= 0
       ? 'No heads-up is posted before its runs.'
       : view.announceChannel
         ? `Users in ${channelRef(view.announceChannel)} get a heads-up ${view.headsUpMinutes} min before each run, with the estimated downtime.`
-        : `No heads-up: ${escapeAndTruncate(view.cluster, 63)} has no announce channel in the config.`;
+        : `No heads-up: ${codeSpan(view.cluster, 63)} has no announce channel in the config.`;
   return {
-    text: messageText(escapeMrkdwn(`Scheduled backups of ${view.clusterDisplayName}: ${view.cron} in ${view.timezone} (schedule ${view.id})`)),
+    text: messageText(`${escapeMrkdwn(`Scheduled backups of ${view.clusterDisplayName}:`)} ${codeSpan(view.cron, 120)} ${escapeMrkdwn(`in ${view.timezone} (schedule ${view.id})`)}`),
     blocks: [
       section(`${line}\n${runs}`),
-      context(`${headsUp} A run is skipped when the cluster is busy. Remove it with \`${SLASH_COMMAND} schedule remove ${id}\`.`),
+      context(`${headsUp} A run is skipped when the cluster is busy. Remove it with ${codeSpan(`${SLASH_COMMAND} schedule remove ${view.id}`, 120)}.`),
     ],
   };
 }

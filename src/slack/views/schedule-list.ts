@@ -1,6 +1,6 @@
 import { SLASH_COMMAND } from '../slack-ids.js';
 import { type SlackMessage, LIMITS, context, header, listSections, messageText, section } from './block-kit.js';
-import { escapeAndTruncate, escapeMrkdwn, formatRequester, plural } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatRequester, plural, codeSpan } from './mrkdwn.js';
 import { SLACK_DATE_TIME, slackDate } from './time-text.js';
 
 /** A backup schedule as the schedule views show it (platform-neutral data, as in view-models.ts). */
@@ -34,7 +34,7 @@ export function formatRunTime(iso: string, schedule: Pick<ScheduleView, 'cron' |
 
 /** "`0 3 * * *` in Europe/Berlin". */
 export function describeSchedule(schedule: Pick<ScheduleView, 'cron' | 'timezone'>): string {
-  return `\`${escapeAndTruncate(schedule.cron.replace(/`/g, "'"), 120)}\` in ${escapeAndTruncate(schedule.timezone, 60)}`;
+  return `${codeSpan(schedule.cron, 120)} in ${escapeAndTruncate(schedule.timezone, 60)}`;
 }
 
 /** "a heads-up 30 min ahead" / "no heads-up". */
@@ -56,7 +56,7 @@ export function buildScheduleList(view: { schedules: ScheduleView[] }): SlackMes
       text: 'No scheduled backups.',
       blocks: [
         section(
-          `No scheduled backups. Add one with \`${escapeMrkdwn(`${SLASH_COMMAND} schedule <cluster> "<cron>" [time zone]`)}\`, e.g. \`${SLASH_COMMAND} schedule prod "0 3 * * *" Europe/Berlin\`, or under \`clusters.&lt;name&gt;.schedules\` in the config file.`,
+          `No scheduled backups. Add one with ${codeSpan(`${SLASH_COMMAND} schedule <cluster> "<cron>" [time zone]`)}, e.g. \`${SLASH_COMMAND} schedule prod "0 3 * * *" Europe/Berlin\`, or under \`clusters.&lt;name&gt;.schedules\` in the config file.`,
         ),
       ],
     };
@@ -66,7 +66,7 @@ export function buildScheduleList(view: { schedules: ScheduleView[] }): SlackMes
   const lines = sorted.map((s) => {
     const origin = s.source === 'config' ? 'config file' : `made in Slack${s.createdBy ? ` by ${formatRequester(s.createdBy)}` : ''}`;
     const when = s.nextRuns[0] ? `next ${formatRunTime(s.nextRuns[0], s)}` : 'never runs again';
-    return `🗓️ *${escapeAndTruncate(s.clusterDisplayName, 200)}* (\`${escapeAndTruncate(s.cluster, 63)}\`) · ${describeSchedule(s)} · ${when}\n\u2003\u2003\`${escapeAndTruncate(s.id, 80)}\` · ${describeHeadsUp(s.headsUpMinutes)} · ${origin}`;
+    return `🗓️ *${escapeAndTruncate(s.clusterDisplayName, 200)}* (${codeSpan(s.cluster, 63)}) · ${describeSchedule(s)} · ${when}\n\u2003\u2003${codeSpan(s.id, 80)} · ${describeHeadsUp(s.headsUpMinutes)} · ${origin}`;
   });
   const clusters = new Set(schedules.map((s) => s.cluster)).size;
   return {

@@ -1,5 +1,5 @@
 import { type SlackMessage, context, messageText, section } from './block-kit.js';
-import { escapeAndTruncate, escapeMrkdwn, formatRequester } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatRequester, codeSpan } from './mrkdwn.js';
 import { describeSchedule, formatRunTime, type ScheduleView } from './schedule-list.js';
 
 /** What kept a scheduled backup from running: the operation that had the cluster. */
@@ -19,12 +19,12 @@ export interface BusyView {
  */
 export function buildScheduleSkipped(view: { schedule: Pick<ScheduleView, 'id' | 'cluster' | 'clusterDisplayName' | 'cron' | 'timezone'>; busy: BusyView; nextRun?: string }): SlackMessage {
   const { schedule, busy } = view;
-  const line = `⏭️ Scheduled backup of *${escapeAndTruncate(schedule.clusterDisplayName, 200)}* skipped: ${escapeAndTruncate(busy.kind, 40)} \`${escapeAndTruncate(busy.runId, 120)}\` by ${formatRequester(busy.requestedBy)} is ${busy.state}.`;
+  const line = `⏭️ Scheduled backup of *${escapeAndTruncate(schedule.clusterDisplayName, 200)}* skipped: ${escapeAndTruncate(busy.kind, 40)} ${codeSpan(busy.runId, 120)} by ${formatRequester(busy.requestedBy)} is ${busy.state}.`;
   const next = view.nextRun ? `; next run ${formatRunTime(view.nextRun, schedule)}` : '';
   return {
     text: messageText(
       `⏭️ Scheduled backup of ${escapeMrkdwn(schedule.clusterDisplayName)} skipped: ${escapeMrkdwn(busy.kind)} ${escapeMrkdwn(busy.runId)} by ${formatRequester(busy.requestedBy)} is ${busy.state}.`,
     ),
-    blocks: [section(line), context(`Schedule \`${escapeAndTruncate(schedule.id, 80)}\` (${describeSchedule(schedule)}) of \`${escapeAndTruncate(schedule.cluster, 63)}\`${next}.`)],
+    blocks: [section(line), context(`Schedule ${codeSpan(schedule.id, 80)} (${describeSchedule(schedule)}) of ${codeSpan(schedule.cluster, 63)}${next}.`)],
   };
 }

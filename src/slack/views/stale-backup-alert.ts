@@ -1,6 +1,6 @@
 import { SLASH_COMMAND } from '../slack-ids.js';
 import { type SlackMessage, context, fieldsSection, messageText, section } from './block-kit.js';
-import { escapeAndTruncate } from './mrkdwn.js';
+import { escapeAndTruncate, codeSpan } from './mrkdwn.js';
 import { SLACK_DATE_TIME, slackDate } from './time-text.js';
 
 /** A cluster whose last good backup is too old (or that has none), as the ops-channel alert shows it. */
@@ -47,7 +47,7 @@ export function formatAgeSpan(seconds: number): string {
 export function buildStaleBackupAlert(view: StaleBackupAlertView): SlackMessage {
   const zone = view.fallbackZone ?? 'UTC';
   const name = escapeAndTruncate(view.displayName, 200);
-  const id = escapeAndTruncate(view.cluster, 200);
+  const id = codeSpan(view.cluster, 200);
   const expected = `at least every ${formatAgeSpan(view.thresholdSeconds)}`;
   const last = view.lastGoodBackup;
   let line: string;
@@ -55,10 +55,10 @@ export function buildStaleBackupAlert(view: StaleBackupAlertView): SlackMessage 
   if (last) {
     const age = formatAgeSpan((Date.parse(view.now) - Date.parse(last.completedAt)) / 1000);
     const when = slackDate(last.completedAt, SLACK_DATE_TIME, zone);
-    line = `⚠️ No good backup of *${name}* (\`${id}\`) for *${age}*: the last one finished ${when}. Backups are expected ${expected}.`;
-    lastField = `*Last good backup*\n\`${escapeAndTruncate(last.id, 200)}\`\n${when} (${age} ago)`;
+    line = `⚠️ No good backup of *${name}* (${id}) for *${age}*: the last one finished ${when}. Backups are expected ${expected}.`;
+    lastField = `*Last good backup*\n${codeSpan(last.id, 200)}\n${when} (${age} ago)`;
   } else {
-    line = `⚠️ *${name}* (\`${id}\`) has *no good backup* on record. Backups are expected ${expected}.`;
+    line = `⚠️ *${name}* (${id}) has *no good backup* on record. Backups are expected ${expected}.`;
     lastField = '*Last good backup*\nnone on record';
   }
   return {
@@ -67,7 +67,7 @@ export function buildStaleBackupAlert(view: StaleBackupAlertView): SlackMessage 
       section(line),
       fieldsSection([lastField, `*Expected*\n${expected}`]),
       context(
-        `See what went wrong with \`${SLASH_COMMAND} history ${id}\`, or start one with \`${SLASH_COMMAND} backup ${id}\`. ` +
+        `See what went wrong with ${codeSpan(`${SLASH_COMMAND} history ${view.cluster}`, 250)}, or start one with ${codeSpan(`${SLASH_COMMAND} backup ${view.cluster}`, 250)}. ` +
           'This alert is repeated while it lasts, and resolved here when a backup succeeds.',
       ),
     ],
@@ -77,6 +77,6 @@ export function buildStaleBackupAlert(view: StaleBackupAlertView): SlackMessage 
 /** The reply in the alert's thread when a good backup finished: the cluster is covered again. */
 export function buildStaleBackupResolved(view: StaleBackupResolvedView): SlackMessage {
   const when = slackDate(view.backup.completedAt, SLACK_DATE_TIME, view.fallbackZone ?? 'UTC');
-  const line = `✅ Resolved: *${escapeAndTruncate(view.displayName, 200)}* (\`${escapeAndTruncate(view.cluster, 200)}\`) has a good backup again, \`${escapeAndTruncate(view.backup.id, 200)}\`, finished ${when}.`;
+  const line = `✅ Resolved: *${escapeAndTruncate(view.displayName, 200)}* (${codeSpan(view.cluster, 200)}) has a good backup again, ${codeSpan(view.backup.id, 200)}, finished ${when}.`;
   return { text: messageText(line), blocks: [section(line)] };
 }

@@ -82,6 +82,8 @@ export interface AnnouncementView {
   fallbackZone: string;
   /** Set for a restore: the state users get back, and whether the cluster switches to it (pauses) in this run. */
   restore?: RestoreAnnouncement;
+  /** For `failed-back`, `still-paused` and `failed`: an operator cancelled it (users are told so, not that it failed). */
+  cancelled?: boolean;
 }
 
 /** What users are told a restore does to them. */
@@ -134,6 +136,11 @@ export interface HistoryItemView {
   estimateLowSeconds?: number;
   estimateHighSeconds?: number;
   actualSeconds?: number;
+  /**
+   * Set when the run paused the cluster: `now` while it is paused; `stillPaused` when resuming it failed; else,
+   * without `actualSeconds` (a run stopped before it measured its downtime), about how long: `approxSeconds`.
+   */
+  pause?: { now?: boolean; stillPaused?: boolean; approxSeconds?: number };
   error?: string;
 }
 

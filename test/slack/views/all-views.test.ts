@@ -54,14 +54,21 @@ function renderAll(inject: <T>(value: T) => T): Record<string, SlackMessage> {
 const STRUCTURAL = new Set(['state', 'phase', 'kind', 'basis', 'pauseStrategy', 'fallbackZone', 'format', 'status', 'now', 'since', 'step']);
 const isTime = (key: string) => /At$/.test(key) || key === 'now' || key === 'since';
 
-function injectEverywhere<T>(value: T, key = ''): T {
-  if (typeof value === 'string') return (STRUCTURAL.has(key) || isTime(key) ? value : `${value} ${f.INJECTED_NOTE}`) as T;
-  if (Array.isArray(value)) return value.map((v) => injectEverywhere(v, key)) as T;
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, injectEverywhere(v, k)])) as T;
-  }
-  return value;
+/** Every free-text field with `injected` appended. */
+function injecting(injected: string) {
+  const inject = <T>(value: T, key = ''): T => {
+    if (typeof value === 'string') return (STRUCTURAL.has(key) || isTime(key) ? value : `${value} ${injected}`) as T;
+    if (Array.isArray(value)) return value.map((v) => inject(v, key)) as T;
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inject(v, k)])) as T;
+    }
+    return value;
+  };
+  return inject;
 }
+const injectEverywhere = injecting(f.INJECTED_NOTE);
+/** A display name or note a person could well type, with every character mrkdwn reads as markup. */
+const FORMATTING = 'Prod <EU> & *Lab* _new_ ~old~ `x`';
 
 describe('every view', () => {
   it('is valid Block Kit: known block types, mrkdwn or plain_text text objects, within the limits', () => {
@@ -83,6 +90,18 @@ describe('every view', () => {
       for (const text of mrkdwnTexts(message)) {
         expect(text, name).not.toContain('<!channel>');
         expect(text, name).not.toContain('<https://evil');
+      }
+    }
+  });
+
+  it('shows names and notes with markup characters as typed: no vanished <EU>, raw &, or bold, italics and code from them', () => {
+    for (const [name, message] of Object.entries(renderAll(injecting(FORMATTING)))) {
+      for (const text of mrkdwnTexts(message)) {
+        expect(text, name).not.toContain('<EU>');
+        expect(text, name).not.toMatch(/&(?!amp;|lt;|gt;)/);
+        // Outside code spans (where markup is literal), none of the markup typed may survive as markup.
+        const prose = text.replace(/`[^`\n]*`/g, '');
+        for (const markup of ['*Lab*', '_new_', '~old~']) expect(prose, `${name}: ${markup}`).not.toContain(markup);
       }
     }
   });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildAnnouncement, slackDate } from '../../../src/slack/views/announcement.js';
+import { buildAnnouncement, buildOverrunNote, slackDate } from '../../../src/slack/views/announcement.js';
 import type { AnnouncementView } from '../../../src/slack/views/view-models.js';
 import { allText, blockKitProblems } from './block-kit-check.js';
 import { expectGolden } from './golden.js';
 import { INJECTED_NOTE, START, START_UNIX, announcement } from './view-fixtures.js';
 
-const STATES = ['upcoming', 'paused', 'overrun', 'back', 'failed-back'] as const;
-const RESTORE_STATES = ['restoring', 'paused', 'overrun', 'back', 'failed-back', 'restored', 'failed'] as const;
+const STATES = ['upcoming', 'paused', 'overrun', 'back', 'failed-back', 'still-paused'] as const;
+const RESTORE_STATES = ['restoring', 'paused', 'overrun', 'back', 'failed-back', 'still-paused', 'restored', 'failed'] as const;
 /** The backup restored in the fixtures: taken a day before the outage. */
 const TAKEN = '2026-11-23T03:00:00.000Z';
 
@@ -22,6 +22,7 @@ describe('announcement', () => {
       overrun: announcement('overrun', { revisedEndAt: '2026-11-24T03:08:30.000Z' }),
       back: announcement('back', { actualSeconds: 192 }),
       'failed-back': announcement('failed-back', { actualSeconds: 141 }),
+      'still-paused': announcement('still-paused'),
     };
     for (const state of STATES) {
       const message = render(views[state]);
@@ -63,6 +64,26 @@ describe('announcement', () => {
     expect(render(announcement('failed-back', { actualSeconds: 141 })).text).toBe('⚠️ The backup of Pachyderm *Production* failed, but Pachyderm is back (paused 2 min 21 s).');
   });
 
+  it("tells users an operator's cancel as a cancel, not as a failure the team is looking into", () => {
+    const cancelled = render(announcement('failed-back', { actualSeconds: 42, cancelled: true }));
+    expectGolden('announcement-cancelled-back', cancelled);
+    expect(cancelled.text).toBe('🛑 The backup of Pachyderm *Production* was cancelled; Pachyderm is back (paused 42.0 s).');
+    expect(allText(cancelled).join('\n')).not.toMatch(/failed|looking into/);
+  });
+
+  it('follows a pause that never ended up: still paused, the team is on it — never "expected back around" again', () => {
+    const stuck = render(announcement('still-paused'));
+    expect(stuck.text).toBe('⚠️ Pachyderm *Production* is still paused: the backup failed and resuming Pachyderm did not work. The team is on it.');
+    expect(allText(stuck).join('\n')).not.toMatch(/expected back|<!date/i);
+    expect(render(announcement('still-paused', { cancelled: true })).text).toContain('the backup was cancelled and resuming Pachyderm did not work');
+  });
+
+  it('gives a revised end in the overrun thread note as a time token, never as a raw timestamp', () => {
+    const note = buildOverrunNote({ pausedSeconds: 312, revisedEndAt: '2026-11-24T03:08:30.000Z', fallbackZone: 'Europe/Berlin' });
+    expect(note).toBe(`Taking longer than estimated (paused 5 min 12 s so far). New estimate: back around <!date^${START_UNIX + 510}^{time}|04:08 GMT+1>.`);
+    expect(note).not.toMatch(/\d{4}-\d\d-\d\dT/);
+  });
+
   it('talks to data scientists, not to Kubernetes', () => {
     for (const state of STATES) {
       const text = allText(render(announcement(state, { actualSeconds: 100 }))).join('\n');
@@ -100,6 +121,14 @@ describe('announcement', () => {
       expect(render(beside('restoring')).text).toMatch(/is being restored beside it\. Pachyderm keeps running as usual\.$/);
       expect(allText(render(beside('restored'))).join('\n')).toContain('We will post here before Pachyderm is switched over');
       expect(render(beside('failed')).text).toMatch(/did not complete\. Nothing changed for you/);
+    });
+
+    it('tells a cancelled restore as cancelled, before or after the pause', () => {
+      expect(render(inPlace('failed-back', { actualSeconds: 30, cancelled: true })).text).toMatch(/was cancelled; Pachyderm is back on its data from before \(paused 30\.0 s\)\. Nothing was replaced\.$/);
+      expect(render({ ...beside('failed'), cancelled: true }).text).toMatch(/was cancelled before it changed anything/);
+      for (const view of [inPlace('failed-back', { actualSeconds: 30, cancelled: true }), { ...beside('failed'), cancelled: true }]) {
+        expect(allText(render(view)).join('\n')).not.toMatch(/looking into|failed/);
+      }
     });
 
     it('says whether the data was replaced when it failed after pausing', () => {

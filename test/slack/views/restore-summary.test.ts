@@ -43,7 +43,7 @@ describe('restore summary', () => {
     const text = allText(buildRestoreSummary(beside)).join('\n');
     expect(text).toContain('is complete.');
     expect(text).toContain('none: Pachyderm was not paused');
-    expect(text).toContain('pachyderm → pachyderm_restored_20261124: 41 tables, 1,204,311 rows');
+    expect(text).toContain('`pachyderm` → `pachyderm_restored_20261124`: 41 tables, 1,204,311 rows');
     expect(text).toContain('12,071 copied');
     expect(text).toContain('Pachyderm still runs on its previous state');
     expect(text).toContain('```helm upgrade --install pachyderm');

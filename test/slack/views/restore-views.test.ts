@@ -125,6 +125,24 @@ describe('the restore plan message', () => {
     expect(text).toContain('database pachyderm (42 tables)');
     expect(text).toContain('*Paused:* yes');
     expect(text).toContain('❌ *Refused');
-    expect(text).toContain('helm upgrade --install pachyderm');
+    const approvable = allText(buildRestorePlanMessage({ requestId: 'r', plan: sideBySidePlan, requestedBy: 'U0OPS1', expiresAt: '2026-11-24T11:00:00.000Z' })).join('\n');
+    expect(approvable).toContain('helm upgrade --install pachyderm');
+  });
+
+  it('shows a refused plan as posted: its refusals once, no helm command, no expiry or approvals to wait for', () => {
+    const refused = buildRestorePlanMessage({
+      requestId: 'prod-20261124t100000z-restore-4d5e6f',
+      plan: inPlacePlan,
+      requestedBy: 'U0OPS1',
+      expiresAt: '2026-11-24T10:00:00.000Z',
+      decision: { state: 'refused', at: '2026-11-24T10:00:00.000Z', reason: inPlacePlan.refusals },
+    });
+    expectGolden('restore-plan-refused-posted', refused);
+    expect(blockKitProblems(refused)).toEqual([]);
+    const text = allText(refused).join('\n');
+    for (const refusal of inPlacePlan.refusals) expect(text.split(refusal).length - 1, refusal).toBe(1);
+    expect(text).not.toMatch(/helm upgrade|expires|needs 1 approval/);
+    expect(text).toContain('❌ *Refused* at <!date^');
+    expect(actionIdsOf(refused.blocks)).toEqual([]);
   });
 });

@@ -20,7 +20,12 @@ describe('run history', () => {
     expect(text).toContain('🚫 `prod-20261121-090000` · backup · failed preflight (nothing changed)');
     expect(text).toContain('not paused · estimated 3 min 40 s (2 min 50 s–4 min 30 s)');
     expect(text).toContain('❌ preflight: pg_dump 15.2 is older than the server (16.4)');
-    expect(text).toContain('paused 2 min 21 s before it stopped · ❌ delta-copy');
+    expect(text).toContain('paused 2 min 21 s before it failed · ❌ delta-copy');
+    // Runs that paused and stopped before measuring their downtime still show their pause.
+    expect(text).toContain('🛑 `prod-20261122-100000` · backup · cancelled');
+    expect(text).toContain('paused about 42.0 s before it was cancelled');
+    expect(text).toContain('⚠️ paused, and resuming it failed when it stopped: left paused');
+    expect(text.match(/not paused/g)).toHaveLength(1); // only the run that failed preflight
     // Newest first.
     expect(text.indexOf('prod-20261124-030000')).toBeLessThan(text.indexOf('prod-20261121-090000'));
     expect(text.indexOf('prod-20261121-090000')).toBeLessThan(text.indexOf('prod-20261117-030000'));

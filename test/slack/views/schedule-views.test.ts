@@ -61,7 +61,7 @@ describe('schedule views', () => {
   it('shows seconds when the expression has them, and says when there is no heads-up or no announce channel', () => {
     const everyTwo = { ...nightly, cron: '*/2 * * * * *', timezone: 'UTC', nextRuns: ['2026-11-24T03:00:02.000Z'] };
     expect(allText(buildScheduleCreated(everyTwo)).join('\n')).toContain('^{date_short_pretty} at {time_secs}|Tue 24 Nov 03:00:02 UTC>');
-    expect(allText(buildScheduleCreated(everyTwo)).join('\n')).toContain('No heads-up: prod has no announce channel in the config.');
+    expect(allText(buildScheduleCreated(everyTwo)).join('\n')).toContain('No heads-up: `prod` has no announce channel in the config.');
     expect(allText(buildScheduleCreated({ ...nightly, headsUpMinutes: 0, announceChannel: 'C0ANNOUNCE' })).join('\n')).toContain('No heads-up is posted before its runs.');
   });
 

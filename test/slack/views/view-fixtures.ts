@@ -224,6 +224,8 @@ export const historyItems: HistoryItemView[] = [
     actualSeconds: 141,
     error: 'delta-copy: SlowDown: Please reduce your request rate',
   },
+  { id: 'prod-20261122-100000', kind: 'backup', phase: 'cancelled', requestedBy: '<@U024BE7LH>', createdAt: '2026-11-22T10:00:00.000Z', estimatedSeconds: 240, pause: { approxSeconds: 42 }, error: 'cancelled during "Dump the databases"' },
+  { id: 'prod-20261123-100000', kind: 'backup', phase: 'failed', requestedBy: '<@U024BE7LH>', createdAt: '2026-11-23T10:00:00.000Z', pause: { stillPaused: true }, error: 'Copy new objects: timeout; undo of "Pause Pachyderm" failed: HTTP 500' },
   { id: 'prod-20261121-090000', kind: 'backup', phase: 'failed-validation', requestedBy: '<@U0G9QF9C6>', createdAt: '2026-11-21T09:00:00.000Z', estimatedSeconds: 220, estimateLowSeconds: 170, estimateHighSeconds: 270, error: 'preflight: pg_dump 15.2 is older than the server (16.4)' },
 ];
 
