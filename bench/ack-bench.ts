@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, nodeEntry, startProcess, stopProcess, waitForPort } from '../src/sandbox/processes.js';
+import { freePort, nodeEntry, startProcess, stopProcess, waitForLogLine } from '../src/sandbox/processes.js';
 import { SANDBOX } from '../src/sandbox/sandbox-config.js';
 import { createRemoteSlackDriver, type RemoteSlackDriver } from '../src/sandbox/slack-sim/remote-driver.js';
 import { withBenchSandbox } from './bench-support.js';
@@ -66,7 +66,10 @@ async function measureFloor(): Promise<void> {
     env: { ...process.env, PORT: String(appPort), SLACK_SIGNING_SECRET: secret, SLACK_API_URL: `http://127.0.0.1:${simPort}/api/` },
   });
   try {
-    await Promise.all([waitForPort(simPort, { name: 'Slack simulator', isAlive: simProc.alive }), waitForPort(appPort, { name: 'the floor app', isAlive: appProc.alive })]);
+    await Promise.all([
+      waitForLogLine(join(dir, 'slack.log'), 'slack-sim listening on', { name: 'the Slack simulator', isAlive: simProc.alive, timeoutMs: 60_000 }),
+      waitForLogLine(join(dir, 'app.log'), 'ack-floor listening on', { name: 'the floor app', isAlive: appProc.alive, timeoutMs: 60_000 }),
+    ]);
     const slack = createRemoteSlackDriver(`http://127.0.0.1:${simPort}`);
     await burst(slack, 'status', 1, SANDBOX.opsChannel, false);
     const acks: number[] = [];

@@ -19,4 +19,5 @@ app.command('/pachbackup', async ({ ack }) => {
   await ack();
 });
 await app.start({ port: Number(process.env.PORT), host: '127.0.0.1' });
+process.stdout.write(`ack-floor listening on ${process.env.PORT}\n`);
 process.once('SIGTERM', () => void app.stop().then(() => process.exit(0)));
