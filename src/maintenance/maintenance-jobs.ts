@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { loadClusterMetrics, type PachbackupMetrics } from '../observability/metrics.js';
 import { createStaleBackupAlerter } from '../observability/stale-backups.js';
 import { runRetention } from '../retention/run-retention.js';
+import { createClustersSeen } from '../state/clusters-seen.js';
 import { clusterAdapters } from '../runtime/cluster-adapters.js';
 import type { StateConnections } from '../runtime/connect-state.js';
 
@@ -31,6 +32,7 @@ export function createMaintenance(options: { config: Config; state: StateConnect
         runs: state.runs,
         redis: state.redis,
         log: log.child({ component: 'stale-backups' }),
+        clustersSeen: createClustersSeen(state.pool),
         ...(options.fallbackZone ? { fallbackZone: options.fallbackZone } : {}),
         lastFromStore: async (cluster) => {
           const adapters = clusterAdapters(cluster);

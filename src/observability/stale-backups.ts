@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { ClusterConfig, Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { RunPhase } from '../runner/run-phase.js';
-import { buildStaleBackupAlert, buildStaleBackupResolved } from '../slack/views/stale-backup-alert.js';
+import type { ClustersSeen } from '../state/clusters-seen.js';
+import { buildStaleBackupAlert, buildStaleBackupResolved, buildStaleBackupSummary, type StaleBackupAlertView } from '../slack/views/stale-backup-alert.js';
 import type { RunStore } from '../state/run-store.js';
 
 /** How old the last good backup of a cluster may get before it is stale, unless the cluster says otherwise. */
@@ -31,17 +32,30 @@ export interface ClusterBackupAge {
   lastGoodBackup?: { id: string; completedAt: string };
   /** Seconds since the last good backup finished; absent when there is none. */
   ageSeconds?: number;
-  /** Older than the threshold, or never backed up. */
+  /** When pachbackup first saw the cluster (ISO), when known. */
+  firstSeenAt?: string;
+  /** The backup of the cluster being taken now, if any. */
+  backupRunning?: string;
+  /** Has a good backup no older than the threshold. */
+  covered: boolean;
+  /**
+   * Not covered, and worth an alert: the threshold has also passed since the cluster was first seen (a new cluster
+   * gets its interval for a first backup), and no backup of it is running (it may well be the one that covers it).
+   */
   stale: boolean;
 }
 
 /** Where `backupAges` looks when the state database has no good backup of a cluster (e.g. a new state database). */
 export type LastBackupFromStore = (cluster: ClusterConfig) => Promise<{ id: string; completedAt: string } | undefined>;
 
+/** Phases of a backup that is being taken (a queued one may wait for a worker that never comes: not counted). */
+const TAKING: readonly RunPhase[] = ['validating', 'running'];
+
 /**
  * The age of every configured cluster's last good backup, from the state database (and, for a cluster it knows
- * no good backup of, from `lastFromStore` — the backup store's catalog — when given). Rejects when the state
- * database cannot be read: "unknown" must not look like "fine" or like "stale".
+ * no good backup of, from `lastFromStore` — the backup store's catalog — when given), with whether a backup of it
+ * is being taken and, with `clustersSeen`, when it was first seen (recording now for a new one). Rejects when the
+ * state database cannot be read: "unknown" must not look like "fine" or like "stale".
  */
 export async function backupAges(options: {
   config: { clusters: Record<string, ClusterWithAlerts> };
@@ -50,20 +64,35 @@ export async function backupAges(options: {
   /** Default `staleThresholdSeconds` (the cluster's `alerts.staleAfterHours`, else 26 h). */
   thresholdSeconds?: (cluster: ClusterWithAlerts) => number;
   lastFromStore?: LastBackupFromStore;
+  clustersSeen?: ClustersSeen;
 }): Promise<ClusterBackupAge[]> {
-  const now = (options.now ?? new Date()).getTime();
+  const at = options.now ?? new Date();
+  const now = at.getTime();
   const thresholdOf = options.thresholdSeconds ?? staleThresholdSeconds;
+  const clusters = Object.values(options.config.clusters);
+  const seen = options.clustersSeen ? await options.clustersSeen.firstSeen(clusters.map((c) => c.name), at) : new Map<string, Date>();
   return Promise.all(
-    Object.values(options.config.clusters).map(async (cluster): Promise<ClusterBackupAge> => {
-      const [run] = await options.runs.listRuns({ cluster: cluster.name, kind: 'backup', phases: GOOD_PHASES, limit: 1 });
+    clusters.map(async (cluster): Promise<ClusterBackupAge> => {
+      const [[run], [taking]] = await Promise.all([
+        options.runs.listRuns({ cluster: cluster.name, kind: 'backup', phases: GOOD_PHASES, limit: 1 }),
+        options.runs.listRuns({ cluster: cluster.name, kind: 'backup', phases: TAKING, limit: 1 }),
+      ]);
       const last = run
         ? { id: run.id, completedAt: (run.finishedAt ?? run.createdAt).toISOString() }
         : await options.lastFromStore?.(cluster).catch(() => undefined);
       const thresholdSeconds = thresholdOf(cluster);
-      const base = { cluster: cluster.name, displayName: cluster.displayName, thresholdSeconds };
-      if (!last) return { ...base, stale: true };
-      const ageSeconds = Math.max(0, (now - Date.parse(last.completedAt)) / 1000);
-      return { ...base, lastGoodBackup: last, ageSeconds, stale: ageSeconds > thresholdSeconds };
+      const firstSeen = seen.get(cluster.name);
+      const base = {
+        cluster: cluster.name,
+        displayName: cluster.displayName,
+        thresholdSeconds,
+        ...(firstSeen ? { firstSeenAt: firstSeen.toISOString() } : {}),
+        ...(taking ? { backupRunning: taking.id } : {}),
+      };
+      const ageSeconds = last ? Math.max(0, (now - Date.parse(last.completedAt)) / 1000) : undefined;
+      const covered = ageSeconds !== undefined && ageSeconds <= thresholdSeconds;
+      const givenTime = !firstSeen || (now - firstSeen.getTime()) / 1000 > thresholdSeconds;
+      return { ...base, ...(last ? { lastGoodBackup: last, ageSeconds } : {}), covered, stale: !covered && givenTime && !taking };
     }),
   );
 }
@@ -113,9 +142,11 @@ const NO_BACKUP = '-';
 
 /**
  * Alerts each cluster's ops channel (`clusters.<name>.slack.opsChannel`) when its last good backup is older than
- * its threshold, or when it has none. Alerts once per staleness episode, again every `realertAfterSeconds`
+ * its threshold, or when it has none — once the threshold has passed since the cluster was first seen too, and
+ * never while a backup of it is being taken. Alerts once per staleness episode, again every `realertAfterSeconds`
  * (default 24 h) while the episode lasts, and when a good backup ends it, replies "resolved" in the alert's
- * thread and forgets it. What was alerted is kept in Redis (`<redis.prefix>:stale-backup-alert:<cluster>`),
+ * thread and forgets it. What one check finds for one channel is one message (a summary when several clusters are
+ * stale at once), and one reply per alert thread. What was alerted is kept in Redis (`<redis.prefix>:stale-backup-alert:<cluster>`),
  * so restarts and several processes do not repeat alerts. Clusters without an ops channel are only logged.
  * Meant to run on a schedule (every few minutes); `check()` rejects when the state database cannot be read.
  */
@@ -129,6 +160,8 @@ export function createStaleBackupAlerter(options: {
   realertAfterSeconds?: number;
   thresholdSeconds?: (cluster: ClusterWithAlerts) => number;
   lastFromStore?: LastBackupFromStore;
+  /** When each cluster was first seen: a cluster gets its interval for a first backup before any alert. */
+  clustersSeen: ClustersSeen;
   /** Zone of the date tokens' plain-text fallback; default UTC. */
   fallbackZone?: string;
 }) {
@@ -151,43 +184,57 @@ export function createStaleBackupAlerter(options: {
     }
   };
 
-  async function alert(age: ClusterBackupAge, channel: string, now: Date): Promise<Alerted | undefined> {
-    const key = keyOf(age.cluster);
+  /** Claims the alert of `age`'s episode; the record that was there ('' for none), or null when alerted recently. */
+  async function claim(age: ClusterBackupAge, now: Date): Promise<{ age: ClusterBackupAge; record: AlertRecord; previous: string } | undefined> {
     const episode = age.lastGoodBackup?.id ?? NO_BACKUP;
-    const claimed: AlertRecord = { episode, alertedAt: now.getTime() };
-    const previous = (await redis.eval(CLAIM, 1, key, episode, String(now.getTime()), String(realertMs), JSON.stringify(claimed), String(recordTtlMs))) as string | null;
-    if (previous === null) return undefined;
-    const before = parse(previous);
-    const message = buildStaleBackupAlert({
+    const record: AlertRecord = { episode, alertedAt: now.getTime() };
+    const previous = (await redis.eval(CLAIM, 1, keyOf(age.cluster), episode, String(now.getTime()), String(realertMs), JSON.stringify(record), String(recordTtlMs))) as string | null;
+    return previous === null ? undefined : { age, record, previous };
+  }
+
+  /**
+   * Posts the claimed alerts of one channel as one message (one cluster: its alert; several: a summary of them
+   * all), so a burst — a worker starting with 41 stale clusters — is one message per channel, as Slack's rate of
+   * about one message per second per channel wants. Not posted: every claim is put back, so the next check tries again.
+   */
+  async function alertChannel(channel: string, claims: { age: ClusterBackupAge; record: AlertRecord; previous: string }[], now: Date): Promise<Alerted[]> {
+    const views = claims.map(({ age }): StaleBackupAlertView => ({
       cluster: age.cluster,
       displayName: age.displayName,
       ...(age.lastGoodBackup ? { lastGoodBackup: age.lastGoodBackup } : {}),
       thresholdSeconds: age.thresholdSeconds,
       now: now.toISOString(),
       ...zone,
-    });
-    let ts: string;
+    }));
+    const message = views.length === 1 ? buildStaleBackupAlert(views[0]!) : buildStaleBackupSummary(views);
     try {
       const posted = await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks });
-      ts = posted.ts!;
-      await redis.set(key, JSON.stringify({ ...claimed, channel: posted.channel ?? channel, ts } satisfies AlertRecord), 'KEEPTTL');
-      log.warn({ cluster: age.cluster, lastGoodBackup: age.lastGoodBackup?.id, ageSeconds: age.ageSeconds, thresholdSeconds: age.thresholdSeconds }, 'no recent good backup: alerted the ops channel');
-      return { cluster: age.cluster, action: before?.episode === episode ? 'repeated' : 'alerted', channel: posted.channel ?? channel, ts };
+      const ts = posted.ts!;
+      const where = posted.channel ?? channel;
+      const done: Alerted[] = [];
+      for (const { age, record, previous } of claims) {
+        await redis.set(keyOf(age.cluster), JSON.stringify({ ...record, channel: where, ts } satisfies AlertRecord), 'KEEPTTL');
+        log.warn({ cluster: age.cluster, lastGoodBackup: age.lastGoodBackup?.id, ageSeconds: age.ageSeconds, thresholdSeconds: age.thresholdSeconds }, 'no recent good backup: alerted the ops channel');
+        done.push({ cluster: age.cluster, action: parse(previous)?.episode === record.episode ? 'repeated' : 'alerted', channel: where, ts });
+      }
+      return done;
     } catch (err) {
       // Not posted: put back what was there, so the next check tries again.
-      if (previous === '') await redis.del(key);
-      else await redis.set(key, previous, 'PX', recordTtlMs);
+      for (const { age, previous } of claims) {
+        if (previous === '') await redis.del(keyOf(age.cluster));
+        else await redis.set(keyOf(age.cluster), previous, 'PX', recordTtlMs);
+      }
       throw err;
     }
   }
 
-  async function resolve(age: ClusterBackupAge): Promise<Alerted | undefined> {
-    const record = parse(await redis.getdel(keyOf(age.cluster)));
-    if (!record?.channel || !record.ts || !age.lastGoodBackup) return undefined;
-    const message = buildStaleBackupResolved({ cluster: age.cluster, displayName: age.displayName, backup: age.lastGoodBackup, ...zone });
+  /** Replies "resolved" once in each alert's thread, naming every cluster of it that has a good backup again. */
+  async function resolveThread(record: { channel: string; ts: string }, ages: ClusterBackupAge[]): Promise<Alerted[]> {
+    const views = ages.map((age) => ({ cluster: age.cluster, displayName: age.displayName, backup: age.lastGoodBackup!, ...zone }));
+    const message = buildStaleBackupResolved(views);
     const posted = await client.chat.postMessage({ channel: record.channel, thread_ts: record.ts, text: message.text, blocks: message.blocks });
-    log.info({ cluster: age.cluster, backup: age.lastGoodBackup.id }, 'stale-backup alert resolved');
-    return { cluster: age.cluster, action: 'resolved', channel: posted.channel ?? record.channel, ts: posted.ts! };
+    log.info({ clusters: ages.map((a) => a.cluster) }, 'stale-backup alert resolved');
+    return ages.map((age) => ({ cluster: age.cluster, action: 'resolved' as const, channel: posted.channel ?? record.channel, ts: posted.ts! }));
   }
 
   return {
@@ -198,26 +245,50 @@ export function createStaleBackupAlerter(options: {
         config,
         runs: options.runs,
         now,
+        clustersSeen: options.clustersSeen,
         ...(options.thresholdSeconds ? { thresholdSeconds: options.thresholdSeconds } : {}),
         ...(options.lastFromStore ? { lastFromStore: options.lastFromStore } : {}),
       });
       const done: Alerted[] = [];
+      const toAlert = new Map<string, { age: ClusterBackupAge; record: AlertRecord; previous: string }[]>();
+      const toResolve = new Map<string, { record: { channel: string; ts: string }; ages: ClusterBackupAge[] }>();
       for (const age of ages) {
         const channel = config.clusters[age.cluster]?.slack?.opsChannel;
         try {
-          if (!age.stale) {
+          if (age.covered) {
             unreported.delete(age.cluster);
-            const resolved = await resolve(age);
-            if (resolved) done.push(resolved);
+            const record = parse(await redis.getdel(keyOf(age.cluster)));
+            if (record?.channel && record.ts) {
+              const thread = `${record.channel}/${record.ts}`;
+              const group = toResolve.get(thread) ?? { record: { channel: record.channel, ts: record.ts }, ages: [] };
+              group.ages.push(age);
+              toResolve.set(thread, group);
+            }
+          } else if (!age.stale) {
+            // New, or its backup is running: not yet a reason to alert, and nothing to resolve.
           } else if (!channel) {
             if (!unreported.has(age.cluster)) log.warn({ cluster: age.cluster, ageSeconds: age.ageSeconds }, 'no recent good backup, and no slack.opsChannel to alert');
             unreported.add(age.cluster);
           } else {
-            const alerted = await alert(age, channel, now);
-            if (alerted) done.push(alerted);
+            const claimed = await claim(age, now);
+            if (claimed) toAlert.set(channel, [...(toAlert.get(channel) ?? []), claimed]);
           }
         } catch (err) {
-          log.error({ err, cluster: age.cluster }, 'stale-backup alert could not be posted; the next check tries again');
+          log.error({ err, cluster: age.cluster }, 'stale-backup check failed for this cluster; the next check tries again');
+        }
+      }
+      for (const { record, ages: resolved } of toResolve.values()) {
+        try {
+          done.push(...(await resolveThread(record, resolved)));
+        } catch (err) {
+          log.error({ err, clusters: resolved.map((a) => a.cluster) }, 'stale-backup resolution could not be posted');
+        }
+      }
+      for (const [channel, claims] of toAlert) {
+        try {
+          done.push(...(await alertChannel(channel, claims, now)));
+        } catch (err) {
+          log.error({ err, channel, clusters: claims.map((c) => c.age.cluster) }, 'stale-backup alert could not be posted; the next check tries again');
         }
       }
       return done;

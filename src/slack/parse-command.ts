@@ -10,7 +10,7 @@ export type ParsedCommand =
   | { name: 'status'; cluster?: string }
   | { name: 'backup'; cluster: string; note?: string }
   | { name: 'estimate'; cluster: string }
-  | { name: 'list'; cluster: string }
+  | { name: 'list'; cluster: string; page?: number }
   | { name: 'show'; backupId: string }
   | { name: 'history'; cluster: string }
   | { name: 'cancel'; runId: string }
@@ -35,7 +35,7 @@ export const USAGE: Record<ParsedCommand['name'], string> = {
   status: '/pachbackup status [cluster]',
   backup: '/pachbackup backup <cluster> [--note "text"]',
   estimate: '/pachbackup estimate <cluster>',
-  list: '/pachbackup list <cluster>',
+  list: '/pachbackup list <cluster> [page]',
   show: '/pachbackup show <backup-id>',
   history: '/pachbackup history <cluster>',
   cancel: '/pachbackup cancel <run-id>',
@@ -117,8 +117,16 @@ export function parseCommand(text: string, clusters: readonly string[]): ParsedC
       const c = cluster(args[0]);
       return typeof c === 'string' ? { name, cluster: c } : c;
     }
+    case 'list': {
+      if (args.length > 2) return { error: `\`list\` takes a cluster and a page number, got ${args.length} arguments`, usage: USAGE.list };
+      const c = cluster(args[0]);
+      if (typeof c !== 'string') return c;
+      if (args.length === 1) return { name, cluster: c };
+      const page = Number(args[1]);
+      if (!/^[1-9][0-9]{0,5}$/.test(args[1]!) || !Number.isSafeInteger(page)) return { error: `${shown(args[1]!)} is not a page number; pages are 1, 2, 3… (page 1 is the newest backups)`, usage: USAGE.list };
+      return { name, cluster: c, ...(page > 1 ? { page } : {}) };
+    }
     case 'estimate':
-    case 'list':
     case 'history': {
       if (args.length > 1) return { error: `\`${name}\` takes one cluster, got ${args.length} arguments`, usage: USAGE[name] };
       const c = cluster(args[0]);

@@ -121,6 +121,18 @@ const MIGRATIONS: { id: number; name: string; sql: string }[] = [
     `,
   },
   {
+    id: 9,
+    name: 'when each cluster was first seen',
+    // The stale-backup check expects a backup within a cluster's interval of when pachbackup first saw it, not of
+    // the beginning of time: a cluster added today is not "without a backup for 26 h".
+    sql: `
+      CREATE TABLE clusters_seen (
+        cluster text PRIMARY KEY,
+        first_seen_at timestamptz NOT NULL
+      );
+    `,
+  },
+  {
     id: 10,
     name: 'fan-outs',
     // Large copies split into key ranges run as child jobs on any worker. The parent writes here what every range

@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalog.js';
 import type { ClusterConfig } from '../config/config.js';
-import { describeError } from '../errors.js';
+import { describeError, PachbackupError } from '../errors.js';
 import type { PachydermWorkloads } from '../kubernetes/pachyderm-workloads.js';
 import type { ClusterStatusView } from '../slack/views/view-models.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
@@ -9,7 +9,9 @@ import type { RunStore } from '../state/run-store.js';
 /**
  * A cluster as `status` and App Home show it: pachd and the workers (paused or not), the operation running on it
  * (from its lock), and the last good backup — from the state database, or the backup store's catalog when the
- * state database has none. A cluster that cannot be reached is reported as such, not as an error of the command.
+ * state database has none. A cluster that cannot be reached is reported as such, not as an error of the command;
+ * one whose Kubernetes answers but lacks pachd's Deployment (or one in `pachyderm.quiesce`) is reachable, with what
+ * is missing.
  */
 export async function clusterStatus(options: {
   cluster: ClusterConfig;
@@ -36,7 +38,11 @@ export async function clusterStatus(options: {
     options.locks.holder(cluster.name).catch(() => undefined),
     options.runs.listRuns({ cluster: cluster.name, kind: 'backup', phases: ['succeeded', 'partially-failed'], limit: 1 }).catch(() => []),
   ]);
-  if (snapshot instanceof Error) {
+  if (snapshot instanceof PachbackupError && snapshot.code === 'not-found') {
+    // Kubernetes answered: the cluster is there, a Deployment it needs is not (e.g. pachd uninstalled or renamed).
+    view.missing = describeError(snapshot);
+    view.workers = workers;
+  } else if (snapshot instanceof Error) {
     view.reachable = false;
     view.error = describeError(snapshot);
   } else {

@@ -6,6 +6,7 @@ import { newBackupId } from '../../src/catalog/backup-layout.js';
 import type { ClusterConfig } from '../../src/config/config.js';
 import { createStaleBackupAlerter, findStaleClusters, staleThresholdSeconds, type ClusterWithAlerts } from '../../src/observability/stale-backups.js';
 import { createRunEvents } from '../../src/runner/run-event.js';
+import { createClustersSeen } from '../../src/state/clusters-seen.js';
 import { SANDBOX_BOT_TOKEN, SANDBOX_IDS } from '../../src/sandbox/slack-sim/seed.js';
 import { startSlackSimulator, type SlackSimulator } from '../../src/sandbox/slack-sim/server.js';
 import type { MessageView } from '../../src/sandbox/slack-sim/workspace.js';
@@ -28,7 +29,7 @@ describe('stale-backup alerts', () => {
   /** The fixture's cluster `test` (alerting #pachyderm-ops) and `quiet`, a cluster without an ops channel. */
   let config: PachydermFixture['config'];
 
-  const alerter = () => createStaleBackupAlerter({ client, config, runs: f.state.runs, redis, log: quietLogger, now: () => clock });
+  const alerter = (clusters = config) => createStaleBackupAlerter({ client, config: clusters, runs: f.state.runs, redis, log: quietLogger, now: () => clock, clustersSeen: createClustersSeen(f.state.pool) });
   const opsMessages = (): MessageView[] => sim.snapshot().channels.find((c) => c.id === OPS)?.messages ?? [];
 
   beforeAll(async () => {
@@ -59,6 +60,21 @@ describe('stale-backup alerts', () => {
       ['quiet', undefined, 26 * 3600],
     ]);
     expect(staleThresholdSeconds({ ...f.cluster, alerts: { staleAfterHours: 8 } } satisfies ClusterWithAlerts)).toBe(8 * 3600);
+  });
+
+  it('does not alert a cluster first seen moments ago, before its interval for a first backup has passed', async () => {
+    expect(await alerter().check()).toEqual([]);
+    clock = new Date(clock.getTime() + 25 * HOUR);
+    expect(await alerter().check()).toEqual([]);
+    expect(opsMessages()).toHaveLength(0);
+  });
+
+  it('does not alert while a backup of the cluster is being taken', async () => {
+    clock = new Date(clock.getTime() + 2 * HOUR);
+    const running = await f.state.runs.createRun({ id: newBackupId('test'), kind: 'backup', cluster: 'test', requestedBy: 'test', phase: 'running' });
+    expect(await alerter().check()).toEqual([]);
+    expect(opsMessages()).toHaveLength(0);
+    await f.state.runs.finishRun(running.id, { phase: 'failed', error: 'test', warnings: [] });
   });
 
   it('alerts the ops channel once, even when two processes check at the same time', async () => {
@@ -122,5 +138,23 @@ describe('stale-backup alerts', () => {
     expect(posted.length).toBeGreaterThan(0);
     expect(posted.every((c) => c.args.channel === OPS)).toBe(true);
     expect(opsMessages().every((m) => !m.text.includes('quiet'))).toBe(true);
+  });
+
+  it('posts one summary per channel when 41 clusters are found stale at once', async () => {
+    const names = Array.from({ length: 41 }, (_, i) => `burst-${i}`);
+    const clusters = Object.fromEntries(names.map((name) => [name, { ...f.cluster, name, displayName: `Burst lab ${name.slice(6)}`, slack: { opsChannel: OPS } }]));
+    const burstConfig = { ...f.config, clusters };
+    clock = new Date(clock.getTime() + HOUR);
+    await createClustersSeen(f.state.pool).firstSeen(names, new Date(clock.getTime() - 30 * HOUR));
+    const before = sim.calls().filter((c) => c.method === 'chat.postMessage').length;
+    const alerted = await alerter(burstConfig).check();
+    expect(alerted.map((a) => a.cluster).sort()).toEqual([...names].sort());
+    expect(new Set(alerted.map((a) => a.ts)).size).toBe(1);
+    expect(sim.calls().filter((c) => c.method === 'chat.postMessage').length).toBe(before + 1);
+    const summary = opsMessages().at(-1)!;
+    expect(summary.text).toMatch(/^⚠️ 41 clusters have no recent good backup: /);
+    const shown = JSON.stringify(summary.blocks);
+    for (const name of names) expect(shown).toContain(`(\`${name}\`): no good backup on record`);
+    expect(await alerter(burstConfig).check()).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_REUSE_MS } from '../../src/status/cluster-reads.js';
 import { ALICE, DAVE, OPS, createSlackFixture, type SlackFixture } from '../support/slack-fixture.js';
@@ -51,5 +52,18 @@ describe('concurrent read commands', () => {
     const many = await burst('list test', 20);
     expect(many.answers).toHaveLength(20);
     for (const answer of many.answers) expect(answer.text).toMatch(/No backups of test yet/);
+  });
+
+  it("says pachd's Deployment is missing, not that the cluster is unreachable, when Kubernetes answers without it", async () => {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(f.cluster.kubernetes.kubeconfig!);
+    await kc.makeApiClient(k8s.AppsV1Api).deleteNamespacedDeployment({ name: f.cluster.pachyderm.deployment, namespace: f.cluster.kubernetes.namespace });
+    await sleep(DEFAULT_REUSE_MS + 100);
+    const { reply } = await f.command(ALICE, 'status test');
+    expect(reply.text).toBe('test: deployment missing');
+    const shown = JSON.stringify(reply.blocks);
+    expect(shown).toContain('❓ Deployment missing');
+    expect(shown).toContain(`Deployment ${f.cluster.pachyderm.deployment} not found in namespace ${f.cluster.kubernetes.namespace}`);
+    expect(shown).not.toMatch(/unreachable/i);
   });
 });

@@ -9,17 +9,18 @@ import { ACTION_IDS, EVENTS, SLASH_COMMAND, VIEW_IDS } from '../../src/slack/sla
 const manifest = parse(readFileSync('manifest.yml', 'utf8')) as {
   features: { slash_commands: { command: string; url: string }[]; app_home: { home_tab_enabled: boolean } };
   oauth_config: { scopes: { bot: string[] } };
-  settings: { event_subscriptions: { bot_events: string[] }; interactivity: { is_enabled: boolean }; socket_mode_enabled: boolean };
+  settings: { event_subscriptions: { bot_events: string[] }; interactivity: { is_enabled: boolean; request_url: string; message_menu_options_url?: string }; socket_mode_enabled: boolean };
 };
 
 /** What the app registers, recorded through Bolt's registration methods. */
 function registered() {
-  const seen = { commands: [] as string[], actions: [] as string[], events: [] as string[], views: [] as string[] };
+  const seen = { commands: [] as string[], actions: [] as string[], events: [] as string[], views: [] as string[], options: [] as unknown[] };
   const registry = {
     command: (id: string) => void seen.commands.push(id),
     action: (id: string) => void seen.actions.push(id),
     event: (id: string) => void seen.events.push(id),
     view: (id: string) => void seen.views.push(id),
+    options: (constraints: unknown) => void seen.options.push(constraints),
   } as unknown as ListenerRegistry;
   registerListeners(registry, {} as SlackAppDeps);
   return seen;
@@ -58,6 +59,9 @@ describe('manifest.yml', () => {
     expect([...seen.actions].sort()).toEqual(Object.values(ACTION_IDS).sort());
     expect([...seen.views].sort()).toEqual(Object.values(VIEW_IDS).sort());
     expect(manifest.settings.interactivity.is_enabled).toBe(seen.actions.length + seen.views.length > 0);
+    // A select whose options the app loads (external_select) needs Slack to know where to ask for them.
+    expect(seen.options).toEqual([{ action_id: 'backup' }]);
+    expect(manifest.settings.interactivity.message_menu_options_url).toBe(manifest.settings.interactivity.request_url);
     expect(manifest.features.app_home.home_tab_enabled).toBe(seen.events.includes('app_home_opened'));
     expect(manifest.settings.socket_mode_enabled).toBe(true);
   });

@@ -44,6 +44,21 @@ describe.each(slackModes())('restores through Slack, with approval (%s)', (slack
     return modal.id;
   }
 
+  it('searches the backups in the picker as the person types, answered by the app within the request', async () => {
+    const { viewId, full } = await f.openRestoreModal(ALICE);
+    expect(full).toContain('"type":"external_select"');
+    const load = async (value: string) => {
+      const answer = await f.sim.driver.loadOptions({ userId: ALICE, viewId, actionId: 'backup', value });
+      expect(answer.status).toBe(200);
+      return JSON.stringify(answer.json);
+    };
+    expect(await load('')).toContain(`"value":"${backupId}"`);
+    expect(await load(backupId.split('-')[1]!.slice(0, 8))).toContain(`"value":"${backupId}"`);
+    const none = await load('no-such-backup');
+    expect(none).not.toContain(backupId);
+    expect(none).toContain('No backup id contains');
+  });
+
   /** Asks for a restore into new databases `<name>_<suffix>` and a new bucket; resolves with the plan message and request id. */
   async function request(user: string, options: { suffix?: string; bucket?: string; inPlace?: boolean } = {}) {
     const suffix = options.suffix ?? uniqueName('s').replace(/-/g, '_');

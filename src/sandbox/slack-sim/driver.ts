@@ -115,6 +115,11 @@ export interface SlackDriver {
    * string (or string array) stands for the typed text or chosen option(s) of the element found in the view.
    */
   submitView(input: { userId: string; viewId: string; values?: Record<string, Record<string, unknown>> } & SendOptions): Promise<SubmitViewResult>;
+  /**
+   * Types `value` into an `external_select` of an open modal: Slack asks the app for the menu's options
+   * (`block_suggestion`) and shows what it answers (`json`: `{ options }` or `{ option_groups }`).
+   */
+  loadOptions(input: { userId: string; viewId: string; actionId: string; value: string } & SendOptions): Promise<DriverResponse>;
   /** Closes a modal with its Cancel button; the app hears `view_closed` only when the view asked for it. */
   closeView(input: { userId: string; viewId: string } & SendOptions): Promise<DriverResponse | undefined>;
   /** Opens the app's home tab: an `app_home_opened` event. */
@@ -421,6 +426,32 @@ export function createSlackDriver(options: DriverOptions): SlackDriver {
           ws.closeModals(u.id, 'pop');
           return { ...res, outcome: 'close' };
       }
+    },
+
+    async loadOptions(input) {
+      const u = user(input.userId);
+      const v = visibleView(ws, u.id, input.viewId);
+      const block = v.blocks.find((b) => isObject(b.element) && b.element.action_id === input.actionId);
+      if (!block || !isObject(block.element) || block.element.type !== 'external_select') {
+        throw new PachbackupError('usage', `view ${v.id} has no external_select with action_id ${input.actionId}`);
+      }
+      return sendInteraction(
+        {
+          type: 'block_suggestion',
+          user: userPayload(u),
+          container: { type: 'view', view_id: v.id },
+          api_app_id: ws.bot.app_id,
+          token: ws.verificationToken,
+          action_id: input.actionId,
+          block_id: block.block_id ?? '',
+          value: input.value,
+          team: teamPayload(),
+          view: apiView(v),
+          is_enterprise_install: false,
+          enterprise: null,
+        },
+        input,
+      );
     },
 
     async closeView(input) {

@@ -2,7 +2,7 @@ import type { ClusterConfig } from '../../config/config.js';
 import { describeError } from '../../errors.js';
 import type { SlackAppDeps } from '../app-deps.js';
 import { usageError } from '../views/help.js';
-import { buildRestoreModal, type RestoreBackupChoice, type RestoreModalMetadata, type UnlistedCluster } from '../views/restore-modal.js';
+import { backupOptions, buildRestoreModal, type RestoreBackupChoice, type RestoreModalMetadata, type UnlistedCluster } from '../views/restore-modal.js';
 import { replyPrivately, type CommandContext } from './command-context.js';
 
 /**
@@ -23,7 +23,7 @@ export async function openRestoreModal(ctx: CommandContext & { triggerId: string
   }
   // Only backups of clusters the user operates: another cluster's backup holds its data, for its operators alone.
   const sources = command.cluster ? allowed.filter((c) => c.name === command.cluster) : allowed;
-  const metadata: RestoreModalMetadata = { channelId: ctx.channelId };
+  const metadata: RestoreModalMetadata = { channelId: ctx.channelId, sources: sources.map((c) => c.name) };
   const form = { clusters: allowed.map((c) => c.name), ...(command.cluster ? { defaultCluster: command.cluster } : {}), metadata };
 
   const opened = await ctx.client.views.open({
@@ -37,6 +37,29 @@ export async function openRestoreModal(ctx: CommandContext & { triggerId: string
   await ctx.client.views
     .update({ view_id: opened.view!.id!, hash: opened.view!.hash!, view })
     .catch((err: unknown) => deps.log.info({ err }, 'the restore modal was closed or changed before its backups were listed'));
+}
+
+/**
+ * The backup picker's options for what `userId` typed (`query`) in the modal whose private_metadata is `metadata`:
+ * the complete backups of the clusters the modal offers that the user still operates, matching the query, newest
+ * first (see `backupOptions`). The rights are read again here (from the authorizer's short-lived cache: a lookup
+ * per keystroke would exhaust Slack's usergroups rate limit; the submission checks them fresh). Answered within
+ * Slack's 3 s from the coalesced backup listings.
+ */
+export async function loadRestoreBackupOptions(input: { userId: string; metadata: string; query: string }, deps: SlackAppDeps) {
+  let wanted: string[] = [];
+  try {
+    wanted = (JSON.parse(input.metadata) as RestoreModalMetadata).sources ?? [];
+  } catch {
+    // Not our metadata: nothing to offer.
+  }
+  const sources: ClusterConfig[] = [];
+  for (const name of wanted) {
+    const cluster = deps.config.clusters[name];
+    if (cluster && (await deps.authorizer.can(input.userId, 'operate', cluster))) sources.push(cluster);
+  }
+  const { backups } = await listRestoreChoices(sources, deps);
+  return backupOptions(backups, input.query, new Date().toISOString());
 }
 
 /** The complete backups of `sources` for the modal, newest first, listed side by side; and the clusters that failed. */

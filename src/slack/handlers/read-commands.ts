@@ -49,7 +49,7 @@ export async function handleReadCommand(ctx: CommandContext, command: Exclude<Pa
         ...(m.pachyderm.appVersion ? { pachydermVersion: m.pachyderm.appVersion } : {}),
         verified: verification ? verification.ok : null,
       }));
-      return replyPrivately(ctx, buildBackupList({ cluster: cluster.name, clusterDisplayName: cluster.displayName, backups: items, incomplete, now: new Date().toISOString() }));
+      return replyPrivately(ctx, buildBackupList({ cluster: cluster.name, clusterDisplayName: cluster.displayName, backups: items, incomplete, now: new Date().toISOString(), zone: deps.fallbackZone, ...(command.page ? { page: command.page } : {}) }));
     }
     case 'show': {
       const clusterName = parseBackupId(command.backupId)?.cluster;

@@ -2,12 +2,17 @@ import type { BlockButtonAction } from '@slack/bolt';
 import type { SlackAppDeps } from '../app-deps.js';
 import { cancelRun } from '../handlers/cancel-run.js';
 import { confirmBackup } from '../handlers/confirm-backup.js';
+import { loadRestoreBackupOptions } from '../handlers/open-restore-modal.js';
 import { decideRestore, submitRestoreRequest } from '../handlers/restore-requests.js';
+import { RESTORE_INPUTS } from '../views/restore-modal.js';
 import { ACTION_IDS, VIEW_IDS } from '../slack-ids.js';
 import { ackFirst } from './ack-first.js';
 import type { ListenerRegistry } from './register-listeners.js';
 
-/** The buttons: confirm or dismiss a backup confirmation, cancel a running operation. Each acks first. */
+/**
+ * The buttons: confirm or dismiss a backup confirmation, cancel a running operation, decide a restore (each acks
+ * first); the restore modal's backup picker (answers with its options) and its submission.
+ */
 export function registerActionListeners(app: ListenerRegistry, deps: SlackAppDeps): void {
   app.action<BlockButtonAction>(ACTION_IDS.confirmBackup, async ({ ack, body, action, respond, client }) => {
     await ackFirst(ack);
@@ -51,6 +56,16 @@ export function registerActionListeners(app: ListenerRegistry, deps: SlackAppDep
       }
     });
   }
+
+  // The restore modal's backup picker: its options, for what the person typed, in the answer itself (within 3 s).
+  app.options<'block_suggestion'>({ action_id: RESTORE_INPUTS.backup }, async ({ ack, body }) => {
+    try {
+      await ack(await loadRestoreBackupOptions({ userId: body.user.id, metadata: body.view?.private_metadata ?? '', query: body.value ?? '' }, deps));
+    } catch (err) {
+      deps.log.error({ err }, 'could not list the backups for the restore picker');
+      await ack({ options: [] });
+    }
+  });
 
   // The restore modal's submission: answered within 3 s (field errors, or closed), planned after.
   app.view(VIEW_IDS.restoreRequest, async ({ ack, body, view, client }) => {

@@ -1,12 +1,13 @@
 import type { HomeView, KnownBlock } from '@slack/types';
-import { LIMITS, context, divider, fitBlocks, header, section } from './block-kit.js';
-import { clusterStatusBlocks } from './cluster-status.js';
+import { LIMITS, blockTextLength, context, divider, header, section } from './block-kit.js';
+import { clusterOverviewBlocks } from './cluster-status.js';
 import { SLACK_DATE_TIME, slackDate } from './time-text.js';
 import type { ClusterStatusView } from './view-models.js';
 
 /**
  * The App Home tab: every configured cluster with its state (up, paused, unreachable), pods, the operation
- * running on it and its last good backup with the backup's age; or, with no clusters, how to add one.
+ * running on it and its last good backup with the backup's age (summed up one line each when there are too many
+ * for that, as in `status`); or, with no clusters, how to add one.
  * `now` (default: the first cluster's) is when the data was read, shown so people know how fresh it is.
  */
 export function buildAppHome(clusters: ClusterStatusView[], now: string | undefined = clusters[0]?.now): HomeView {
@@ -22,9 +23,8 @@ export function buildAppHome(clusters: ClusterStatusView[], now: string | undefi
       ],
     };
   }
-  const body = clusters.flatMap((c) => [divider(), ...clusterStatusBlocks(c)]);
   return {
     type: 'home',
-    blocks: [...top, ...fitBlocks(body, LIMITS.blocksPerHomeTab - top.length, (n) => `…${n} more blocks not shown: use \`/pachbackup status &lt;cluster&gt;\`.`)],
+    blocks: [...top, ...clusterOverviewBlocks(clusters, { maxBlocks: LIMITS.blocksPerHomeTab - top.length, maxChars: LIMITS.blockTextBudget - blockTextLength(top), dividerFirst: true })],
   };
 }

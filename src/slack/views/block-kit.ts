@@ -39,7 +39,29 @@ export const LIMITS = {
   confirmTitleChars: 100,
   confirmTextChars: 300,
   confirmButtonChars: 30,
+  /**
+   * Characters of text in all of a message's blocks together: past about 12,000 Slack refuses the message with
+   * `msg_blocks_too_long` (undocumented; slackapi/bolt-js #2509, #2867). Builders of long lists stay under
+   * `blockTextBudget`, leaving room for their headers and footers.
+   */
+  blockTextChars: 12_000,
+  blockTextBudget: 10_000,
 } as const;
+
+/** How many characters of text `blocks` carry (every text object's text), as Slack counts toward `msg_blocks_too_long`. */
+export function blockTextLength(blocks: readonly unknown[]): number {
+  let n = 0;
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node !== null && typeof node === 'object') {
+      const o = node as Record<string, unknown>;
+      if ((o.type === 'mrkdwn' || o.type === 'plain_text') && typeof o.text === 'string') n += o.text.length;
+      else Object.values(o).forEach(walk);
+    }
+  };
+  walk(blocks);
+  return n;
+}
 
 /** A mrkdwn text object, cut to `max` characters. */
 export function mrkdwn(text: string, max: number = LIMITS.textChars): MrkdwnElement {
@@ -110,18 +132,27 @@ export function confirmDialog(options: { title: string; text: string; confirm: s
 
 /**
  * Packs lines (one mrkdwn line or short paragraph each) into as few sections as fit 3000 characters each, never
- * splitting a line. A line longer than a section is cut. Past `maxBlocks` sections the rest is summed up as
- * "…and N <noun>" (noun e.g. "more steps") so a long list can never break the message.
+ * splitting a line. A line longer than a section is cut. Past `maxBlocks` sections, or past `maxChars` characters
+ * in all, the rest is summed up as "…and N <noun>" (noun e.g. "more steps") so a long list can never break the
+ * message: whole lines are kept or left out, never cut in the middle.
  */
-export function listSections(lines: string[], maxBlocks: number, noun = 'more'): SectionBlock[] {
+export function listSections(lines: string[], maxBlocks: number, noun = 'more', maxChars = Number.POSITIVE_INFINITY): SectionBlock[] {
   const limit = LIMITS.textChars;
+  const note = (omitted: number) => `_…and ${omitted} ${noun}_`;
   const chunks: string[][] = [];
   let current: string[] = [];
   let length = 0;
+  let total = 0;
+  let kept = 0;
+  const max = Math.max(1, maxBlocks);
   for (const raw of lines) {
     const line = truncateText(raw, limit);
     const added = current.length === 0 ? line.length : length + 1 + line.length;
-    if (current.length > 0 && added > limit) {
+    const opensSection = current.length > 0 && added > limit;
+    // Room for this line, and for the note should a later one not fit.
+    const after = total + line.length + 1 + (kept + 1 < lines.length ? note(lines.length).length + 1 : 0);
+    if (kept > 0 && (after > maxChars || (opensSection && chunks.length + 1 >= max))) break;
+    if (opensSection) {
       chunks.push(current);
       current = [line];
       length = line.length;
@@ -129,18 +160,18 @@ export function listSections(lines: string[], maxBlocks: number, noun = 'more'):
       current.push(line);
       length = added;
     }
+    total += line.length + 1;
+    kept++;
   }
   if (current.length > 0) chunks.push(current);
-  const max = Math.max(1, maxBlocks);
-  if (chunks.length > max) {
-    const kept = chunks.slice(0, max);
-    const last = kept[kept.length - 1]!;
-    const note = () => `_…and ${lines.length - kept.reduce((n, c) => n + c.length, 0)} ${noun}_`;
-    // Make room in the last kept section for the note.
-    while (last.length > 1 && [...last, note()].join('\n').length > limit) last.pop();
-    if (last.length === 1 && last[0]!.length + 1 + note().length > limit) last[0] = truncateText(last[0]!, limit - note().length - 1);
-    last.push(note());
-    return kept.map((c) => section(c.join('\n')));
+  if (kept < lines.length) {
+    const last = chunks[chunks.length - 1]!;
+    if (last.length === 1 && last[0]!.length + 1 + note(lines.length - kept).length > limit) last[0] = truncateText(last[0]!, limit - note(lines.length - kept).length - 1);
+    while (last.length > 1 && [...last, note(lines.length - kept)].join('\n').length > limit) {
+      last.pop();
+      kept--;
+    }
+    last.push(note(lines.length - kept));
   }
   return chunks.map((c) => section(c.join('\n')));
 }

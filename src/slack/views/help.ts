@@ -17,7 +17,7 @@ export const COMMAND_HELP = {
   status: { usage: `${SLASH_COMMAND} status [cluster]`, description: 'Whether Pachyderm is up or paused, its pods, what is running and the last good backup.' },
   backup: { usage: `${SLASH_COMMAND} backup <cluster> [--note text]`, description: 'Back up a cluster now. Shows what will be paused and for how long, and asks you to confirm.' },
   estimate: { usage: `${SLASH_COMMAND} estimate <cluster>`, description: 'How long a backup would pause the cluster right now, step by step.' },
-  list: { usage: `${SLASH_COMMAND} list <cluster>`, description: 'The complete backups of a cluster, newest first.' },
+  list: { usage: `${SLASH_COMMAND} list <cluster> [page]`, description: 'The complete backups of a cluster, newest first, 25 to a page (page 2 is the next older 25).' },
   show: { usage: `${SLASH_COMMAND} show <backup-id>`, description: 'Everything recorded about one backup: versions, databases, objects, timings, verification.' },
   history: { usage: `${SLASH_COMMAND} history <cluster>`, description: 'Past runs with their estimated and real downtime.' },
   schedule: {

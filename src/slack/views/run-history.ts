@@ -37,7 +37,7 @@ export function buildRunHistory(view: { cluster: string; clusterDisplayName: str
     blocks: [
       header(`History of ${cluster.displayName}`),
       context(`${plural(runs.length, 'run')}, newest first${accuracy ? ` · estimates: ${accuracy}` : ''}`),
-      ...listSections(lines, LIMITS.blocksPerMessage - 2, 'older runs'),
+      ...listSections(lines, LIMITS.blocksPerMessage - 2, 'older runs', LIMITS.blockTextBudget),
     ],
   };
 }

@@ -1,9 +1,9 @@
 import { formatDuration } from '../../format-units.js';
 import { ACTIVE_PHASES, isFinal } from '../../runner/run-phase.js';
 import { ACTION_IDS } from '../slack-ids.js';
-import { type SlackMessage, LIMITS, actions, button, confirmDialog, context, divider, header, listSections, messageText, section } from './block-kit.js';
+import { type SlackMessage, LIMITS, actions, blockTextLength, button, confirmDialog, context, divider, header, listSections, messageText, section } from './block-kit.js';
 import { compareToEstimate, describeBasis, describeEstimate, describeEstimatePrecise } from './downtime-text.js';
-import { escapeAndTruncate, escapeMrkdwn, formatRequester, codeSpan } from './mrkdwn.js';
+import { escapeAndTruncate, escapeMrkdwn, formatRequester, codeSpan, joinWithin } from './mrkdwn.js';
 import { PHASE_BADGES, STEP_ICONS, kindWord, phaseBadge } from './run-badges.js';
 import { UNDO_OUTCOMES, describeProgress, describeSizes } from './step-text.js';
 import { SLACK_DATE_TIME, SLACK_TIME, addSeconds, slackDate } from './time-text.js';
@@ -45,8 +45,9 @@ export function buildRunMessage(run: RunView): SlackMessage {
         ),
       );
     }
-    if (run.error) bottom.push(section(`❌ *Error:* ${escapeAndTruncate(run.error, LIMITS.textChars - 20)}`));
-    if (run.warnings.length > 0) bottom.push(section(`⚠️ *Warnings*\n${run.warnings.map((w) => `• ${escapeAndTruncate(w, 600)}`).join('\n')}`));
+    // The error in full is in the failed step's reply; here it shares ~12,000 characters with the checklist.
+    if (run.error) bottom.push(section(`❌ *Error:* ${escapeAndTruncate(run.error, 1200)}`));
+    if (run.warnings.length > 0) bottom.push(section(`⚠️ *Warnings*\n${joinWithin(run.warnings.map((w) => `• ${escapeAndTruncate(w, 400)}`), 1500, '\n')}`));
   }
   if (active) {
     bottom.push(
@@ -72,7 +73,12 @@ export function buildRunMessage(run: RunView): SlackMessage {
   }
 
   const budget = LIMITS.blocksPerMessage - top.length - bottom.length;
-  const checklist = run.steps.length > 0 ? listSections(run.steps.map((s) => stepLine(s, finished)), budget, 'more steps') : [section('_No steps yet._')];
+  const chars = LIMITS.blockTextBudget - blockTextLength([...top, ...bottom]);
+  // Every step in full when they fit; else every step with its title and detail shortened, before any is left out.
+  const full = run.steps.map((s) => stepLine(s, finished));
+  const shortened = Math.max(20, Math.min(STEP_DETAIL_CHARS, Math.floor((chars / Math.max(1, run.steps.length) - 80) / 2)));
+  const lines = full.reduce((n, l) => n + l.length + 1, 0) <= chars ? full : run.steps.map((s) => stepLine(s, finished, shortened));
+  const checklist = run.steps.length > 0 ? listSections(lines, budget, 'more steps', chars) : [section('_No steps yet._')];
   return { text: messageText(fallbackText(run)), blocks: [...top, ...checklist, ...bottom] };
 }
 
@@ -123,8 +129,8 @@ function downtimeText(run: RunView, active: boolean): string | undefined {
 }
 
 /** One checklist line (and, beneath it, the step's summary or error). Once the run is over, a waiting step never ran. */
-function stepLine(step: StepView, runFinished: boolean): string {
-  const title = escapeAndTruncate(step.title, 150);
+function stepLine(step: StepView, runFinished: boolean, detailChars = STEP_DETAIL_CHARS): string {
+  const title = escapeAndTruncate(step.title, Math.min(150, detailChars));
   const neverRan = runFinished && step.state === 'pending';
   const head = [`${neverRan ? '◽' : STEP_ICONS[step.state]} ${step.state === 'running' ? `*${title}*` : title}`];
   if (step.downtime) head.push('⏸ while paused');
@@ -139,7 +145,7 @@ function stepLine(step: StepView, runFinished: boolean): string {
   // An undone step's own summary ("stopped pachd ×1") no longer holds: say what the undo gave back instead.
   const detail = step.state === 'undone' ? UNDO_OUTCOMES[step.name] : (step.error ?? step.summary);
   const line = head.join(' · ');
-  return detail ? `${line}\n${INDENT}${escapeAndTruncate(detail.replace(/\s+/g, ' '), STEP_DETAIL_CHARS)}` : line;
+  return detail ? `${line}\n${INDENT}${escapeAndTruncate(detail.replace(/\s+/g, ' '), detailChars)}` : line;
 }
 
 function fallbackText(run: RunView): string {

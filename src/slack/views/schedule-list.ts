@@ -73,7 +73,7 @@ export function buildScheduleList(view: { schedules: ScheduleView[] }): SlackMes
     text: messageText(escapeMrkdwn(`${plural(schedules.length, 'scheduled backup')} on ${plural(clusters, 'cluster')}`)),
     blocks: [
       header('Scheduled backups'),
-      ...listSections(lines, LIMITS.blocksPerMessage - 2, 'more schedules'),
+      ...listSections(lines, LIMITS.blocksPerMessage - 2, 'more schedules', LIMITS.blockTextBudget),
       context(
         `Soonest first. A run is skipped when its cluster is busy. \`${SLASH_COMMAND} schedule remove &lt;schedule-id&gt;\` removes one made in Slack; the config file's are changed in the file.`,
       ),

@@ -1,6 +1,6 @@
 import { SLASH_COMMAND } from '../slack-ids.js';
-import { type SlackMessage, context, fieldsSection, messageText, section } from './block-kit.js';
-import { escapeAndTruncate, codeSpan } from './mrkdwn.js';
+import { type SlackMessage, LIMITS, blockTextLength, context, fieldsSection, listSections, messageText, section } from './block-kit.js';
+import { escapeAndTruncate, escapeMrkdwn, codeSpan, joinWithin, plural } from './mrkdwn.js';
 import { SLACK_DATE_TIME, slackDate } from './time-text.js';
 
 /** A cluster whose last good backup is too old (or that has none), as the ops-channel alert shows it. */
@@ -74,9 +74,46 @@ export function buildStaleBackupAlert(view: StaleBackupAlertView): SlackMessage 
   };
 }
 
-/** The reply in the alert's thread when a good backup finished: the cluster is covered again. */
-export function buildStaleBackupResolved(view: StaleBackupResolvedView): SlackMessage {
-  const when = slackDate(view.backup.completedAt, SLACK_DATE_TIME, view.fallbackZone ?? 'UTC');
-  const line = `✅ Resolved: *${escapeAndTruncate(view.displayName, 200)}* (${codeSpan(view.cluster, 200)}) has a good backup again, ${codeSpan(view.backup.id, 200)}, finished ${when}.`;
-  return { text: messageText(line), blocks: [section(line)] };
+/**
+ * One ops-channel message for several clusters found without a recent good backup at once (a worker starting with
+ * many stale clusters): how many, then one line each — name, how long, the last good one — newest problem last,
+ * within one message's limits ("…and N more clusters" past them), and what to do. Resolved in its thread as each
+ * cluster gets a good backup again.
+ */
+export function buildStaleBackupSummary(views: StaleBackupAlertView[]): SlackMessage {
+  const zone = views[0]?.fallbackZone ?? 'UTC';
+  const line = (v: StaleBackupAlertView) => {
+    const who = `*${escapeAndTruncate(v.displayName, 100)}* (${codeSpan(v.cluster, 100)})`;
+    const expected = `expected every ${formatAgeSpan(v.thresholdSeconds)}`;
+    if (!v.lastGoodBackup) return `• ${who}: no good backup on record; ${expected}`;
+    const age = formatAgeSpan((Date.parse(v.now) - Date.parse(v.lastGoodBackup.completedAt)) / 1000);
+    return `• ${who}: none for *${age}*, the last ${codeSpan(v.lastGoodBackup.id, 100)} finished ${slackDate(v.lastGoodBackup.completedAt, SLACK_DATE_TIME, zone)}; ${expected}`;
+  };
+  const headline = `⚠️ *${plural(views.length, 'cluster')}* have no recent good backup.`;
+  const footer = context(
+    `See what went wrong with ${codeSpan(`${SLASH_COMMAND} history <cluster>`, 250)}, or start one with ${codeSpan(`${SLASH_COMMAND} backup <cluster>`, 250)}. ` +
+      'Each cluster is resolved in this thread when a backup of it succeeds, and alerted again while it lasts.',
+  );
+  const lines = views.map(line);
+  const room = LIMITS.blockTextBudget - headline.length - blockTextLength([footer]);
+  return {
+    text: messageText(`⚠️ ${plural(views.length, 'cluster')} have no recent good backup: ${escapeMrkdwn(joinWithin(views.map((v) => v.displayName), 2000))}.`),
+    blocks: [section(headline), ...listSections(lines, LIMITS.blocksPerMessage - 2, 'more clusters', room), footer],
+  };
+}
+
+/** The reply in an alert's thread when good backups finished: the cluster (or each of several) is covered again. */
+export function buildStaleBackupResolved(view: StaleBackupResolvedView | StaleBackupResolvedView[]): SlackMessage {
+  const views = Array.isArray(view) ? view : [view];
+  const one = (v: StaleBackupResolvedView) =>
+    `*${escapeAndTruncate(v.displayName, 200)}* (${codeSpan(v.cluster, 200)}) has a good backup again, ${codeSpan(v.backup.id, 200)}, finished ${slackDate(v.backup.completedAt, SLACK_DATE_TIME, v.fallbackZone ?? 'UTC')}.`;
+  if (views.length === 1) {
+    const line = `✅ Resolved: ${one(views[0]!)}`;
+    return { text: messageText(line), blocks: [section(line)] };
+  }
+  const headline = `✅ Resolved for ${plural(views.length, 'cluster')}:`;
+  return {
+    text: messageText(`${headline} ${escapeMrkdwn(joinWithin(views.map((v) => v.displayName), 2000))}.`),
+    blocks: [section(headline), ...listSections(views.map((v) => `• ${one(v)}`), LIMITS.blocksPerMessage - 1, 'more clusters', LIMITS.blockTextBudget)],
+  };
 }

@@ -102,7 +102,10 @@ export interface ClusterStatusView {
   displayName: string;
   context: string;
   namespace: string;
+  /** Kubernetes answered (the namespace's workloads could be read, or were found missing). */
   reachable: boolean;
+  /** What the cluster lacks though Kubernetes answered, e.g. "Deployment pachd not found in namespace pachyderm". */
+  missing?: string;
   error?: string;
   pachd?: { replicas: number; ready: number; image?: string };
   paused: boolean;

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ACTION_IDS } from '../../../src/slack/slack-ids.js';
-import { buildAnnouncement } from '../../../src/slack/views/announcement.js';
+import { buildAnnouncement, buildOverrunNote } from '../../../src/slack/views/announcement.js';
+import { buildBusyRefusal } from '../../../src/slack/views/busy-refusal.js';
+import { buildHeadsUpWithdrawn } from '../../../src/slack/views/heads-up-withdrawn.js';
+import { buildStaleBackupAlert, buildStaleBackupResolved } from '../../../src/slack/views/stale-backup-alert.js';
 import { buildAppHome } from '../../../src/slack/views/app-home.js';
 import { buildBackupConfirmation } from '../../../src/slack/views/backup-confirmation.js';
 import { buildBackupList } from '../../../src/slack/views/backup-list.js';
@@ -16,7 +19,7 @@ import { buildStepReply } from '../../../src/slack/views/step-reply.js';
 import { buildDrillCheckReply, buildDrillMessage, buildDrillSummary } from '../../../src/slack/views/drill-summary.js';
 import { buildRestorePlanMessage } from '../../../src/slack/views/restore-plan.js';
 import { inPlacePlan, sideBySidePlan } from './restore-view-fixtures.js';
-import { actionIdsOf, blockKitProblems, mrkdwnTexts } from './block-kit-check.js';
+import { actionIdsOf, allText, blockKitProblems, mrkdwnTexts } from './block-kit-check.js';
 import * as f from './view-fixtures.js';
 
 /** Every builder with representative data (or, with `inject`, with every free-text field set to an injection attempt). */
@@ -46,6 +49,11 @@ function renderAll(inject: <T>(value: T) => T): Record<string, SlackMessage> {
     ),
     drillMessage: buildDrillMessage(inject({ id: 'd', cluster: 'prod', backupId: 'b', requestedBy: 'U0OPS1', state: 'failed' as const })),
     drillCheck: buildDrillCheckReply(inject({ name: 'rows of pachyderm', ok: false, detail: 'table x: 1 row, the backup says 2' })),
+    busyRefusal: buildBusyRefusal(inject({ cluster: 'prod', kind: 'backup', runId: 'prod-20261124t092800z-1a2b', requestedBy: 'U0OPS1', since: '2026-11-24T09:28:00.000Z', now: f.NOW, fallbackZone: 'Europe/Berlin' })),
+    overrunNote: { text: buildOverrunNote({ pausedSeconds: 400, revisedEndAt: '2026-11-24T09:40:00.000Z', fallbackZone: 'Europe/Berlin' }), blocks: [] },
+    headsUpWithdrawn: buildHeadsUpWithdrawn(inject({ clusterDisplayName: 'Production', startsAt: '2026-11-24T09:40:00.000Z', fallbackZone: 'UTC', reason: 'removed' as const })),
+    staleAlert: buildStaleBackupAlert(inject({ cluster: 'prod', displayName: 'Production', lastGoodBackup: { id: 'prod-20261120t030000z-1a2b', completedAt: '2026-11-20T03:05:00.000Z' }, thresholdSeconds: 26 * 3600, now: f.NOW })),
+    staleResolved: buildStaleBackupResolved(inject({ cluster: 'prod', displayName: 'Production', backup: { id: 'prod-20261124t030000z-1a2b', completedAt: '2026-11-24T03:05:00.000Z' } })),
     drillSummary: buildDrillSummary(inject({ id: 'd', cluster: 'prod', backupId: 'b', ok: false, error: 'e', checks: [{ name: 'n', ok: false, detail: 'd' }], durationMs: 1000 })),
   };
 }
@@ -71,6 +79,12 @@ const injectEverywhere = injecting(f.INJECTED_NOTE);
 const FORMATTING = 'Prod <EU> & *Lab* _new_ ~old~ `x`';
 
 describe('every view', () => {
+  it('shows no raw ISO timestamp: times are date tokens (each reader\'s zone) or readable fallbacks', () => {
+    for (const [name, message] of Object.entries(renderAll((v) => v))) {
+      for (const text of allText(message)) expect(text, name).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
+    }
+  });
+
   it('is valid Block Kit: known block types, mrkdwn or plain_text text objects, within the limits', () => {
     for (const [name, message] of Object.entries(renderAll((v) => v))) {
       expect(blockKitProblems(message, name === 'home' ? 100 : 50), name).toEqual([]);

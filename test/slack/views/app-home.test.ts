@@ -28,8 +28,21 @@ describe('App Home', () => {
     expect(blockKitProblems({ blocks: buildAppHome([]).blocks }, 100)).toEqual([]);
   });
 
-  it('stays within the Home tab limit for many clusters', () => {
-    const many = Array.from({ length: 60 }, (_, i) => ({ ...upStatus, name: `c${i}` }));
-    expect(blockKitProblems({ blocks: buildAppHome(many).blocks }, 100)).toEqual([]);
+  it('sums up 60 clusters one line each, every one named, without a stray divider or "not shown"', () => {
+    const many = Array.from({ length: 60 }, (_, i) => ({ ...upStatus, name: `c${i}`, displayName: `Cluster ${i}` }));
+    const blocks = buildAppHome(many).blocks;
+    expect(blockKitProblems({ blocks }, 100)).toEqual([]);
+    const text = allText({ blocks }).join('\n');
+    for (const c of many) expect(text).toContain(`*${c.displayName}* (\`${c.name}\`)`);
+    expect(text).not.toContain('not shown');
+    expect(blocks.at(-1)!.type).not.toBe('divider');
+    expect(blocks.filter((b) => b.type === 'divider')).toHaveLength(1);
+  });
+
+  it('shows a finished run holding the cluster as finished, not with 🔄', () => {
+    const finished = { ...upStatus, running: { runId: 'prod-20261124-090000', kind: 'backup', requestedBy: 'U0OPS1', since: '2026-11-24T09:00:00.000Z', phase: 'succeeded' as const } };
+    const text = allText({ blocks: buildAppHome([finished]).blocks }).join('\n');
+    expect(text).toContain('✅ Succeeded: backup `prod-20261124-090000`');
+    expect(text).not.toContain('🔄');
   });
 });

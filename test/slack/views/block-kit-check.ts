@@ -10,6 +10,8 @@ export function blockKitProblems(message: { text?: string; blocks: unknown[] }, 
   const actionIds = new Set<string>(Object.values(ACTION_IDS));
   if (message.text !== undefined && (message.text.trim() === '' || message.text.length > 3000)) problems.push(`top-level text empty or longer than 3000 (${message.text.length})`);
   if (message.blocks.length > maxBlocks) problems.push(`${message.blocks.length} blocks (limit ${maxBlocks})`);
+  const blockText = allText({ blocks: message.blocks }).reduce((n, t) => n + t.length, 0);
+  if (blockText > 12_000) problems.push(`${blockText} characters of block text (Slack answers msg_blocks_too_long past about 12,000)`);
 
   const textObject = (where: string, t: unknown, max = 3000, plainOnly = false): void => {
     const o = t as { type?: unknown; text?: unknown };

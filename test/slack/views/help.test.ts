@@ -16,7 +16,7 @@ describe('help', () => {
       'status [cluster]',
       'backup &lt;cluster&gt; [--note text]',
       'estimate &lt;cluster&gt;',
-      'list &lt;cluster&gt;',
+      'list &lt;cluster&gt; [page]',
       'show &lt;backup-id&gt;',
       'history &lt;cluster&gt;',
       'schedule &lt;cluster&gt; "&lt;cron&gt;" [time zone]',

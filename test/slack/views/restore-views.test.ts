@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRestoreModal, LOADING_BACKUPS, parseRestoreSubmission } from '../../../src/slack/views/restore-modal.js';
+import { backupOptions, backupOptionText, buildRestoreModal, LOADING_BACKUPS, NO_MATCH, parseRestoreSubmission, type RestoreBackupChoice } from '../../../src/slack/views/restore-modal.js';
 import { buildRestorePlanMessage } from '../../../src/slack/views/restore-plan.js';
 import { actionIdsOf, allText, blockKitProblems } from './block-kit-check.js';
 import { expectGolden } from './golden.js';
@@ -8,12 +8,13 @@ import { backupChoices, inPlacePlan, sideBySidePlan } from './restore-view-fixtu
 const NOW = '2026-11-24T10:00:00.000Z';
 
 describe('the restore modal', () => {
-  it('renders as in the golden file: backups newest first with age, size, version and verify state', () => {
-    const view = buildRestoreModal({ backups: backupChoices, clusters: ['prod', 'staging'], defaultCluster: 'prod', now: NOW, metadata: { channelId: 'C0OPS' } });
+  it('renders as in the golden file: a searchable picker starting at the newest backup, with age, size, verify state and version', () => {
+    const view = buildRestoreModal({ backups: backupChoices, clusters: ['prod', 'staging'], defaultCluster: 'prod', now: NOW, metadata: { channelId: 'C0OPS', sources: ['prod'] } });
     expectGolden('restore-modal', view);
     const text = JSON.stringify(view);
     expect(text).toContain('restored_20261124');
-    expect(text).toContain('VERIFY FAILED');
+    expect(text).toContain('"type":"external_select"');
+    expect(JSON.stringify(backupOptions(backupChoices, '', NOW))).toContain('VERIFY FAILED');
     expect(text).toContain('the backup store stops being a backup');
     expect(view.callback_id).toBe('restore_request');
   });
@@ -29,6 +30,43 @@ describe('the restore modal', () => {
     expect(loading.private_metadata).toBe(full.private_metadata);
     const early = parseRestoreSubmission(values({ backup: { backup: { selected_option: { value: LOADING_BACKUPS } } } }), ['prod']);
     expect(early).toEqual({ ok: false, errors: { backup: 'the backups are still being listed: pick one once they are shown' } });
+  });
+
+  it('offers any number of backups: the newest 100 under a label saying how many matched, and a search by id or date', () => {
+    const many: RestoreBackupChoice[] = Array.from({ length: 250 }, (_, i) => {
+      const at = new Date(Date.parse('2026-11-24T03:00:00Z') - i * 6 * 3600_000);
+      const stamp = at.toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase();
+      return { id: `production-eu-west-1-primary-with-a-long-name-${stamp}z-${(1000 + i).toString(16)}`, completedAt: at.toISOString(), bytes: 1e9, verified: 'ok' };
+    });
+    const all = backupOptions(many, '', NOW);
+    if (!('option_groups' in all)) throw new Error('expected a labelled group');
+    expect(all.option_groups[0]!.label.text).toBe('Newest 100 of 250: type a date (20261124) to narrow');
+    expect(all.option_groups[0]!.options).toHaveLength(100);
+    // The oldest are found by searching: nothing is silently out of reach.
+    const oldest = many.at(-1)!;
+    const found = backupOptions(many, oldest.id.slice(-21, -8), NOW);
+    expect('options' in found && found.options.map((o) => o.value)).toEqual([oldest.id]);
+    const byDay = backupOptions(many, 'primary 20261123', NOW);
+    expect('options' in byDay && byDay.options.map((o) => o.value)).toEqual(many.filter((b) => b.completedAt.startsWith('2026-11-23')).map((b) => b.id));
+    const none = backupOptions(many, 'staging', NOW);
+    expect('option_groups' in none && none.option_groups[0]!.options.map((o) => o.value)).toEqual([NO_MATCH]);
+    expect(parseRestoreSubmission(values({ backup: { backup: { selected_option: { value: NO_MATCH } } } }), ['prod'])).toMatchObject({ ok: false, errors: { backup: 'pick a backup: clear the search to see them all' } });
+  });
+
+  it('keeps every option of a long-named cluster distinct and within 75 characters, the cut marked', () => {
+    const ids = ['20261124t030000z-7f3a', '20261124t090000z-1b2c', '20261123t030000z-9d8e'].map((t) => `production-eu-west-1-primary-with-a-very-long-name-indeed-${t}`);
+    const texts = ids.map(backupOptionText);
+    for (const t of texts) expect(t.length).toBeLessThanOrEqual(75);
+    expect(new Set(texts).size).toBe(3);
+    expect(texts[0]).toMatch(/^production-eu-west-1-primary-with-….*-20261124t030000z-7f3a$/);
+    expect(backupOptionText('prod-20261124t030000z-7f3a')).toBe('prod-20261124t030000z-7f3a');
+  });
+
+  it('says which clusters are loading in words that fit, never cut mid-word', () => {
+    const clusters = Array.from({ length: 8 }, (_, i) => `cluster-with-a-long-name-${i}`);
+    const loading = buildRestoreModal({ backups: [], clusters, loading: clusters, now: NOW, metadata: { channelId: 'C0OPS' } });
+    const picker = (loading.blocks as { block_id?: string; element?: { options?: { text: { text: string } }[] } }[]).find((b) => b.block_id === 'backup')!;
+    expect(picker.element!.options![0]!.text.text).toBe('⏳ Loading the backups of 8 clusters…');
   });
 
   it('names a cluster whose backups could not be listed, with the error', () => {

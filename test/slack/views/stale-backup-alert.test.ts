@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildStaleBackupAlert, buildStaleBackupResolved, formatAgeSpan, type StaleBackupAlertView } from '../../../src/slack/views/stale-backup-alert.js';
+import { buildStaleBackupAlert, buildStaleBackupResolved, buildStaleBackupSummary, formatAgeSpan, type StaleBackupAlertView } from '../../../src/slack/views/stale-backup-alert.js';
 import { allText, blockKitProblems, mrkdwnTexts } from './block-kit-check.js';
 import { expectGolden } from './golden.js';
 import { INJECTED_NOTE, START, START_UNIX } from './view-fixtures.js';
@@ -21,6 +21,11 @@ describe('stale-backup alert', () => {
       'stale-backup-alert': buildStaleBackupAlert(stale),
       'stale-backup-alert-never': buildStaleBackupAlert(never),
       'stale-backup-resolved': buildStaleBackupResolved({ cluster: 'prod', displayName: 'Production', backup: { id: 'prod-20261125-103000', completedAt: '2026-11-25T10:30:00.000Z' } }),
+      'stale-backup-summary': buildStaleBackupSummary([stale, never]),
+      'stale-backup-resolved-several': buildStaleBackupResolved([
+        { cluster: 'prod', displayName: 'Production', backup: { id: 'prod-20261125-103000', completedAt: '2026-11-25T10:30:00.000Z' } },
+        { cluster: 'edge', displayName: 'Edge lab', backup: { id: 'edge-20261125-104000', completedAt: '2026-11-25T10:40:00.000Z' } },
+      ]),
     };
     for (const [name, message] of Object.entries(messages)) {
       expectGolden(name, message);
@@ -74,5 +79,14 @@ describe('stale-backup alert', () => {
     expect(formatAgeSpan(47 * 3600 + 59 * 60)).toBe('47 h');
     expect(formatAgeSpan(76 * 3600)).toBe('3 days 4 h');
     expect(formatAgeSpan(12.9 * 86400)).toBe('12 days');
+  });
+
+  it('sums up hundreds of stale clusters in one message within its limits, naming how many more', () => {
+    const many = Array.from({ length: 300 }, (_, i) => ({ ...stale, cluster: `cluster-${i}`, displayName: `Cluster with a long display name ${i}` }));
+    const message = buildStaleBackupSummary(many);
+    expect(blockKitProblems(message)).toEqual([]);
+    const text = allText(message).join('\n');
+    expect(text).toContain('⚠️ *300 clusters* have no recent good backup.');
+    expect(text).toMatch(/_…and \d+ more clusters_/);
   });
 });
