@@ -274,8 +274,9 @@ export function createSocketModeServer(options: SocketModeOptions): SocketModeSe
         envelope_id: o.envelopeId ?? randomUUID(),
         type,
         payload,
-        // Slack accepts a response payload for slash commands and view submissions, not for clicks or events.
-        accepts_response_payload: type === 'slash_commands' || (type === 'interactive' && payload.type === 'view_submission'),
+        // Slack accepts a response payload for slash commands, view submissions and the options of a select that
+        // loads them (block_suggestion), not for clicks or events.
+        accepts_response_payload: type === 'slash_commands' || (type === 'interactive' && (payload.type === 'view_submission' || payload.type === 'block_suggestion')),
         ...(type === 'events_api' && { retry_attempt: 0, retry_reason: '' }),
       };
       const started = Date.now();
