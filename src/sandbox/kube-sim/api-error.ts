@@ -19,6 +19,7 @@ export type StatusReason =
   | 'UnsupportedMediaType'
   | 'InternalError'
   | 'ServiceUnavailable'
+  | 'TooManyRequests'
   | 'Timeout';
 
 /** Which object an error is about, as in `Status.details`. */
@@ -28,6 +29,8 @@ export interface StatusDetails {
   kind?: string;
   uid?: string;
   causes?: Array<{ reason?: string; message?: string; field?: string }>;
+  /** How long a throttled (429) or unavailable client should wait before trying again. */
+  retryAfterSeconds?: number;
 }
 
 /** The `Status` kind returned for every failure (and for successful deletes of most kinds). */

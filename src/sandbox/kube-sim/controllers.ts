@@ -1,4 +1,4 @@
-import type { Faults } from './faults.js';
+import { STUCK_FINALIZER, type Faults } from './faults.js';
 import { controllerOf, isJsonObject, specOf, statusOf, type KubeObject } from './kube-object.js';
 import { KINDS, RESOURCE_TYPES, type ResourceType } from './resources.js';
 import type { ObjectStore, StoreEvent } from './store.js';
@@ -311,11 +311,24 @@ export class ControllerManager {
     const pod = this.store.get(KINDS.pod, namespace, name);
     if (!pod) return;
     const uid = pod.metadata.uid ?? '';
+    // The stuckTerminating fault: a finalizer nobody removes (until the fault is cleared).
+    const finalizers = pod.metadata.finalizers ?? [];
+    const stuck = this.isStuckTerminating(pod);
+    if (stuck !== finalizers.includes(STUCK_FINALIZER)) {
+      this.store.mutate(KINDS.pod, namespace, name, (obj) => {
+        const others = (obj.metadata.finalizers ?? []).filter((f) => f !== STUCK_FINALIZER);
+        if (stuck) obj.metadata.finalizers = [...others, STUCK_FINALIZER];
+        else if (others.length > 0) obj.metadata.finalizers = others;
+        else delete obj.metadata.finalizers;
+      });
+      return; // the change comes back as an event
+    }
     if (pod.metadata.deletionTimestamp) {
       this.cancelTimer(`start|${uid}`);
       this.later(`remove|${uid}`, () => {
         const still = this.store.get(KINDS.pod, namespace, name);
-        if (still && still.metadata.uid === uid) this.store.delete(KINDS.pod, namespace, name);
+        // A finalizer keeps the object: its containers are stopped, but the pod stays Terminating until it is removed.
+        if (still && still.metadata.uid === uid && (still.metadata.finalizers ?? []).length === 0) this.store.delete(KINDS.pod, namespace, name);
       });
       return;
     }
@@ -350,14 +363,24 @@ export class ControllerManager {
   }
 
   private isNeverReady(pod: KubeObject): boolean {
-    if (this.faults.neverReady.length === 0) return false;
+    return this.ownedByOneOf(pod, this.faults.neverReady);
+  }
+
+  private isStuckTerminating(pod: KubeObject): boolean {
+    return this.ownedByOneOf(pod, this.faults.stuckTerminating);
+  }
+
+  /** The pod is named in `names`, or so is its controller (for a Deployment's pods, through their ReplicaSet). */
+  private ownedByOneOf(pod: KubeObject, names: readonly string[]): boolean {
+    if (names.length === 0) return false;
+    if (names.includes(pod.metadata.name ?? '')) return true;
     const owner = controllerOf(pod);
-    if (!owner) return this.faults.neverReady.includes(pod.metadata.name ?? '');
-    if (this.faults.neverReady.includes(owner.name)) return true;
+    if (!owner) return false;
+    if (names.includes(owner.name)) return true;
     if (owner.kind === 'ReplicaSet') {
       const rs = this.store.get(KINDS.replicaSet, pod.metadata.namespace, owner.name);
       const deployment = rs ? controllerOf(rs) : undefined;
-      return deployment !== undefined && this.faults.neverReady.includes(deployment.name);
+      return deployment !== undefined && names.includes(deployment.name);
     }
     return false;
   }

@@ -14,6 +14,10 @@ export interface FailureRule {
   message?: string;
   /** How many matching requests to fail; unlimited when left out. */
   times?: number;
+  /** Fail matching requests only until this time (epoch ms): a burst that ends by itself. */
+  until?: number;
+  /** With 429 (or 503): the `Retry-After` header and Status `details.retryAfterSeconds`, as the apiserver's throttling sends them. */
+  retryAfterSeconds?: number;
 }
 
 /**
@@ -25,11 +29,21 @@ export interface Faults {
   neverReady: string[];
   /** Requests answered with an error instead of being served. */
   failures: FailureRule[];
+  /**
+   * Names of workloads (or pods) whose pods carry a finalizer nobody removes: deleted, they stay Terminating
+   * (deletionTimestamp set, never gone) until the name leaves this list — a pod stuck behind a finalizer.
+   */
+  stuckTerminating: string[];
+  /** Every watch stream ends this many ms after it starts (a proxy's idle timeout, an apiserver restart); 0: never. */
+  dropWatchesAfterMs: number;
 }
+
+/** The finalizer `stuckTerminating` puts on pods. */
+export const STUCK_FINALIZER = 'kube-sim.sandbox/stuck-terminating';
 
 /** Empty fault set: everything works. */
 export function noFaults(): Faults {
-  return { neverReady: [], failures: [] };
+  return { neverReady: [], failures: [], stuckTerminating: [], dropWatchesAfterMs: 0 };
 }
 
 /**
@@ -40,6 +54,8 @@ export function takeFailure(
   request: { verb: string; resource: string; subresource?: string; namespace?: string; name?: string },
 ): FailureRule | undefined {
   const matches = (rule: string | undefined, value: string | undefined): boolean => rule === undefined || rule === (value ?? '');
+  const now = Date.now();
+  for (let i = faults.failures.length - 1; i >= 0; i--) if ((faults.failures[i]!.until ?? Infinity) <= now) faults.failures.splice(i, 1);
   const index = faults.failures.findIndex(
     (rule) =>
       matches(rule.verb, request.verb) &&

@@ -5,6 +5,7 @@ import { ApiError, badRequest, conflict, invalid, type StatusReason } from './ap
 import type { SimLogger } from './controllers.js';
 import { applyDefaults } from './defaults.js';
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, versionInfo } from './discovery.js';
+import { FAULTS_PATH, serveFaults } from './fault-endpoint.js';
 import { takeFailure, type Faults } from './faults.js';
 import { openApiV3Document, openApiV3Root } from './openapi.js';
 import { cloneJson, isJsonObject, statusOf, type JsonObject, type KubeObject } from './kube-object.js';
@@ -33,6 +34,8 @@ export interface KubeApiDeps {
   logger?: SimLogger;
   /** Called with every resource request (not discovery, OpenAPI or health), before authorization. */
   onRequest?: (request: RecordedRequest) => void;
+  /** Called after the fault endpoint changed `faults` (the controllers run again). */
+  onFaultsChanged?: () => void;
 }
 
 /** The HTTP side of the simulator: a node:http request listener plus a way to end open watches. */
@@ -40,6 +43,8 @@ export interface KubeApiHandler {
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** Ends every open watch stream (on shutdown). */
   closeWatches(): void;
+  /** Ends every open watch stream and says how many there were (the drop-watches fault). */
+  dropWatches(): number;
 }
 
 interface Route {
@@ -60,6 +65,13 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024;
  */
 export function createKubeApiHandler(deps: KubeApiDeps): KubeApiHandler {
   const watches = new Set<() => void>();
+  /** Ends every open watch stream; how many there were. */
+  const dropWatches = (): number => {
+    const open = [...watches];
+    for (const end of open) end();
+    watches.clear();
+    return open.length;
+  };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const started = Date.now();
@@ -81,6 +93,7 @@ export function createKubeApiHandler(deps: KubeApiDeps): KubeApiHandler {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = (req.method ?? 'GET').toUpperCase();
 
+    if (path.startsWith(FAULTS_PATH)) return serveFaults(req, res, { faults: deps.faults, dropWatches, changed: () => deps.onFaultsChanged?.() });
     if (path === '/version') return sendJson(res, 200, versionInfo());
     if (path === '/healthz' || path === '/livez' || path === '/readyz') {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
@@ -143,7 +156,10 @@ export function createKubeApiHandler(deps: KubeApiDeps): KubeApiHandler {
     const failure = takeFailure(deps.faults, attrs);
     if (failure) {
       const code = failure.code ?? 500;
-      throw new ApiError(code, reasonForCode(code), failure.message ?? `kube-sim: injected failure for ${route.verb} ${route.resource.plural}`);
+      if (failure.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(failure.retryAfterSeconds));
+      throw new ApiError(code, reasonForCode(code), failure.message ?? `kube-sim: injected failure for ${route.verb} ${route.resource.plural}`, {
+        ...(failure.retryAfterSeconds !== undefined ? { retryAfterSeconds: failure.retryAfterSeconds } : {}),
+      });
     }
 
     const query = url.searchParams;
@@ -241,6 +257,7 @@ export function createKubeApiHandler(deps: KubeApiDeps): KubeApiHandler {
     );
     watches.add(end);
     res.on('close', () => watches.delete(end));
+    if (deps.faults.dropWatchesAfterMs > 0) setTimeout(end, deps.faults.dropWatchesAfterMs).unref();
   };
 
   // ----- writes -------------------------------------------------------------------------------------------
@@ -468,10 +485,8 @@ export function createKubeApiHandler(deps: KubeApiDeps): KubeApiHandler {
 
   return {
     handle,
-    closeWatches: () => {
-      for (const end of [...watches]) end();
-      watches.clear();
-    },
+    closeWatches: () => void dropWatches(),
+    dropWatches,
   };
 }
 
@@ -492,6 +507,7 @@ function reasonForCode(code: number): StatusReason {
     410: 'Gone',
     415: 'UnsupportedMediaType',
     422: 'Invalid',
+    429: 'TooManyRequests',
     503: 'ServiceUnavailable',
     504: 'Timeout',
   };

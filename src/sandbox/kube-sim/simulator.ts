@@ -25,7 +25,7 @@ export interface KubeSimulatorOptions {
   snapshot?: StoreSnapshot;
   /** Requests to refuse with 403 (and SelfSubjectAccessReviews to answer "no"); see {@link DeniedRule}. */
   denied?: DeniedRule[];
-  /** Failure injection; see {@link Faults}. */
+  /** Failure injection; see {@link Faults}. Also changeable over HTTP at `/sandbox/faults` (see fault-endpoint.ts). */
   faults?: Partial<Faults>;
   /** The user named in 403 messages (default `system:serviceaccount:pachyderm:pachbackup`). */
   user?: string;
@@ -57,8 +57,10 @@ export interface KubeSimulator {
   clearRequests(): void;
   /** A kubeconfig YAML for this simulator (context `sandbox`). */
   kubeconfig(namespace?: string): string;
-  /** Re-runs every controller once (after changing `faults.neverReady`). */
+  /** Re-runs every controller once (after changing `faults.neverReady` or `faults.stuckTerminating`). */
   resync(): void;
+  /** Ends every open watch stream now (as an apiserver restart or a proxy's idle timeout does); how many there were. */
+  dropWatches(): number;
   /** Stops controllers and timers, ends watches and closes the server; the process can exit afterwards. */
   close(): Promise<void>;
 }
@@ -88,7 +90,7 @@ export async function startKubeSimulator(options: KubeSimulatorOptions = {}): Pr
     hooks: { podReady: (pod) => applyPachdStartup(store, pod, logger) },
   });
   const requestLog = createRequestLog(options.requestLogLimit ?? 10_000);
-  const api = createKubeApiHandler({ store, policy, faults, onRequest: requestLog.record, ...(logger ? { logger } : {}) });
+  const api = createKubeApiHandler({ store, policy, faults, onRequest: requestLog.record, onFaultsChanged: () => controllers.resyncAll(), ...(logger ? { logger } : {}) });
   const server: Server = createServer({ keepAliveTimeout: 5000 }, api.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -114,6 +116,7 @@ export async function startKubeSimulator(options: KubeSimulatorOptions = {}): Pr
     clearRequests: () => requestLog.clear(),
     kubeconfig: (namespace) => kubeconfigFor(url, namespace ?? seeded?.namespace ?? 'default'),
     resync: () => controllers.resyncAll(),
+    dropWatches: () => api.dropWatches(),
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         controllers.stop();
