@@ -3,13 +3,14 @@ import type { Logger } from '../log.js';
 import { isProcessRunning } from '../runtime/is-process-running.js';
 import type { RunEvents } from '../runner/run-event.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
+import { runLeftBehind } from '../state/run-lease.js';
 import type { RunRecord, RunStore } from '../state/run-store.js';
 import type { BackupDeps } from './backup-deps.js';
 import { runBackup, type BackupResult } from './run-backup.js';
 
 /**
- * Finds backup runs left in flight by a process that died (its cluster lock expired, or its holder on this host
- * is gone) and ends them safely: takes the lock, runs the compensations of what they did — resuming the cluster
+ * Finds backup runs left in flight by a process that died — in flight by the state database, and held by no live
+ * process (their lease ran out, or its holder on this host is gone) — and ends them safely: takes the lock, runs the compensations of what they did — resuming the cluster
  * with the recorded replicas — and marks them failed. Every CLI and worker start calls it: pachbackup never leaves
  * a cluster paused.
  */
@@ -26,9 +27,11 @@ export async function recoverInterruptedRuns(options: {
 }): Promise<BackupResult[]> {
   const { runs, locks, log } = options;
   const recovered: BackupResult[] = [];
+  // In flight by the state database (not Redis, which may have lost its data).
   const active = await runs.listRuns({ kind: 'backup', phases: ['validating', 'running'], limit: 100 });
   for (const run of active) {
     if (!options.config.clusters[run.cluster] || (options.only && !(await options.only(run)))) continue;
+    if (!(await runLeftBehind(runs, run, isProcessRunning))) continue; // a live process holds it
     const free = await locks.clearIfHolderDead(run.cluster, isProcessRunning);
     if (!free) continue; // a live process holds the cluster: the run is not orphaned (or another run is busy)
     let lock;

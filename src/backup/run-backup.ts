@@ -4,7 +4,10 @@ import { describeError, PachbackupError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunEvents } from '../runner/run-event.js';
 import type { RunPhase } from '../runner/run-phase.js';
+import { expectedStepSeconds, runInterruptions } from '../runner/interruption.js';
 import { runSteps } from '../runner/run-steps.js';
+import { LOST_LOCK } from '../state/cluster-lock.js';
+import { holdRunLease, LOST_LEASE, refuseIfClusterBusy, type RunLease } from '../state/run-lease.js';
 import type { BackupDeps } from './backup-deps.js';
 import type { BackupOutputs } from './backup-outputs.js';
 import { createBackupSteps } from './backup-steps.js';
@@ -24,13 +27,15 @@ export interface BackupResult {
   databases: { name: string; bytes: number; sha256: string }[];
   manifest?: string;
   verified?: boolean;
+  /** Why the run was handed back to the queue (status `queued`): another worker carries it on. */
+  handedBack?: string;
 }
 
 export function downtimeOf(o: Partial<BackupOutputs>): number | undefined {
   return o.pause && o.resume ? secondsBetween(o.pause.pausedAt, o.resume.resumedAt) : undefined;
 }
 
-export function summarizeBackup(deps: Pick<BackupDeps, 'backupId' | 'cluster'>, outcome: { phase: RunPhase; error?: string; warnings: string[]; outputs: Partial<BackupOutputs> }): BackupResult {
+export function summarizeBackup(deps: Pick<BackupDeps, 'backupId' | 'cluster'>, outcome: { phase: RunPhase; error?: string; handedBack?: string; warnings: string[]; outputs: Partial<BackupOutputs> }): BackupResult {
   const o = outcome.outputs;
   return {
     id: deps.backupId,
@@ -44,6 +49,7 @@ export function summarizeBackup(deps: Pick<BackupDeps, 'backupId' | 'cluster'>, 
     databases: (o.dumps ?? []).map((d) => ({ name: d.name, bytes: d.bytes, sha256: d.sha256 })),
     ...(o.manifest ? { manifest: o.manifest.key } : {}),
     ...(o.verification ? { verified: o.verification.ok } : {}),
+    ...(outcome.handedBack ? { handedBack: outcome.handedBack } : {}),
   };
 }
 
@@ -59,6 +65,8 @@ export async function runBackup(options: {
   signal?: AbortSignal;
   mode?: 'run' | 'abort';
   abortReason?: string;
+  /** The process is stopping: the run is handed back, finished or undone before its deadline (see `runSteps`). */
+  shutdown?: { signal: AbortSignal; deadline(): number };
 }): Promise<BackupResult> {
   const { deps, log } = options;
   const existing = await deps.runs.getRun(deps.backupId);
@@ -72,17 +80,32 @@ export async function runBackup(options: {
       return refuse(options, existing !== undefined, err);
     }
   }
-  if (!existing) {
-    await deps.runs.createRun({ id: deps.backupId, kind: 'backup', cluster: deps.cluster.name, requestedBy: deps.requestedBy, ...(deps.note ? { note: deps.note } : {}) });
+  const lock = deps.session.lock;
+  let lease: RunLease;
+  try {
+    await refuseIfClusterBusy(deps.runs, deps.cluster.name, deps.backupId);
+    if (!existing) {
+      await deps.runs.createRun({ id: deps.backupId, kind: 'backup', cluster: deps.cluster.name, requestedBy: deps.requestedBy, ...(deps.note ? { note: deps.note } : {}) });
+    }
+    lease = await holdRunLease(deps.runs, deps.backupId, deps.locks.ttlMs);
+  } catch (err) {
+    await lock.release().catch(() => undefined);
+    if (!(err instanceof PachbackupError) || err.code !== 'conflict' || options.mode === 'abort') throw err;
+    return refuse(options, existing !== undefined, err);
   }
   const cancel = new AbortController();
   // One signal fans out to every request of the run (many copies in flight): not a listener leak.
   setMaxListeners(0, cancel.signal);
   const onAbort = () => cancel.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  deps.session.lock.keepAlive(() => {
-    log.error({ runId: deps.backupId }, 'lost the cluster lock; cancelling the run so that two operations never overlap');
-    cancel.abort();
+  const interruptions = runInterruptions(options.shutdown);
+  lock.keepAlive(() => {
+    log.error({ runId: deps.backupId }, 'lost the cluster lock; stopping the run at a safe point so that two operations never overlap');
+    interruptions.interrupt(LOST_LOCK);
+  });
+  lease.keepAlive(() => {
+    log.error({ runId: deps.backupId }, 'lost the run lease; stopping the run at a safe point');
+    interruptions.interrupt(LOST_LEASE);
   });
   try {
     const outcome = await runSteps<BackupOutputs>({
@@ -96,6 +119,8 @@ export async function runBackup(options: {
       downtime: downtimeOf,
       ...(options.mode ? { mode: options.mode } : {}),
       ...(options.abortReason ? { abortReason: options.abortReason } : {}),
+      interruptions,
+      expectedSeconds: expectedStepSeconds(existing?.estimate),
     });
     const result = summarizeBackup(deps, outcome);
     await deps.runs.setRunFields(deps.backupId, { result });
@@ -103,9 +128,11 @@ export async function runBackup(options: {
     rmSync(deps.workDir, { recursive: true, force: true });
     return result;
   } finally {
+    interruptions.dispose();
     options.signal?.removeEventListener('abort', onAbort);
     await releaseSnapshots(deps);
-    await deps.session.lock?.release().catch((err: unknown) => log.warn({ err }, 'could not release the cluster lock; it expires by itself'));
+    await lease.release().catch((err: unknown) => log.warn({ err }, 'could not release the run lease; it expires by itself'));
+    await lock.release().catch((err: unknown) => log.warn({ err }, 'could not release the cluster lock; it expires by itself'));
   }
 }
 
@@ -115,8 +142,9 @@ async function refuse(options: { deps: BackupDeps; events: RunEvents }, runExist
   const error = describeError(err);
   if (!runExists) {
     await deps.runs.createRun({ id: deps.backupId, kind: 'backup', cluster: deps.cluster.name, requestedBy: deps.requestedBy, phase: 'failed-validation', ...(deps.note ? { note: deps.note } : {}) });
-    await deps.runs.finishRun(deps.backupId, { phase: 'failed-validation', error, warnings: [] });
   }
+  // A queued run refused (the cluster busy) ends here too: it does not wait in the state database forever.
+  await deps.runs.finishRun(deps.backupId, { phase: 'failed-validation', error, warnings: [] });
   events.emit({ type: 'run-finished', runId: deps.backupId, at: new Date().toISOString(), phase: 'failed-validation', error, warnings: [] });
   return summarizeBackup(deps, { phase: 'failed-validation', error, warnings: [], outputs: {} });
 }

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { recoverInterruptedRuns } from '../backup/recover-interrupted.js';
+import { createOperationsQueue } from '../jobs/operations-queue.js';
+import { requeueVanishedJobs } from '../jobs/requeue-runs.js';
 import { runBackup, type BackupResult } from '../backup/run-backup.js';
 import { verifyBackup } from '../backup/verify-backup.js';
 import { recoverInterruptedRestores } from '../restore/recover-interrupted-restores.js';
@@ -137,7 +139,7 @@ export function registerBackupCommands(program: Command): void {
       }
     });
 
-  withConfig(program.command('recover').description('end backups that a dead process left in flight, resuming their clusters'))
+  withConfig(program.command('recover').description('end runs a dead process left in flight, resuming their clusters; queue again those whose job Redis lost'))
     .action(async (opts: CommonOptions) => {
       const config = loadConfig(opts.config);
       const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
@@ -146,6 +148,15 @@ export function registerBackupCommands(program: Command): void {
         const events = createRunEvents();
         if (!opts.json) events.subscribe(createProgressDisplay());
         const recovered = await recoverAtStart(config, state, log, events);
+        // Runs workers were given whose jobs Redis lost: queued again (the state database says they are in flight).
+        const connection = state.redis.duplicate({ maxRetriesPerRequest: null });
+        const queue = createOperationsQueue(connection, config.redis.prefix, { runs: state.runs });
+        try {
+          for (const id of await requeueVanishedJobs({ runs: state.runs, queue, log })) console.error(`pachbackup: queued run ${id} again: its job was gone from Redis`);
+        } finally {
+          await queue.close();
+          await connection.quit().catch(() => connection.disconnect());
+        }
         print(opts.json, recovered, () => (recovered.length ? recovered.map(describeResult).join('\n') : 'Nothing to recover: no backup was left in flight.'));
       } finally {
         await state.close();

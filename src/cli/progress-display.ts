@@ -57,6 +57,10 @@ export function createProgressDisplay(out: NodeJS.WriteStream = process.stderr):
       case 'run-finished':
         clear();
         break;
+      case 'run-handed-back':
+        clear();
+        out.write(`${tty ? '  ↩' : `[${event.at}]`} handed back: ${event.reason}\n`);
+        break;
       default:
         break;
     }

@@ -15,6 +15,7 @@ import { createMetrics, loadClusterMetrics, type PachbackupMetrics } from '../ob
 import { redisCheck, stateDatabaseCheck } from '../observability/readiness-checks.js';
 import { clusterAdapters, type ClusterAdapters } from '../runtime/cluster-adapters.js';
 import { connectState, type StateConnections } from '../runtime/connect-state.js';
+import { createShutdown, exitOnSignal, type Shutdown } from '../runtime/graceful-shutdown.js';
 import { createScheduleJobs } from '../schedules/schedule-jobs.js';
 import { createScheduleStore } from '../schedules/schedule-store.js';
 import { createSchedules } from '../schedules/schedules.js';
@@ -22,18 +23,6 @@ import { createClusterReads } from '../status/cluster-reads.js';
 import { createPendingConfirmations } from '../slack/pending-confirmations.js';
 import { createReplayGuard } from '../slack/replay-guard.js';
 import { slackClientOptions, startSlackApp } from '../slack/start-slack-app.js';
-
-/** Waits for SIGINT/SIGTERM, then runs `stop` — the graceful shutdown of a long-running process. */
-function untilSignal(log: Logger, stop: () => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
-    const handler = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      void stop().finally(resolve);
-    };
-    process.once('SIGINT', handler);
-    process.once('SIGTERM', handler);
-  });
-}
 
 /** A start that fails closes what was opened before it, so the process exits with the error instead of hanging on open connections. */
 async function startedOrClosed<T>(start: Promise<T>, close: () => Promise<unknown>): Promise<T> {
@@ -60,12 +49,12 @@ export async function serve(
   config: Config,
   state: StateConnections,
   log: Logger,
-  options: { withWorker: boolean; fallbackZone: string; host: string; workerLockDurationMs?: number; metrics?: PachbackupMetrics },
+  options: { withWorker: boolean; fallbackZone: string; host: string; workerLockDurationMs?: number; metrics?: PachbackupMetrics; shutdown?: Shutdown },
 ) {
   if (!config.slack) throw new PachbackupError('config-invalid', `${config.source} has no \`slack\` section`, { hint: 'add slack.botToken and slack.signingSecret (or appToken for Socket Mode)' });
   // BullMQ does not close a connection it was given: closing the queue closes its connection too.
   const queueConnection = state.redis.duplicate({ maxRetriesPerRequest: null });
-  const queue = createOperationsQueue(queueConnection, config.redis.prefix);
+  const queue = createOperationsQueue(queueConnection, config.redis.prefix, { runs: state.runs });
   const closeQueue = async () => {
     await queue.close();
     queueConnection.disconnect();
@@ -113,15 +102,18 @@ export async function serve(
         fallbackZone: options.fallbackZone,
         estimate,
         ...(options.metrics ? { metrics: options.metrics } : {}),
+        ...(options.shutdown ? { shutdown: options.shutdown } : {}),
         ...(options.workerLockDurationMs ? { lockDurationMs: options.workerLockDurationMs } : {}),
       }), async () => (await app.stop(), await closeQueue()))
     : undefined;
   log.info({ mode: config.slack.appToken ? 'socket' : 'http', port: app.port, worker: options.withWorker }, 'pachbackup is serving Slack');
   return {
     port: app.port,
+    /** Stops answering Slack and (with a worker) taking jobs at once, then closes what it opened. */
     async stop() {
+      const stoppingWorker = worker?.stop();
       await app.stop();
-      await worker?.stop();
+      await stoppingWorker;
       await closeQueue();
     },
   };
@@ -158,6 +150,19 @@ function positiveInteger(option: string) {
   };
 }
 
+/**
+ * Starts a long-running process and keeps it until SIGTERM or SIGINT, then stops it within
+ * `shutdownGraceSeconds` (see `exitOnSignal`). A signal that arrives while it still starts (crash recovery may
+ * be resuming a cluster) is honoured as soon as the start is done: `start` returns the process's `stop`.
+ */
+async function runUntilSignal(config: Config, log: Logger, start: (shutdown: Shutdown) => Promise<() => Promise<void>>): Promise<void> {
+  const shutdown = createShutdown();
+  const starting = start(shutdown);
+  const exited = exitOnSignal({ log, shutdown, graceMs: config.shutdownGraceSeconds * 1000, stop: async () => (await starting)() });
+  await starting; // a start that fails fails the command
+  await exited;
+}
+
 /** `pachbackup serve` and `pachbackup worker`: the long-running processes. */
 export function registerServeCommands(program: Command): void {
   program
@@ -169,16 +174,18 @@ export function registerServeCommands(program: Command): void {
     .action(async (opts: { config: string; withWorker?: boolean; zone: string }) => {
       const config = loadConfig(opts.config);
       const log = processLogger('pachbackup-serve');
-      const state = await connectState(config);
-      const { metrics, health } = await startedOrClosed(startObservability(config, state, log, 'serve'), () => state.close());
-      const running = await startedOrClosed(
-        serve(config, state, log, { withWorker: opts.withWorker ?? false, fallbackZone: opts.zone, host: process.env.PACHBACKUP_LISTEN_HOST ?? '0.0.0.0', metrics }),
-        async () => (await health.close(), await state.close()),
-      );
-      await untilSignal(log, async () => {
-        await running.stop();
-        await health.close();
-        await state.close();
+      await runUntilSignal(config, log, async (shutdown) => {
+        const state = await connectState(config);
+        const { metrics, health } = await startedOrClosed(startObservability(config, state, log, 'serve'), () => state.close());
+        const running = await startedOrClosed(
+          serve(config, state, log, { withWorker: opts.withWorker ?? false, fallbackZone: opts.zone, host: process.env.PACHBACKUP_LISTEN_HOST ?? '0.0.0.0', metrics, shutdown }),
+          async () => (await health.close(), await state.close()),
+        );
+        return async () => {
+          await running.stop();
+          await health.close();
+          await state.close();
+        };
       });
     });
 
@@ -192,19 +199,21 @@ export function registerServeCommands(program: Command): void {
     .action(async (opts: { config: string; concurrency: number; ranges: number; zone: string }) => {
       const config = loadConfig(opts.config);
       const log = processLogger('pachbackup-worker');
-      const state = await connectState(config);
-      const { metrics, health } = await startedOrClosed(startObservability(config, state, log, 'worker'), () => state.close());
-      const slack = config.slack ? new WebClient(config.slack.botToken, slackClientOptions(config.slack)) : undefined;
-      const lockMs = Number(process.env.PACHBACKUP_JOB_LOCK_MS);
-      const worker = await startedOrClosed(
-        startReportingWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, rangeConcurrency: opts.ranges, fallbackZone: opts.zone, metrics, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) }),
-        async () => (await health.close(), await state.close()),
-      );
-      log.info({ concurrency: opts.concurrency, ranges: opts.ranges }, 'pachbackup worker is running');
-      await untilSignal(log, async () => {
-        await worker.stop();
-        await health.close();
-        await state.close();
+      await runUntilSignal(config, log, async (shutdown) => {
+        const state = await connectState(config);
+        const { metrics, health } = await startedOrClosed(startObservability(config, state, log, 'worker'), () => state.close());
+        const slack = config.slack ? new WebClient(config.slack.botToken, slackClientOptions(config.slack)) : undefined;
+        const lockMs = Number(process.env.PACHBACKUP_JOB_LOCK_MS);
+        const worker = await startedOrClosed(
+          startReportingWorker({ config, state, log, ...(slack ? { slack } : {}), concurrency: opts.concurrency, rangeConcurrency: opts.ranges, fallbackZone: opts.zone, metrics, shutdown, ...(lockMs > 0 ? { lockDurationMs: lockMs } : {}) }),
+          async () => (await health.close(), await state.close()),
+        );
+        log.info({ concurrency: opts.concurrency, ranges: opts.ranges }, 'pachbackup worker is running');
+        return async () => {
+          await worker.stop();
+          await health.close();
+          await state.close();
+        };
       });
     });
 }

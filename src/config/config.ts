@@ -14,6 +14,8 @@ export interface Config {
   /** `password`: Redis's (AUTH), when it is not in the URL (`redis.password`). */
   redis: { url: string; prefix: string; password?: string };
   slack?: SlackConfig;
+  /** The longest `serve` and `worker` take to stop after SIGTERM/SIGINT (default 25 s). */
+  shutdownGraceSeconds: number;
   clusters: Record<string, ClusterConfig>;
 }
 

@@ -114,6 +114,7 @@ function resolveConfig(raw: RawConfig, source: string, r: Resolver): Config {
     source,
     stateDatabaseUrl: r.value('stateDatabase.url', raw.stateDatabase.url) ?? '',
     redis: { url: r.value('redis.url', raw.redis.url) ?? '', prefix: raw.redis.prefix },
+    shutdownGraceSeconds: raw.shutdownGraceSeconds,
     clusters,
   };
   checkUrl(r, 'stateDatabase.url', config.stateDatabaseUrl, ['postgres:', 'postgresql:'], 'postgres://user@host:5432/pachbackup');

@@ -274,6 +274,11 @@ export const configSchema = z.strictObject({
     prefix: z.string().regex(/^[A-Za-z0-9:_-]+$/).default('pachbackup'),
   }),
   slack: slackSchema.optional(),
+  /**
+   * How long `serve` and `worker` take at most to stop after SIGTERM or SIGINT: a running operation is handed
+   * back, finished or undone within it. Keep the pods' terminationGracePeriodSeconds above it (deploy/).
+   */
+  shutdownGraceSeconds: z.int().min(5, 'from 5 to 3600 seconds').max(3600, 'from 5 to 3600 seconds').default(25),
   clusters: z.record(dnsLabel, clusterSchema).refine((clusters) => Object.keys(clusters).length > 0, {
     message: 'expected at least one cluster, e.g. `clusters: { prod: { ... } }`',
   }),

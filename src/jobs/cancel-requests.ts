@@ -15,6 +15,7 @@ export async function requestCancel(redis: Redis, prefix: string, runId: string)
 /** Subscribes on a dedicated connection (a subscribed connection can do nothing else). */
 export async function onCancelRequest(redis: Redis, prefix: string, handler: (runId: string) => void): Promise<() => Promise<void>> {
   const subscriber = redis.duplicate();
+  subscriber.on('error', () => undefined); // ioredis reconnects and subscribes again by itself
   await subscriber.subscribe(cancelChannel(prefix));
   subscriber.on('message', (_channel: string, runId: string) => handler(runId));
   return async () => {

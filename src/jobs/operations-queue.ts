@@ -1,4 +1,5 @@
 import { Queue, type ConnectionOptions } from 'bullmq';
+import type { RunStore } from '../state/run-store.js';
 
 /** Where a run reports in Slack: the ops-channel message the app posted for it. */
 export interface SlackRunTarget {
@@ -91,19 +92,24 @@ export function operationsQueueName(prefix: string): string {
 }
 
 /**
- * The queue every operation goes through. The job id is the run id, so a run is enqueued at most once however
+ * The queue every operation goes through (given `runs`, each job is recorded with its run). The job id is the run id, so a run is enqueued at most once however
  * often it is requested (double clicks, retried requests). Jobs are not retried on failure — a failed backup is a
  * result, not an accident — but a job whose worker died is picked up again (stalled-job recovery) and resumes
  * from its checkpoints.
  */
-export function createOperationsQueue(connection: ConnectionOptions, prefix: string) {
+export function createOperationsQueue(connection: ConnectionOptions, prefix: string, options: { runs?: Pick<RunStore, 'setRunFields'> } = {}) {
   const queue = new Queue<OperationJobData>(operationsQueueName(prefix), {
     connection,
     defaultJobOptions: { attempts: 1, removeOnComplete: { age: 7 * 24 * 3600, count: 1000 }, removeOnFail: { age: 30 * 24 * 3600 } },
   });
   return {
     queue,
+    /**
+     * Queues a run's job — recorded with the run in the state database first (`runs`), so that a job Redis loses
+     * is queued again by recovery (see `requeueVanishedJobs`).
+     */
     async enqueue(data: BackupJobData | DrillJobData | RestoreJobData): Promise<void> {
+      await options.runs?.setRunFields(data.runId, { job: data });
       await queue.add(data.kind, data, { jobId: data.runId });
     },
     /** Whether the run's job is waiting for a worker or held by one. */

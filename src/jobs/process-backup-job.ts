@@ -5,11 +5,13 @@ import { runBackup, type BackupResult } from '../backup/run-backup.js';
 import type { Config } from '../config/config.js';
 import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 import type { Logger } from '../log.js';
+import type { Shutdown } from '../runtime/graceful-shutdown.js';
 import { createRunEvents } from '../runner/run-event.js';
 import { plannedSteps } from '../runner/step.js';
 import type { AuditLog } from '../state/audit-log.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
 import type { RunRecord, RunStore } from '../state/run-store.js';
+import { handJobBack } from './hand-back.js';
 import type { JobAuthority, JobRefusal } from './job-authority.js';
 import { openJobRun, refuseJob, subjectOf } from './job-run.js';
 import type { BackupJobData } from './operations-queue.js';
@@ -29,6 +31,8 @@ export interface BackupJobDeps {
   observers?: RunObserver<RunStart<BackupJobData>, BackupResult>[];
   /** Told about a job refused (to say why in Slack). */
   onRefused?: (refusal: JobRefusal) => Promise<void>;
+  /** The worker stopping: the run is handed back, finished or undone before its deadline (see `runSteps`). */
+  shutdown?: Shutdown;
 }
 
 /**
@@ -40,7 +44,7 @@ export interface BackupJobDeps {
  * processor's AbortSignal.
  */
 export function createBackupJobProcessor(deps: BackupJobDeps) {
-  return async (job: Job<BackupJobData>, _token?: string, signal?: AbortSignal): Promise<BackupResult | { id: string; status: string }> => {
+  return async (job: Job<BackupJobData>, token?: string, signal?: AbortSignal): Promise<BackupResult | { id: string; status: string }> => {
     const authorized = await deps.authority.backup(job);
     if (!authorized.ok) return refuseJob(deps, authorized.refusal, deps.log.child({ jobId: job.id }));
     const { run } = authorized;
@@ -48,6 +52,8 @@ export function createBackupJobProcessor(deps: BackupJobDeps) {
     const opened = await openJobRun(deps, { runId: run.id, cluster: run.cluster }, log);
     if (opened.done) return opened.done;
     const { existing } = opened;
+    // Fetched as the worker began to stop: another worker runs it.
+    if (deps.shutdown?.signal.aborted && (!existing || existing.phase === 'queued')) return handJobBack(job, token, log);
     const estimate = (run.estimate ?? undefined) as DowntimeEstimate | undefined;
     const backupDeps = deps.depsFor(run);
     const events = createRunEvents((err) => log.warn({ err }, 'a run event listener failed'));
@@ -63,7 +69,11 @@ export function createBackupJobProcessor(deps: BackupJobDeps) {
       });
       // A run that already started belongs to a dead worker (BullMQ gave us its stalled job): take over its lock.
       if (existing && existing.phase !== 'queued') backupDeps.session.lock = await deps.locks.takeOver(run.cluster, { runId: run.id, kind: 'backup', requestedBy: run.requestedBy }, signal);
-      const result = await runBackup({ deps: backupDeps, events, log, ...(signal ? { signal } : {}) });
+      const result = await runBackup({ deps: backupDeps, events, log, ...(signal ? { signal } : {}), ...(deps.shutdown ? { shutdown: deps.shutdown } : {}) });
+      if (result.handedBack) {
+        await observation.finish(result);
+        return await handJobBack(job, token, log);
+      }
       await deps.audit.record({
         actor: 'pachbackup',
         action: 'backup',

@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import { createDrillSteps, type DrillDeps } from '../drill/drill-steps.js';
 import { runDrill, type DrillResult } from '../drill/run-drill.js';
 import type { Logger } from '../log.js';
+import type { Shutdown } from '../runtime/graceful-shutdown.js';
 import { createRunEvents } from '../runner/run-event.js';
 import { plannedSteps } from '../runner/step.js';
 import type { AuditLog } from '../state/audit-log.js';
@@ -25,6 +26,8 @@ export interface DrillJobDeps {
   observers?: RunObserver<RunStart<DrillJobData>, DrillResult>[];
   /** Told about a job refused (to say why in Slack). */
   onRefused?: (refusal: JobRefusal) => Promise<void>;
+  /** The worker stopping: a drill is cancelled (its scratch removed) — it touches nothing of the cluster; run it again. */
+  shutdown?: Shutdown;
 }
 
 /**
@@ -47,7 +50,8 @@ export function createDrillJobProcessor(deps: DrillJobDeps) {
     let observation: Required<RunObservation<DrillResult>> | undefined;
     try {
       observation = await observeWith(deps.observers ?? [], { job, run: subjectOf(run), events, steps: plannedSteps(createDrillSteps(drillDeps)), createdAt: run.createdAt });
-      const result = await runDrill({ deps: drillDeps, events, log, ...(signal ? { signal } : {}) });
+      const stop = [signal, deps.shutdown?.signal].filter((s) => s !== undefined);
+      const result = await runDrill({ deps: drillDeps, events, log, ...(stop.length > 0 ? { signal: AbortSignal.any(stop) } : {}) });
       await deps.audit.record({
         actor: 'pachbackup',
         action: 'drill',

@@ -4,6 +4,8 @@ import type { ClusterConfig, Config } from '../config/config.js';
 import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Shutdown } from '../runtime/graceful-shutdown.js';
+import { handJobBack } from './hand-back.js';
 import type { AuthorizedRestore, JobAuthority, JobRefusal } from './job-authority.js';
 import { openJobRun, refuseJob } from './job-run.js';
 import type { RestoreDeps } from '../restore/restore-deps.js';
@@ -50,6 +52,8 @@ export interface RestoreJobDeps {
   observers?: RunObserver<RestoreRunStart, RestoreResult>[];
   /** Told about a job refused (to say why in Slack). */
   onRefused?: (refusal: JobRefusal) => Promise<void>;
+  /** The worker stopping: the run is handed back, finished or undone before its deadline (see `runSteps`). */
+  shutdown?: Shutdown;
 }
 
 /**
@@ -63,7 +67,7 @@ export interface RestoreJobDeps {
  * finished is not run twice. The audit names the requester and approvers the state database has.
  */
 export function createRestoreJobProcessor(deps: RestoreJobDeps) {
-  return async (job: Job<RestoreJobData>, _token?: string, signal?: AbortSignal): Promise<RestoreResult | { id: string; status: string }> => {
+  return async (job: Job<RestoreJobData>, token?: string, signal?: AbortSignal): Promise<RestoreResult | { id: string; status: string }> => {
     const authorized = await deps.authority.restore(job);
     if (!authorized.ok) return refuseJob(deps, authorized.refusal, deps.log.child({ jobId: job.id }));
     const { request, runId } = authorized;
@@ -72,6 +76,8 @@ export function createRestoreJobProcessor(deps: RestoreJobDeps) {
     const opened = await openJobRun(deps, { runId, cluster: request.cluster }, log);
     if (opened.done) return opened.done;
     const { cluster, existing } = opened;
+    // Fetched as the worker began to stop: another worker runs it.
+    if (deps.shutdown?.signal.aborted && (!existing || existing.phase === 'queued')) return handJobBack(job, token, log);
     const estimate = ((existing?.estimate ?? undefined) as DowntimeEstimate | undefined) ?? (await estimateOrNone(deps, cluster, plan, log));
     const restoreDeps = deps.depsFor(authorized);
     const events = createRunEvents((err) => log.warn({ err }, 'a run event listener failed'));
@@ -94,7 +100,11 @@ export function createRestoreJobProcessor(deps: RestoreJobDeps) {
       if (existing && existing.phase !== 'queued') {
         restoreDeps.session.lock = await deps.locks.takeOver(request.cluster, { runId, kind: 'restore', requestedBy }, signal);
       }
-      const result = await runRestore({ deps: restoreDeps, plan, events, log, ...(signal ? { signal } : {}), ...(estimate ? { estimate } : {}) });
+      const result = await runRestore({ deps: restoreDeps, plan, events, log, ...(signal ? { signal } : {}), ...(estimate ? { estimate } : {}), ...(deps.shutdown ? { shutdown: deps.shutdown } : {}) });
+      if (result.handedBack) {
+        await observation.finish(result);
+        return await handJobBack(job, token, log);
+      }
       await deps.audit.record({
         actor: 'pachbackup',
         action: 'restore',

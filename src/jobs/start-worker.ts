@@ -1,4 +1,5 @@
 import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { WebClient } from '@slack/web-api';
 import { recoverInterruptedRuns } from '../backup/recover-interrupted.js';
 import { recoverInterruptedRestores } from '../restore/recover-interrupted-restores.js';
@@ -15,6 +16,7 @@ import type { RestoreResult } from '../restore/run-restore.js';
 import { backupDepsFor } from '../runtime/backup-deps-for.js';
 import { clusterAdapters } from '../runtime/cluster-adapters.js';
 import type { StateConnections } from '../runtime/connect-state.js';
+import type { Shutdown } from '../runtime/graceful-shutdown.js';
 import { createHeadsUpProcessor } from '../schedules/post-heads-up.js';
 import { createScheduledBackupProcessor } from '../schedules/run-scheduled-backup.js';
 import { createScheduleJobs, HEADS_UP_JOB, SCHEDULED_BACKUP_JOB } from '../schedules/schedule-jobs.js';
@@ -23,8 +25,9 @@ import { createSchedules } from '../schedules/schedules.js';
 import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 import { createMaintenance, RETENTION_JOB, STALE_CHECK_JOB } from '../maintenance/maintenance-jobs.js';
 import { observeRun, type PachbackupMetrics } from '../observability/metrics.js';
-import type { RunKind } from '../state/run-store.js';
+import type { RunKind, RunRecord } from '../state/run-store.js';
 import { onCancelRequest } from './cancel-requests.js';
+import { jobEnded, requeueVanishedJobs } from './requeue-runs.js';
 import { createOperationsQueue, operationsQueueName, type BackupJobData, type DrillJobData, type HeadsUpJobData, type RestoreJobData, type OperationJobData, type ScheduledBackupJobData } from './operations-queue.js';
 import { createBackupJobProcessor } from './process-backup-job.js';
 import { createDrillJobProcessor } from './process-drill-job.js';
@@ -93,6 +96,8 @@ export async function startWorker(options: {
   metrics?: PachbackupMetrics;
   /** Key ranges of large copies this process works on at once (default 4), for any worker's operations. */
   rangeConcurrency?: number;
+  /** The process stopping: running operations are handed back, finished or undone before its deadline. */
+  shutdown?: Shutdown;
 }) {
   const { config, state, log, slack } = options;
   // Large copies of this worker's operations are split into ranges that every worker takes, this one included.
@@ -101,17 +106,17 @@ export async function startWorker(options: {
   const queueName = operationsQueueName(config.redis.prefix);
   const estimateBackupNow = options.estimate ?? ((cluster: ClusterConfig) => estimateWithFreshClients(state, cluster));
   const lockDuration = options.lockDurationMs ?? 30_000;
-  // Runs started by a CLI that died: no job will come back for them.
-  const hasJob = async (runId: string) => {
-    const { Queue } = await import('bullmq');
-    const queue = new Queue(queueName, { connection: state.redis.duplicate() });
-    try {
-      return (await queue.getJob(runId)) !== undefined;
-    } finally {
-      await queue.close();
-    }
+  // The Redis connections BullMQ is given are ours to close (BullMQ leaves a connection it was handed open).
+  const connections: Redis[] = [];
+  const connection = () => {
+    const c = state.redis.duplicate({ maxRetriesPerRequest: null });
+    c.on('error', () => undefined); // BullMQ reports what fails; ioredis reconnects
+    connections.push(c);
+    return c;
   };
-  const operations = createOperationsQueue(state.redis.duplicate({ maxRetriesPerRequest: null }), config.redis.prefix);
+  const operations = createOperationsQueue(connection(), config.redis.prefix, { runs: state.runs });
+  // Runs started by a CLI that died: no job will come back for them.
+  const hasJob = async (runId: string) => (await operations.queue.getJob(runId)) !== undefined;
   const scheduleJobs = createScheduleJobs(operations.queue);
   const schedules = createSchedules({ config, store: createScheduleStore(state.pool), jobs: scheduleJobs });
   const scheduleDeps = {
@@ -132,7 +137,7 @@ export async function startWorker(options: {
   // Jobs carry ids: what they may run is decided from the state database, with rights checked now (no cache).
   const authority = createJobAuthority({ config, runs: state.runs, requests: createRestoreRequestStore(state.pool), schedules, authorizer: createAuthorizer(slack, { cacheMs: 0 }) });
   const onRefused = options.observers?.refused;
-  const jobDeps = { config, runs: state.runs, locks: state.locks, audit: state.audit, log, authority, ...(onRefused ? { onRefused } : {}) };
+  const jobDeps = { config, runs: state.runs, locks: state.locks, audit: state.audit, log, authority, ...(onRefused ? { onRefused } : {}), ...(options.shutdown ? { shutdown: options.shutdown } : {}) };
   const processor = createBackupJobProcessor({
     ...jobDeps,
     observers: [metricsObserver(options.metrics, 'backup'), options.observers?.backup].filter((o) => o !== undefined),
@@ -163,33 +168,50 @@ export async function startWorker(options: {
     throw new PachbackupError('internal', `this worker does not know jobs named ${JSON.stringify(job.name)}`, { hint: 'run the same pachbackup version on every worker' });
   };
 
-  await recoverInterruptedRuns({
-    config,
-    runs: state.runs,
-    locks: state.locks,
-    log,
-    events: createRunEvents(),
-    depsFor: (run) => backupDepsFor(config.clusters[run.cluster]!, state, { id: run.id, requestedBy: run.requestedBy }),
-    only: async (run) => !(await hasJob(run.id)),
-  });
-
-  // Restores left in flight by a dead CLI process are ended here too; one with a job (an approved Slack restore)
-  // comes back through stalled-job recovery instead.
-  await recoverInterruptedRestores({
-    config,
-    runs: state.runs,
-    locks: state.locks,
-    log,
-    events: createRunEvents(),
-    depsFor: (run, record) => restoreDepsFor(config, config.clusters[run.cluster]!, state, { id: run.id, backupId: record.plan.backup.id, requestedBy: run.requestedBy }),
-    only: async (run) => !(await hasJob(run.id)),
-  });
-  await maintenance.sync();
-  const synced = await schedules.sync();
+  // What dead processes and a Redis that lost its data left behind, by the state database: runs a dead CLI
+  // process left (no job) or whose job ended without them are ended with their cluster resumed; runs whose job
+  // vanished are queued again; jobs Redis still has come back through BullMQ's stalled-job recovery instead.
+  const endable = async (run: RunRecord) => (!run.job && !(await hasJob(run.id))) || (await jobEnded(operations, run.id));
+  const recoverLeftRuns = async () => {
+    await recoverInterruptedRuns({
+      config,
+      runs: state.runs,
+      locks: state.locks,
+      log,
+      events: createRunEvents(),
+      depsFor: (run) => backupDepsFor(config.clusters[run.cluster]!, state, { id: run.id, requestedBy: run.requestedBy }),
+      only: endable,
+    });
+    await recoverInterruptedRestores({
+      config,
+      runs: state.runs,
+      locks: state.locks,
+      log,
+      events: createRunEvents(),
+      depsFor: (run, record) => restoreDepsFor(config, config.clusters[run.cluster]!, state, { id: run.id, backupId: record.plan.backup.id, requestedBy: run.requestedBy }),
+      only: endable,
+    });
+    await requeueVanishedJobs({ runs: state.runs, queue: operations, log });
+  };
+  await recoverLeftRuns();
+  // The job schedulers (schedules, housekeeping) live in Redis; a marker beside them says whether Redis still has them.
+  const syncedMarker = `${config.redis.prefix}:schedulers-synced`;
+  const syncSchedulers = async () => {
+    await maintenance.sync();
+    const synced = await schedules.sync();
+    await state.redis.set(syncedMarker, new Date().toISOString());
+    return synced;
+  };
+  const resyncSchedulersIfLost = async () => {
+    if ((await state.redis.exists(syncedMarker)) === 1) return;
+    await syncSchedulers();
+    log.warn('Redis had lost the job schedulers (restarted without its data?); they are made again from the schedules');
+  };
+  const synced = await syncSchedulers();
   if (synced.installed > 0 || synced.removed.length > 0) log.info(synced, 'job schedulers match the schedules');
 
   const worker = new Worker<OperationJobData>(queueName, dispatch, {
-    connection: state.redis.duplicate({ maxRetriesPerRequest: null }),
+    connection: connection(),
     concurrency: options.concurrency ?? 4,
     lockDuration,
     stalledInterval: Math.max(1000, Math.floor(lockDuration / 2)),
@@ -205,19 +227,34 @@ export async function startWorker(options: {
     ...(options.rangeConcurrency ? { concurrency: options.rangeConcurrency } : {}),
     lockDurationMs: lockDuration,
   });
+  worker.on('error', (err) => log.warn({ err }, 'the queue connection failed; BullMQ reconnects'));
   worker.on('stalled', (jobId) => log.warn({ jobId }, 'a worker died while running this job; it runs again from its checkpoints'));
   const stopCancels = await onCancelRequest(state.redis, config.redis.prefix, (runId) => {
     if (worker.cancelJob(runId, 'cancelled from Slack')) log.info({ runId }, 'cancelling');
   });
   await worker.waitUntilReady();
+  // And again every lock TTL, for what is left while this worker runs (Redis restarted empty, a CLI process died).
+  let sweeping: Promise<void> | undefined;
+  const sweep = setInterval(() => {
+    sweeping ??= recoverLeftRuns()
+      .then(() => resyncSchedulersIfLost())
+      .catch((err: unknown) => log.warn({ err }, 'could not look for runs left behind; trying again later'))
+      .finally(() => (sweeping = undefined));
+  }, state.locks.ttlMs);
+  sweep.unref();
   return {
     worker,
+    /** Takes no new job at once, waits for the running ones to end, and closes every connection it opened. */
     async stop() {
+      clearInterval(sweep);
+      const closing = worker.close();
       await stopCancels();
-      await worker.close();
+      await closing;
       await rangeWorker.stop();
+      await sweeping; // a recovery under way (resuming a cluster) finishes
       await operations.close();
       await ranges.close();
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
     },
   };
 }

@@ -2,6 +2,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
 import { watchUntil } from './watch-until.js';
+import { retryingApi } from './kube-retry.js';
 
 const MERGE_PATCH = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
@@ -86,10 +87,12 @@ export function createPachydermWorkloads(
   cluster: Pick<ClusterConfig, 'kubernetes' | 'pachyderm'>,
   options: { /** How long the API server may keep one watch open (default 300 s); waits watch again after. */ watchTimeoutSeconds?: number } = {},
 ) {
-  const apps = kc.makeApiClient(k8s.AppsV1Api);
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const batch = kc.makeApiClient(k8s.BatchV1Api);
-  const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+  // Every call is retried on throttling, 5xx and unreachable apiservers (see kube-retry.ts).
+  const service = `the Kubernetes API (${kc.getCurrentCluster()?.server ?? 'in-cluster'})`;
+  const apps = retryingApi(kc.makeApiClient(k8s.AppsV1Api), service);
+  const core = retryingApi(kc.makeApiClient(k8s.CoreV1Api), service);
+  const batch = retryingApi(kc.makeApiClient(k8s.BatchV1Api), service);
+  const authz = retryingApi(kc.makeApiClient(k8s.AuthorizationV1Api), service);
   const namespace = cluster.kubernetes.namespace;
   const { deployment: pachdName, quiesce, workerSelector } = cluster.pachyderm;
   const { watchTimeoutSeconds } = options;

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { ObjectStoreConfig } from '../config/config.js';
+import { createStoreRetryStrategy, STORE_RETRY_POLICY } from './store-retry-strategy.js';
 
 /**
  * An S3 client for one configured store. Checksums are computed only where the API requires them: with the
@@ -14,7 +15,9 @@ export function createS3Client(store: ObjectStoreConfig, options: { maxSockets?:
     ...(store.credentials ? { credentials: store.credentials } : {}),
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 5,
+    // Retries by the class of failure, with a budget per request (see store-retry-strategy.ts).
+    maxAttempts: STORE_RETRY_POLICY.maxAttempts,
+    retryStrategy: createStoreRetryStrategy(`the object store (${store.endpoint ?? 'S3'}, bucket ${store.bucket})`),
     requestHandler: { httpAgent: { maxSockets: options.maxSockets ?? 64, keepAlive: true }, httpsAgent: { maxSockets: options.maxSockets ?? 64, keepAlive: true } },
   });
 }

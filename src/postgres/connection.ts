@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { ClientConfig } from 'pg';
 import type { PostgresConfig } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
+import { withConnectRetry } from './postgres-retry.js';
 
 /**
  * How pachbackup reaches PostgreSQL, for its own queries (node-pg) and for the libpq tools it runs (pg_dump,
@@ -194,7 +195,8 @@ export async function connectPostgres(config: PostgresConfig, database: string):
     if (!offers) first = alternateClientConfig(config, database, false);
   }
   try {
-    return await openClient(first);
+    // A server that cannot be reached yet (restarting, failing over) is tried again for a while.
+    return await withConnectRetry(`PostgreSQL at ${config.host}:${config.port}`, () => openClient(first));
   } catch (err) {
     // allow: libpq retries with TLS when the plain attempt is rejected by pg_hba (e.g. `hostssl` only).
     if (config.sslmode === 'allow' && sqlState(err) === '28000') {
@@ -217,7 +219,7 @@ export async function connectPostgresUrl(url: string, database?: string): Promis
     connectionString = u.toString();
   }
   try {
-    return await openClient({ connectionString, application_name: APPLICATION_NAME, connectionTimeoutMillis: CONNECT_TIMEOUT_SECONDS * 1000 });
+    return await withConnectRetry(`PostgreSQL at ${describeUrl(url, database)}`, () => openClient({ connectionString, application_name: APPLICATION_NAME, connectionTimeoutMillis: CONNECT_TIMEOUT_SECONDS * 1000 }));
   } catch (err) {
     throw connectionError(err, describeUrl(url, database), undefined);
   }

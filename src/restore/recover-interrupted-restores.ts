@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { isProcessRunning } from '../runtime/is-process-running.js';
 import type { RunEvents } from '../runner/run-event.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
+import { runLeftBehind } from '../state/run-lease.js';
 import type { RunRecord, RunStore } from '../state/run-store.js';
 import type { RestoreDeps } from './restore-deps.js';
 import { runRestore, type RestoreResult, type RestoreRunRecord } from './run-restore.js';
@@ -24,10 +25,12 @@ export async function recoverInterruptedRestores(options: {
 }): Promise<RestoreResult[]> {
   const { runs, locks, log } = options;
   const recovered: RestoreResult[] = [];
+  // In flight by the state database (not Redis, which may have lost its data).
   const active = await runs.listRuns({ kind: 'restore', phases: ['validating', 'running'], limit: 100 });
   for (const run of active) {
     const record = run.result as RestoreRunRecord | null;
     if (!options.config.clusters[run.cluster] || !record?.plan || (options.only && !(await options.only(run)))) continue;
+    if (!(await runLeftBehind(runs, run, isProcessRunning))) continue; // a live process holds it
     const free = await locks.clearIfHolderDead(run.cluster, isProcessRunning);
     if (!free) continue;
     let lock;

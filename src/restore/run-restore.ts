@@ -5,7 +5,10 @@ import type { Logger } from '../log.js';
 import type { RunEvents } from '../runner/run-event.js';
 import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 import type { RunPhase } from '../runner/run-phase.js';
+import { expectedStepSeconds, runInterruptions } from '../runner/interruption.js';
 import { runSteps } from '../runner/run-steps.js';
+import { LOST_LOCK } from '../state/cluster-lock.js';
+import { holdRunLease, LOST_LEASE, refuseIfClusterBusy, type RunLease } from '../state/run-lease.js';
 import type { RestoreDeps } from './restore-deps.js';
 import type { RestoreOutputs } from './restore-outputs.js';
 import type { RestorePlan } from './restore-plan.js';
@@ -29,6 +32,8 @@ export interface RestoreResult {
   objects: { mode: 'copy' | 'backup-pool'; bucket: string; prefix: string; total: number; copied: number; copiedBytes: number; skipped: number };
   /** Where the rendered values are and the command that installs Pachyderm on the restored state. */
   helm?: { valuesKey: string; valuesUrl: string; command: string };
+  /** Why the run was handed back to the queue (status `queued`): another worker carries it on. */
+  handedBack?: string;
 }
 
 /** What a run record of a restore keeps under `result` while it runs (recovery reads the plan from it). */
@@ -44,7 +49,7 @@ export function restoreDowntimeOf(o: Partial<RestoreOutputs>): number | undefine
 export function summarizeRestore(
   deps: Pick<RestoreDeps, 'restoreId' | 'target' | 'backup'>,
   plan: RestorePlan,
-  outcome: { phase: RunPhase; error?: string; warnings: string[]; outputs: Partial<RestoreOutputs> },
+  outcome: { phase: RunPhase; error?: string; handedBack?: string; warnings: string[]; outputs: Partial<RestoreOutputs> },
 ): RestoreResult {
   const o = outcome.outputs;
   const copies = [o.objectCopy, o.objectDelta].filter((c) => c !== undefined);
@@ -79,6 +84,7 @@ export function summarizeRestore(
       skipped: o.objectCopy ? o.objectCopy.skipped - (o.objectDelta?.copied ?? 0) : 0,
     },
     ...(o.helmValues ? { helm: { valuesKey: o.helmValues.key, valuesUrl: `s3://${deps.backup.store.bucket}/${o.helmValues.key}`, command: o.helmValues.command } } : {}),
+    ...(outcome.handedBack ? { handedBack: outcome.handedBack } : {}),
   };
 }
 
@@ -100,6 +106,8 @@ export async function runRestore(options: {
   abortReason?: string;
   /** The downtime announced for it, kept with the run so that `history` compares it with the real one. */
   estimate?: DowntimeEstimate;
+  /** The process is stopping: the run is handed back, finished or undone before its deadline (see `runSteps`). */
+  shutdown?: { signal: AbortSignal; deadline(): number };
 }): Promise<RestoreResult> {
   const { deps, plan, log } = options;
   const existing = await deps.runs.getRun(deps.restoreId);
@@ -111,18 +119,33 @@ export async function runRestore(options: {
       return refuse(options, existing !== undefined, err);
     }
   }
-  if (!existing) {
-    await deps.runs.createRun({ id: deps.restoreId, kind: 'restore', cluster: deps.target.name, requestedBy: deps.requestedBy, note: deps.note ?? `restore of ${plan.backup.id}`, ...(options.estimate ? { estimate: options.estimate } : {}) });
-    const record: RestoreRunRecord = { plan, ...(deps.approvedBy ? { approvedBy: deps.approvedBy } : {}) };
-    await deps.runs.setRunFields(deps.restoreId, { result: record });
+  const lock = deps.session.lock;
+  let lease: RunLease;
+  try {
+    await refuseIfClusterBusy(deps.runs, deps.target.name, deps.restoreId);
+    if (!existing) {
+      await deps.runs.createRun({ id: deps.restoreId, kind: 'restore', cluster: deps.target.name, requestedBy: deps.requestedBy, note: deps.note ?? `restore of ${plan.backup.id}`, ...(options.estimate ? { estimate: options.estimate } : {}) });
+      const record: RestoreRunRecord = { plan, ...(deps.approvedBy ? { approvedBy: deps.approvedBy } : {}) };
+      await deps.runs.setRunFields(deps.restoreId, { result: record });
+    }
+    lease = await holdRunLease(deps.runs, deps.restoreId, deps.locks.ttlMs);
+  } catch (err) {
+    await lock.release().catch(() => undefined);
+    if (!(err instanceof PachbackupError) || err.code !== 'conflict' || options.mode === 'abort') throw err;
+    return refuse(options, existing !== undefined, err);
   }
   const cancel = new AbortController();
   setMaxListeners(0, cancel.signal);
   const onAbort = () => cancel.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  deps.session.lock.keepAlive(() => {
-    log.error({ runId: deps.restoreId }, 'lost the cluster lock; cancelling the restore so that two operations never overlap');
-    cancel.abort();
+  const interruptions = runInterruptions(options.shutdown);
+  lock.keepAlive(() => {
+    log.error({ runId: deps.restoreId }, 'lost the cluster lock; stopping the restore at a safe point so that two operations never overlap');
+    interruptions.interrupt(LOST_LOCK);
+  });
+  lease.keepAlive(() => {
+    log.error({ runId: deps.restoreId }, 'lost the run lease; stopping the restore at a safe point');
+    interruptions.interrupt(LOST_LEASE);
   });
   try {
     const outcome = await runSteps<RestoreOutputs>({
@@ -136,13 +159,17 @@ export async function runRestore(options: {
       downtime: restoreDowntimeOf,
       ...(options.mode ? { mode: options.mode } : {}),
       ...(options.abortReason ? { abortReason: options.abortReason } : {}),
+      interruptions,
+      expectedSeconds: expectedStepSeconds(existing?.estimate ?? options.estimate),
     });
     const result = summarizeRestore(deps, outcome.outputs.plan ?? plan, outcome);
     await deps.runs.setRunFields(deps.restoreId, { result });
     return result;
   } finally {
+    interruptions.dispose();
     options.signal?.removeEventListener('abort', onAbort);
-    await deps.session.lock?.release().catch((err: unknown) => log.warn({ err }, 'could not release the cluster lock; it expires by itself'));
+    await lease.release().catch((err: unknown) => log.warn({ err }, 'could not release the run lease; it expires by itself'));
+    await lock.release().catch((err: unknown) => log.warn({ err }, 'could not release the cluster lock; it expires by itself'));
   }
 }
 
@@ -152,8 +179,9 @@ async function refuse(options: { deps: RestoreDeps; plan: RestorePlan; events: R
   const error = describeError(err);
   if (!runExists) {
     await deps.runs.createRun({ id: deps.restoreId, kind: 'restore', cluster: deps.target.name, requestedBy: deps.requestedBy, phase: 'failed-validation', note: deps.note ?? `restore of ${plan.backup.id}` });
-    await deps.runs.finishRun(deps.restoreId, { phase: 'failed-validation', error, warnings: [] });
   }
+  // A queued run refused (the cluster busy) ends here too: it does not wait in the state database forever.
+  await deps.runs.finishRun(deps.restoreId, { phase: 'failed-validation', error, warnings: [] });
   events.emit({ type: 'run-finished', runId: deps.restoreId, at: new Date().toISOString(), phase: 'failed-validation', error, warnings: [] });
   return summarizeRestore(deps, plan, { phase: 'failed-validation', error, warnings: [], outputs: {} });
 }

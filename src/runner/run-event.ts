@@ -14,6 +14,11 @@ export interface StepProgress {
   objectsDone?: number;
   objectsTotal?: number;
   message?: string;
+  /**
+   * A service has been failing for a while and is being retried (or answers again): told once a series of retries
+   * has lasted `RETRY_NOTICE_AFTER_MS`, never for a blip.
+   */
+  retry?: { service: string; since: string; attempts: number; error?: string; recovered: boolean };
 }
 
 /**
@@ -28,7 +33,9 @@ export type RunEvent =
   | { type: 'step-failed'; runId: string; at: string; step: string; durationMs: number; error: string; critical: boolean }
   | { type: 'undo-started'; runId: string; at: string; step: string; title: string; cause: UndoCause }
   | { type: 'undo-finished'; runId: string; at: string; step: string; state: Extract<StepState, 'undone' | 'undo-failed'>; error?: string }
-  | { type: 'run-finished'; runId: string; at: string; phase: RunPhase; error?: string; downtimeSeconds?: number; warnings: string[] };
+  | { type: 'run-finished'; runId: string; at: string; phase: RunPhase; error?: string; downtimeSeconds?: number; warnings: string[] }
+  /** The run stopped outside its pause (its process shut down, its lease was lost) and waits for another process. */
+  | { type: 'run-handed-back'; runId: string; at: string; reason: string };
 
 /** Why a run's changes are being undone: a step failed, someone cancelled the run, or a crashed attempt is aborted. */
 export type UndoCause = 'failure' | 'cancel' | 'abort';

@@ -1,7 +1,10 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError, PachbackupError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { RunStore, StepRecord } from '../state/run-store.js';
+import type { Interruptions } from './interruption.js';
+import { createRetryDigest, withRetryNotices } from './retry-notices.js';
 import type { RunEvents, StepSizes, UndoCause } from './run-event.js';
 import type { RunPhase } from './run-phase.js';
 import type { Step, StepContext, StepResult } from './step.js';
@@ -26,11 +29,33 @@ export interface RunStepsOptions<O> {
   downtime?: (outputs: Partial<O>) => number | undefined;
   /** Attempts for each compensation before giving up on it (and saying so loudly). */
   undoAttempts?: number;
+  /**
+   * Stops that are not a cancel: the process shutting down, a lost lease. Where the run is decides how it stops:
+   * - before the cluster is paused (the first downtime step), and after it is back: the current step stops, the
+   *   compensations of what is in effect run, and the run is handed back (phase `queued`, outcome `handedBack`)
+   *   for another process to carry on from its checkpoints — an interruption without a deadline lets a run
+   *   that is past its pause finish instead;
+   * - while it is paused: the run finishes if the downtime steps left, as `expectedSeconds` predicts them, end
+   *   before the deadline with the undo's time to spare (and is undone as soon as that stops being true);
+   *   otherwise — or without a deadline or an estimate — the current step stops, the cluster is resumed by the
+   *   compensations, and the run ends `cancelled` (or the interruption's `phase`) with the reason.
+   */
+  interruptions?: Interruptions;
+  /** What the run's estimate says a step takes, in seconds (the high end of the range), for the decision above. */
+  expectedSeconds?: (step: string) => number | undefined;
 }
 
+/** Time kept back before an interruption's deadline for what follows a stop (reporting, closing). */
+const STOP_MARGIN_MS = 3000;
+/** What resuming a paused cluster takes when the estimate has no figure for it. */
+const DEFAULT_UNDO_MS = 10_000;
+
 export interface RunOutcome<O> {
+  /** `queued` when the run was handed back (see `handedBack`). */
   phase: RunPhase;
   error?: string;
+  /** Why the run was handed back for another process to carry on (an interruption outside the pause). */
+  handedBack?: string;
   warnings: string[];
   outputs: Partial<O>;
   downtimeSeconds?: number;
@@ -98,6 +123,13 @@ export async function runSteps<O>(options: RunStepsOptions<O>): Promise<RunOutco
     },
   });
 
+  /** Retries that last are told as the step's progress (see `createRetryDigest`); blips are not. */
+  const retryDigestFor = (step: Step<O>) =>
+    createRetryDigest((message, retry) => {
+      log.warn({ step: step.name, retry }, message);
+      events.emit({ type: 'step-progress', runId, at: now(), step: step.name, progress: { message, retry } });
+    });
+
   const finish = async (phase: RunPhase, error?: string): Promise<RunOutcome<O>> => {
     const downtimeSeconds = options.downtime?.(outputs);
     await store.finishRun(runId, { phase, warnings, ...(error ? { error } : {}), ...(downtimeSeconds !== undefined ? { downtimeSeconds } : {}) });
@@ -116,7 +148,7 @@ export async function runSteps<O>(options: RunStepsOptions<O>): Promise<RunOutco
       let lastError: unknown;
       for (let attempt = 1; attempt <= attempts; attempt++) {
         try {
-          await step.undo!(contextFor(step, undoSignal));
+          await withRetryNotices(retryDigestFor(step), () => step.undo!(contextFor(step, undoSignal)));
           lastError = undefined;
           break;
         } catch (err) {
@@ -145,48 +177,137 @@ export async function runSteps<O>(options: RunStepsOptions<O>): Promise<RunOutco
     return finish('failed', undoFailure ? `${reason}; ${undoFailure}` : reason);
   }
 
-  let optionalFailures = 0;
-  for (const [position, step] of steps.entries()) {
-    const record = records.get(step.name);
-    if (record && (record.state === 'done' || record.state === 'skipped')) continue;
-    if (signal.aborted) {
-      const undoFailure = await compensate('cancel');
-      return finish('cancelled', undoFailure ?? 'cancelled before it finished');
+  // Interruptions (shutdown, lost lease): `decide` says when to stop the current step; steps see `stepSignal`.
+  let pauseStarted = steps.some((s) => s.downtime && records.get(s.name) !== undefined && records.get(s.name)!.state !== 'pending');
+  let current: Step<O> | undefined;
+  let currentStarted = 0;
+  let committedToFinish = false;
+  const stop = new AbortController();
+  const stepSignal = AbortSignal.any([signal, stop.signal]);
+  setMaxListeners(0, stepSignal); // one signal fans out to every request of a step (many copies in flight)
+  const paused = () => Boolean(current?.downtime) || undoStack.some((s) => s.downtime);
+  /** Seconds the paused part still needs (downtime steps not done, the current one less what it ran), or undefined. */
+  const pausedWorkLeft = (): number | undefined => {
+    let total = 0;
+    for (const step of steps) {
+      if (!step.downtime) continue;
+      const state = records.get(step.name)?.state;
+      if ((state === 'done' || state === 'skipped') && step !== current) continue;
+      const expected = options.expectedSeconds?.(step.name);
+      if (expected === undefined) return undefined;
+      total += step === current ? Math.max(0, expected - (performance.now() - currentStarted) / 1000) : expected;
     }
-    await emitPhase(step.validation ? 'validating' : 'running');
-    await store.stepStarted(runId, step.name);
-    events.emit({ type: 'step-started', runId, at: now(), step: step.name, title: step.title, position, total: steps.length, downtime: step.downtime ?? false });
-    const started = performance.now();
-    const ctx = contextFor(step, signal);
-    try {
-      const already = step.isDone ? await step.isDone(ctx) : undefined;
-      const result: StepResult<O> = already ?? (await step.run(ctx));
-      const durationMs = performance.now() - started;
-      Object.assign(outputs, result.output ?? {});
-      const sizes: StepSizes = result.sizes ?? {};
-      const state = already ? 'skipped' : 'done';
-      await store.stepFinished(runId, step.name, { state, durationMs, sizes, output: result.output ?? {} });
-      events.emit({ type: 'step-finished', runId, at: now(), step: step.name, state, durationMs, sizes, ...(result.summary ? { summary: result.summary } : {}) });
-      applyEffect(step, undoStack, steps);
-    } catch (err) {
-      const durationMs = performance.now() - started;
-      const message = describeError(err);
-      await store.stepFinished(runId, step.name, { state: 'failed', durationMs, error: message });
-      events.emit({ type: 'step-failed', runId, at: now(), step: step.name, durationMs, error: message, critical: !step.optional });
-      if (step.optional && !signal.aborted) {
-        optionalFailures += 1;
-        warnings.push(`${step.title} failed: ${message}`);
-        continue;
+    return total;
+  };
+  const decide = (): void => {
+    const interruption = options.interruptions?.current();
+    if (!interruption || stop.signal.aborted || signal.aborted) return;
+    const left = interruption.deadline === undefined ? undefined : interruption.deadline - Date.now() - STOP_MARGIN_MS;
+    if (paused()) {
+      // Undoing the pause costs what resuming does: the step that compensates it.
+      const resume = steps.find((s) => s.compensates !== undefined && steps.some((t) => t.name === s.compensates && t.downtime));
+      const undoMs = (options.expectedSeconds?.(resume?.name ?? '') ?? DEFAULT_UNDO_MS / 1000) * 1000;
+      const work = pausedWorkLeft();
+      if (!committedToFinish && left !== undefined && work !== undefined && work * 1000 <= left) {
+        committedToFinish = true;
+        log.warn({ reason: interruption.reason, pausedWorkLeftSeconds: Math.round(work), leftSeconds: Math.round(left / 1000) }, 'interrupted while paused: the rest of the pause fits before the deadline; finishing it');
       }
-      log.error({ err, step: step.name }, 'step failed');
-      if (step.undo) undoStack.push(step);
-      const undoFailure = await compensate(signal.aborted ? 'cancel' : 'failure');
-      const phase: RunPhase = signal.aborted ? 'cancelled' : step.validation ? 'failed-validation' : 'failed';
-      const error = signal.aborted ? `cancelled during "${step.title}"` : `${step.title}: ${message}`;
-      return finish(phase, undoFailure ? `${error}; ${undoFailure}` : error);
+      if (committedToFinish && left !== undefined && undoMs < left) return;
+      stop.abort(interruption.reason);
+    } else if (!pauseStarted || (left !== undefined && left <= 0)) {
+      stop.abort(interruption.reason);
     }
+  };
+  const onInterrupted = () => {
+    decide();
+    if (!stop.signal.aborted && !watch) watch = setInterval(decide, 500);
+  };
+  let watch: NodeJS.Timeout | undefined;
+  options.interruptions?.signal.addEventListener('abort', onInterrupted, { once: true });
+  if (options.interruptions?.signal.aborted) onInterrupted();
+
+  /** Stops for the interruption: undoes what is in effect, then ends the run (while paused) or hands it back. */
+  const stopForInterruption = async (interrupted?: Step<O>): Promise<RunOutcome<O>> => {
+    const interruption = options.interruptions!.current()!;
+    const wasPaused = paused();
+    if (interrupted?.undo) undoStack.push(interrupted);
+    else if (interrupted) await store.setStepState(runId, interrupted.name, 'pending');
+    const undoFailure = await compensate((interruption.phase ?? 'cancelled') === 'cancelled' ? 'cancel' : 'failure');
+    if (wasPaused || undoFailure) {
+      const error = `${interruption.reason}: stopped during "${interrupted?.title ?? 'the run'}"${wasPaused ? ' and resumed the cluster' : ''}`;
+      return finish(interruption.phase ?? 'cancelled', undoFailure ? `${error}; ${undoFailure}` : error);
+    }
+    await store.setPhase(runId, 'queued');
+    events.emit({ type: 'run-handed-back', runId, at: now(), reason: interruption.reason });
+    log.warn({ reason: interruption.reason }, 'handed the run back: another process carries on from its checkpoints');
+    return { phase: 'queued', handedBack: interruption.reason, warnings, outputs };
+  };
+
+  try {
+    let optionalFailures = 0;
+    for (const [position, step] of steps.entries()) {
+      const record = records.get(step.name);
+      if (record && (record.state === 'done' || record.state === 'skipped')) continue;
+      if (signal.aborted) {
+        const undoFailure = await compensate('cancel');
+        return finish('cancelled', undoFailure ?? 'cancelled before it finished');
+      }
+      current = step;
+      currentStarted = performance.now();
+      decide();
+      if (stop.signal.aborted) {
+        current = undefined;
+        return await stopForInterruption();
+      }
+      if (step.downtime) pauseStarted = true;
+      await emitPhase(step.validation ? 'validating' : 'running');
+      await store.stepStarted(runId, step.name);
+      events.emit({ type: 'step-started', runId, at: now(), step: step.name, title: step.title, position, total: steps.length, downtime: step.downtime ?? false });
+      const started = performance.now();
+      const ctx = contextFor(step, stepSignal);
+      try {
+        const notices = retryDigestFor(step);
+        const already = step.isDone ? await withRetryNotices(notices, () => step.isDone!(ctx), stepSignal) : undefined;
+        const result: StepResult<O> = already ?? (await withRetryNotices(notices, () => step.run(ctx), stepSignal));
+        const durationMs = performance.now() - started;
+        Object.assign(outputs, result.output ?? {});
+        const sizes: StepSizes = result.sizes ?? {};
+        const state = already ? 'skipped' : 'done';
+        await store.stepFinished(runId, step.name, { state, durationMs, sizes, output: result.output ?? {} });
+        records.set(step.name, { ...(record ?? ({} as StepRecord)), state });
+        events.emit({ type: 'step-finished', runId, at: now(), step: step.name, state, durationMs, sizes, ...(result.summary ? { summary: result.summary } : {}) });
+        applyEffect(step, undoStack, steps);
+        current = undefined;
+      } catch (err) {
+        const durationMs = performance.now() - started;
+        const message = describeError(err);
+        if (stop.signal.aborted && !signal.aborted) {
+          // Stopped for an interruption, not failed: the step is told as interrupted, then stopped or handed back.
+          events.emit({ type: 'step-failed', runId, at: now(), step: step.name, durationMs, error: `interrupted: ${stop.signal.reason as string}`, critical: false });
+          await store.stepFinished(runId, step.name, { state: 'failed', durationMs, error: `interrupted: ${stop.signal.reason as string}` });
+          return await stopForInterruption(step);
+        }
+        await store.stepFinished(runId, step.name, { state: 'failed', durationMs, error: message });
+        events.emit({ type: 'step-failed', runId, at: now(), step: step.name, durationMs, error: message, critical: !step.optional });
+        current = undefined;
+        if (step.optional && !signal.aborted) {
+          optionalFailures += 1;
+          warnings.push(`${step.title} failed: ${message}`);
+          continue;
+        }
+        log.error({ err, step: step.name }, 'step failed');
+        if (step.undo) undoStack.push(step);
+        const undoFailure = await compensate(signal.aborted ? 'cancel' : 'failure');
+        const phase: RunPhase = signal.aborted ? 'cancelled' : step.validation ? 'failed-validation' : 'failed';
+        const error = signal.aborted ? `cancelled during "${step.title}"` : `${step.title}: ${message}`;
+        return await finish(phase, undoFailure ? `${error}; ${undoFailure}` : error);
+      }
+    }
+    return await finish(optionalFailures > 0 ? 'partially-failed' : 'succeeded');
+  } finally {
+    clearInterval(watch);
+    options.interruptions?.signal.removeEventListener('abort', onInterrupted);
   }
-  return finish(optionalFailures > 0 ? 'partially-failed' : 'succeeded');
 }
 
 /** A finished step's effect on what is in force: its own undo joins the stack; a compensating step removes its target's. */

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import type { Config } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
+import { RetryingPool } from '../postgres/postgres-retry.js';
 import { createAuditLog } from '../state/audit-log.js';
 import { createClusterLocks } from '../state/cluster-lock.js';
 import { migrate } from '../state/migrations.js';
@@ -12,7 +12,8 @@ import { createRunStore } from '../state/run-store.js';
  * Built once by a composition root and closed when it exits.
  */
 export async function connectState(config: Config, options: { lockTtlMs?: number } = {}) {
-  const pool = new pg.Pool({ connectionString: config.stateDatabaseUrl, max: 10, application_name: 'pachbackup', ...(config.stateDatabasePassword !== undefined ? { password: config.stateDatabasePassword } : {}) });
+  // Queries that could not connect (the server restarting) are tried again for a while; see postgres-retry.ts.
+  const pool = new RetryingPool({ service: 'the state database', connectionString: config.stateDatabaseUrl, max: 10, application_name: 'pachbackup', ...(config.stateDatabasePassword !== undefined ? { password: config.stateDatabasePassword } : {}) });
   pool.on('error', () => undefined); // an idle client's error surfaces on the next query instead of crashing the process
   try {
     await migrate(pool);
@@ -21,6 +22,9 @@ export async function connectState(config: Config, options: { lockTtlMs?: number
     throw new PachbackupError('unavailable', `cannot use the state database (stateDatabase.url): ${(err as Error).message}`, { retryable: true, cause: err });
   }
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null, lazyConnect: true, enableOfflineQueue: true, ...(config.redis.password !== undefined ? { password: config.redis.password } : {}) });
+  // A lost connection is reconnected by ioredis, and surfaces on the commands that fail meanwhile; unheard, each
+  // failed reconnect would be printed as an "unhandled error event".
+  redis.on('error', () => undefined);
   try {
     await redis.connect();
   } catch (err) {

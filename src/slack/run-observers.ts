@@ -58,7 +58,7 @@ function backupObserver({ client, config, log, fallbackZone }: SlackRunObservers
       onAnnounced: (announcement) => void job.updateData({ ...job.data, announcement }).catch((err: unknown) => log.warn({ err }, 'could not record the announcement in the job')),
       ...(fallbackZone ? { fallbackZone } : {}),
     });
-    return { finish: (result) => reporter.finish(backupOutcome(result)) };
+    return { finish: (result) => (result.handedBack ? reporter.handedBack() : reporter.finish(backupOutcome(result))) };
   };
 }
 
@@ -114,6 +114,7 @@ function restoreObserver({ client, config, log, fallbackZone }: SlackRunObserver
     }
     return {
       async finish(result) {
+        if (result.handedBack) return reporter.handedBack();
         if (result.helm) {
           const content = await readStoreText(result.helm.valuesKey).catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not read the rendered values back to attach them'));
           // The content comes with its secrets replaced by where they are; the comment says how to get the full file.

@@ -6,6 +6,8 @@ import type { RunEvent, RunEvents, UndoCause } from '../runner/run-event.js';
 import type { RunPhase } from '../runner/run-phase.js';
 import type { PlannedStep } from '../runner/step.js';
 import { buildAnnouncement, buildOverrunNote } from './views/announcement.js';
+import { buildHandedBackReply } from './views/handed-back-reply.js';
+import { buildRetryReply } from './views/retry-reply.js';
 import type { SlackMessage } from './views/block-kit.js';
 import { buildRunMessage } from './views/run-message.js';
 import { buildStepReply } from './views/step-reply.js';
@@ -182,6 +184,8 @@ export function createRunReporter(options: {
         break;
       }
       case 'step-progress': {
+        // Retries are told only when they last (the runner's digest); other progress stays in the checklist's edits.
+        if (e.progress.retry) void reply(buildRetryReply({ stepTitle: stepOf(e.step)?.title ?? e.step, message: e.progress.message ?? '', recovered: e.progress.retry.recovered }));
         // Progress alone edits the message at most every PROGRESS_EDIT_MS: a long copy must not flood Slack.
         const step = stepOf(e.step);
         if (!step || step.state !== 'running') break;
@@ -225,6 +229,11 @@ export function createRunReporter(options: {
         scheduleUpdate();
         break;
       }
+      case 'run-handed-back':
+        view.phase = 'queued';
+        void reply(buildHandedBackReply({ kind: run.kind, reason: e.reason }));
+        scheduleUpdate();
+        break;
       case 'run-finished':
         view.phase = e.phase;
         view.finishedAt = e.at;
@@ -264,6 +273,16 @@ export function createRunReporter(options: {
       await enqueue('files.uploadV2', async () => {
         if (ts) await client.files.uploadV2({ channel_id: target.channel, thread_ts: ts, filename: file.filename, title: file.title, content: file.content, initial_comment: file.comment });
       });
+    },
+
+    /** A run handed back to the queue: the last edit (back to queued) and the thread reply are sent; resolves when Slack has them. */
+    async handedBack(): Promise<void> {
+      unsubscribe();
+      clearInterval(overrunTimer);
+      if (pendingUpdate) clearTimeout(pendingUpdate);
+      pendingUpdate = undefined;
+      await updateMessage();
+      await chain;
     },
 
     /** A restore's last announcement, the final edit and the summary reply; resolves when Slack has them. */

@@ -2,6 +2,13 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { PachbackupError } from '../errors.js';
+import type { Interruption } from '../runner/interruption.js';
+
+/** How a run stops when its cluster lock is gone (see `ClusterLock.keepAlive`): at once, as a failure. */
+export const LOST_LOCK: Interruption = {
+  reason: 'lost its cluster lock (Redis restarted without its data, or was unreachable for longer than the lock lasts)',
+  phase: 'failed',
+};
 
 /** Who holds a cluster's lock: the run, and the process that runs it. */
 export interface LockHolder {
@@ -18,11 +25,16 @@ export interface ClusterLock {
   /** Extends the lease; false when it was lost (expired and taken, or released). */
   renew(): Promise<boolean>;
   release(): Promise<void>;
-  /** Renews every ttl/3 until released; calls `onLost` if the lease is lost. */
+  /**
+   * Renews every ttl/3 until released; calls `onLost` once if the lease is lost: the key is gone or another's
+   * (Redis restarted empty), or no renewal succeeded for a whole TTL (Redis unreachable).
+   */
   keepAlive(onLost: () => void): void;
 }
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+/** How long releasing waits for Redis before leaving the lease to expire. */
+const RELEASE_WAIT_MS = 3000;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /**
@@ -59,18 +71,44 @@ export function createClusterLocks(redis: Redis, options: { prefix: string; ttlM
         release: async () => {
           if (timer) clearInterval(timer);
           timer = undefined;
-          await redis.eval(RELEASE, 1, keyOf(cluster), value);
+          // With Redis unreachable the command would wait for it forever: the lease runs out by itself instead.
+          let wait: NodeJS.Timeout | undefined;
+          const gaveUp = new Promise<never>((_, reject) => {
+            wait = setTimeout(
+              () => reject(new PachbackupError('unavailable', `could not release the lock of cluster ${cluster} within ${RELEASE_WAIT_MS} ms; it expires by itself`, { retryable: true })),
+              RELEASE_WAIT_MS,
+            );
+          });
+          try {
+            await Promise.race([redis.eval(RELEASE, 1, keyOf(cluster), value), gaveUp]);
+          } finally {
+            clearTimeout(wait);
+          }
         },
         keepAlive: (onLost) => {
+          let renewed = Date.now();
+          let inFlight = false;
+          const lost = () => {
+            if (!timer) return;
+            clearInterval(timer);
+            timer = undefined;
+            onLost();
+          };
           timer = setInterval(() => {
+            // No renewal for a whole TTL (Redis unreachable; a command waiting for it never answers): the lease has
+            // run out for everyone else, so anyone may have taken the cluster.
+            if (Date.now() - renewed >= ttlMs) return lost();
+            if (inFlight) return;
+            inFlight = true;
             lock.renew().then(
               (held) => {
-                if (!held) {
-                  clearInterval(timer);
-                  onLost();
-                }
+                inFlight = false;
+                if (held) renewed = Date.now();
+                else lost(); // the key is gone (Redis restarted without its data) or someone else's
               },
-              () => undefined, // a Redis blip: the next renewal decides
+              () => {
+                inFlight = false; // a Redis blip: the next renewal decides
+              },
             );
           }, Math.max(1000, Math.floor(ttlMs / 3)));
           timer.unref();

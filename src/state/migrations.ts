@@ -121,6 +121,18 @@ const MIGRATIONS: { id: number; name: string; sql: string }[] = [
     `,
   },
   {
+    id: 6,
+    name: 'run leases and jobs',
+    // The state database, not Redis, says which runs are in flight: the process running a run holds a lease on it
+    // (owner + expiry, renewed while it runs); a run in flight whose lease has run out was left by a dead process.
+    // `job` is the queue job a run was given to workers as, so a run whose job vanished with Redis is queued again.
+    sql: `
+      ALTER TABLE runs ADD COLUMN lease_expires_at timestamptz;
+      ALTER TABLE runs ADD COLUMN job jsonb;
+      CREATE INDEX runs_leased ON runs (cluster, lease_expires_at) WHERE phase IN ('queued', 'validating', 'running');
+    `,
+  },
+  {
     id: 9,
     name: 'when each cluster was first seen',
     // The stale-backup check expects a backup within a cluster's interval of when pachbackup first saw it, not of

@@ -18,7 +18,12 @@ export interface RunRecord {
   finishedAt: Date | null;
   error: string | null;
   warnings: string[];
+  /** The process holding the run's lease (`host:pid:random`), or that last held it. */
   owner: string | null;
+  /** Until when `owner` holds the run; past it (or never set) no live process runs it. */
+  leaseExpiresAt: Date | null;
+  /** The queue job the run was given to workers as, when it was queued (not for a run the CLI runs itself). */
+  job: unknown;
   estimate: unknown;
   downtimeSeconds: number | null;
   result: unknown;
@@ -58,6 +63,8 @@ function toRun(r: Record<string, any>): RunRecord {
     error: r.error,
     warnings: r.warnings ?? [],
     owner: r.owner,
+    leaseExpiresAt: r.lease_expires_at ?? null,
+    job: r.job ?? null,
     estimate: r.estimate,
     downtimeSeconds: r.downtime_seconds,
     result: r.result,
@@ -150,7 +157,50 @@ export function createRunStore(pool: pg.Pool) {
       );
     },
 
-    async setRunFields(id: string, fields: { estimate?: unknown; result?: unknown; slack?: unknown }): Promise<void> {
+    /**
+     * Takes the run's lease for `owner` for `ttlMs` — when nobody holds it, it has run out, or `owner` holds it
+     * already. False when another process holds it (the run is in flight elsewhere).
+     */
+    async claimLease(id: string, owner: string, ttlMs: number): Promise<boolean> {
+      const { rowCount } = await pool.query(
+        `UPDATE runs SET owner = $2, lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+          WHERE id = $1 AND (lease_expires_at IS NULL OR lease_expires_at < now() OR owner = $2)`,
+        [id, owner, ttlMs],
+      );
+      return rowCount === 1;
+    },
+
+    /** Extends `owner`'s lease; false when it is no longer `owner`'s (it ran out and another process took it). */
+    async renewLease(id: string, owner: string, ttlMs: number): Promise<boolean> {
+      const { rowCount } = await pool.query(`UPDATE runs SET lease_expires_at = now() + make_interval(secs => $3::double precision / 1000) WHERE id = $1 AND owner = $2`, [id, owner, ttlMs]);
+      return rowCount === 1;
+    },
+
+    /** Gives the lease up (the run ended or was handed back); the owner stays recorded. */
+    async releaseLease(id: string, owner: string): Promise<void> {
+      await pool.query(`UPDATE runs SET lease_expires_at = NULL WHERE id = $1 AND owner = $2`, [id, owner]);
+    },
+
+    /** Another run of `cluster` whose lease is live: the cluster is busy, whatever Redis says. */
+    async liveRunOn(cluster: string, exceptId: string): Promise<RunRecord | undefined> {
+      const { rows } = await pool.query(
+        `SELECT * FROM runs WHERE cluster = $1 AND id <> $2 AND phase IN ('queued', 'validating', 'running') AND lease_expires_at > now() ORDER BY created_at LIMIT 1`,
+        [cluster, exceptId],
+      );
+      return rows[0] ? toRun(rows[0]) : undefined;
+    },
+
+    /** Runs in flight (queued, validating, running) that no live process holds: their lease ran out, or was never taken. */
+    async listUnheldRuns(filter: { kind?: RunKind; limit?: number } = {}): Promise<RunRecord[]> {
+      const { rows } = await pool.query(
+        `SELECT * FROM runs WHERE phase IN ('queued', 'validating', 'running') AND (lease_expires_at IS NULL OR lease_expires_at < now())
+            AND ($1::text IS NULL OR kind = $1) ORDER BY created_at LIMIT $2`,
+        [filter.kind ?? null, filter.limit ?? 100],
+      );
+      return rows.map(toRun);
+    },
+
+    async setRunFields(id: string, fields: { estimate?: unknown; result?: unknown; slack?: unknown; job?: unknown }): Promise<void> {
       for (const [column, value] of Object.entries(fields)) {
         if (value === undefined) continue;
         await pool.query(`UPDATE runs SET ${column} = $2 WHERE id = $1`, [id, json(value)]);

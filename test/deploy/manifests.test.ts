@@ -133,6 +133,16 @@ describe.each(RENDERS)('kubectl kustomize %s', (dir) => {
     expect(config.slack?.port).toBe(3000);
   });
 
+  it('gives both pods a termination grace period above the mounted config\'s shutdownGraceSeconds, so SIGKILL comes after a clean stop', () => {
+    for (const d of deployments) {
+      const { config } = loadDeployedConfig(objects, d);
+      const grace = d.spec.template.spec.terminationGracePeriodSeconds;
+      expect(grace, `${d.metadata.name}: terminationGracePeriodSeconds`).toBeGreaterThanOrEqual(config.shutdownGraceSeconds + 5);
+      // Not so long that a rollout waits minutes on a pod that is gone anyway at shutdownGraceSeconds.
+      expect(grace).toBeLessThanOrEqual(config.shutdownGraceSeconds + 30);
+    }
+  });
+
   it('mounts a config that passes pachbackup\'s own validation, with every secret a file in the mounted Secret', () => {
     const secretKeys = Object.keys(secretExample());
     for (const d of deployments) {

@@ -30,11 +30,17 @@ export async function createPachydermFixture(
     podDelayMs?: number;
     pauseStrategy?: 'scale' | 'enterprise';
     pauseTimeoutSeconds?: number;
+    resumeTimeoutSeconds?: number;
     dedicatedPostgres?: boolean;
     /** The user-supplied values of the deployed Helm release (default: the simulator's). */
     helmValues?: Record<string, unknown>;
     /** The cluster's name in the config (default `test`). */
     clusterName?: string;
+    /** Redis and S3 of the test's own (fault tests stop and start them): see fault-services.ts. */
+    redisUrl?: string;
+    s3Endpoint?: string;
+    /** The cluster lock's (and run lease's) TTL in this process. */
+    lockTtlMs?: number;
     editConfig?: (config: Record<string, any>, dir: string) => void;
   } = {},
 ) {
@@ -46,8 +52,8 @@ export async function createPachydermFixture(
     createTestDatabase('pachyderm', server.url),
     createTestDatabase('dex', server.url),
     createTestDatabase('state'),
-    createTestBucket('cluster'),
-    createTestBucket('backup'),
+    createTestBucket('cluster', options.s3Endpoint),
+    createTestBucket('backup', options.s3Endpoint),
   ]);
   const pachyderm = new pg.Client({ connectionString: pachydermDb.url });
   const dex = new pg.Client({ connectionString: dexDb.url });
@@ -68,16 +74,16 @@ export async function createPachydermFixture(
   const configFile = join(dir, 'pachbackup.yaml');
   const rawConfig: Record<string, any> = {
       stateDatabase: { url: stateDb.url },
-      redis: { url: services().redisUrl, prefix: redisPrefix },
+      redis: { url: options.redisUrl ?? services().redisUrl, prefix: redisPrefix },
       clusters: {
         [options.clusterName ?? 'test']: {
           kubernetes: { kubeconfig, context: 'sandbox', namespace: 'pachyderm' },
           pachyderm: { pauseStrategy: options.pauseStrategy ?? 'scale' },
           postgres: { host: '127.0.0.1', port: server.port, user: 'postgres', sslmode: 'verify-full', sslRootCert: server.caFile, databases: [pachydermDb.name, dexDb.name] },
-          objectStore: { endpoint: services().s3Endpoint, bucket: clusterBucket.name, forcePathStyle: true, accessKeyId: 'S3RVER', secretAccessKey: { file: secret } },
+          objectStore: { endpoint: options.s3Endpoint ?? services().s3Endpoint, bucket: clusterBucket.name, forcePathStyle: true, accessKeyId: 'S3RVER', secretAccessKey: { file: secret } },
           backupStore: { bucket: backupBucket.name, prefix: 'pachbackup' },
           ingress: { cronJobs: ['ingest-uploads'], deployments: ['ingest-gateway'] },
-          backup: { pauseTimeoutSeconds: options.pauseTimeoutSeconds ?? 30, resumeTimeoutSeconds: 30 },
+          backup: { pauseTimeoutSeconds: options.pauseTimeoutSeconds ?? 30, resumeTimeoutSeconds: options.resumeTimeoutSeconds ?? 30 },
         },
       },
   };
@@ -85,7 +91,7 @@ export async function createPachydermFixture(
   writeFileSync(configFile, stringify(rawConfig));
   const config: Config = loadConfig(configFile);
   const cluster: ClusterConfig = config.clusters[options.clusterName ?? 'test']!;
-  const state: StateConnections = await connectState(config);
+  const state: StateConnections = await connectState(config, options.lockTtlMs ? { lockTtlMs: options.lockTtlMs } : {});
 
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);

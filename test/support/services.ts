@@ -50,15 +50,15 @@ export async function createTestDatabase(prefix = 'test', serverUrl = services()
   };
 }
 
-/** An object-store config for a bucket on the shared s3rver. */
-export function testStore(bucket: string, prefix = ''): ObjectStoreConfig {
-  return { endpoint: services().s3Endpoint, region: 'us-east-1', bucket, prefix, forcePathStyle: true, credentials: { ...S3RVER_CREDENTIALS } };
+/** An object-store config for a bucket on the shared s3rver (or the one at `endpoint`). */
+export function testStore(bucket: string, prefix = '', endpoint = services().s3Endpoint): ObjectStoreConfig {
+  return { endpoint, region: 'us-east-1', bucket, prefix, forcePathStyle: true, credentials: { ...S3RVER_CREDENTIALS } };
 }
 
-/** A fresh bucket on the shared s3rver; `drop()` empties and removes it. */
-export async function createTestBucket(prefix = 'test'): Promise<{ name: string; s3: S3Client; drop: () => Promise<void> }> {
+/** A fresh bucket on the shared s3rver (or the one at `endpoint`); `drop()` empties and removes it. */
+export async function createTestBucket(prefix = 'test', endpoint = services().s3Endpoint): Promise<{ name: string; s3: S3Client; drop: () => Promise<void> }> {
   const name = uniqueName(prefix);
-  const s3 = createS3Client(testStore(name));
+  const s3 = createS3Client(testStore(name, '', endpoint));
   await s3.send(new CreateBucketCommand({ Bucket: name }));
   return {
     name,

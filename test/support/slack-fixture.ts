@@ -48,14 +48,15 @@ export async function createSlackFixture(
     /** The logger of the app and worker (default: silent). */
     log?: Logger;
     editConfig?: (config: Record<string, any>, dir: string) => void;
-  } = {},
+  } & Pick<Parameters<typeof createPachydermFixture>[0] & object, 'redisUrl' | 's3Endpoint' | 'lockTtlMs' | 'pauseTimeoutSeconds' | 'resumeTimeoutSeconds'> = {},
 ) {
   const slackMode = options.slackMode ?? 'socket';
   const sim: SlackSimulator = await startSlackSimulator({ signingSecret: SIGNING_SECRET, socketMode: slackMode === 'socket' });
+  const { podDelayMs, objects, worker: _worker, workerLockDurationMs: _lock, editConfig: _edit, slackMode: _mode, log: _log, ...services } = options;
   const f = await createPachydermFixture({
-    ...(options.podDelayMs !== undefined ? { podDelayMs: options.podDelayMs } : {}),
-    ...(options.objects !== undefined ? { objects: options.objects } : {}),
-    ...(options.helmValues ? { helmValues: options.helmValues } : {}),
+    ...services,
+    ...(podDelayMs !== undefined ? { podDelayMs } : {}),
+    ...(objects !== undefined ? { objects } : {}),
     editConfig: (config, dir) => {
       writeFileSync(join(dir, 'bot-token'), `${SANDBOX_BOT_TOKEN}\n`);
       writeFileSync(join(dir, 'signing-secret'), `${SIGNING_SECRET}\n`);
@@ -76,7 +77,8 @@ export async function createSlackFixture(
     ...(options.workerLockDurationMs ? { workerLockDurationMs: options.workerLockDurationMs } : {}),
   });
   if (slackMode === 'http') sim.setAppEventsUrl(`http://127.0.0.1:${running.port}/slack/events`);
-  const queue = new Queue(operationsQueueName(f.config.redis.prefix), { connection: f.state.redis.duplicate() });
+  const queueConnection = f.state.redis.duplicate();
+  const queue = new Queue(operationsQueueName(f.config.redis.prefix), { connection: queueConnection });
 
   const messagesIn = (channel: string): MessageView[] => sim.snapshot().channels.find((c) => c.id === channel)?.messages ?? [];
   return {
@@ -144,6 +146,7 @@ export async function createSlackFixture(
     },
     async cleanup() {
       await queue.close();
+      queueConnection.disconnect();
       await running.stop();
       await sim.close();
       await f.cleanup();

@@ -11,7 +11,9 @@ import { buildBackupShow } from '../../../src/slack/views/backup-show.js';
 import type { SlackMessage } from '../../../src/slack/views/block-kit.js';
 import { buildClusterStatus } from '../../../src/slack/views/cluster-status.js';
 import { buildEstimateView } from '../../../src/slack/views/estimate-view.js';
+import { buildHandedBackReply } from '../../../src/slack/views/handed-back-reply.js';
 import { buildHelp, usageError } from '../../../src/slack/views/help.js';
+import { buildRetryReply } from '../../../src/slack/views/retry-reply.js';
 import { buildRunHistory } from '../../../src/slack/views/run-history.js';
 import { buildRunMessage } from '../../../src/slack/views/run-message.js';
 import { buildRunSummary } from '../../../src/slack/views/run-summary.js';
@@ -54,6 +56,8 @@ function renderAll(inject: <T>(value: T) => T): Record<string, SlackMessage> {
     headsUpWithdrawn: buildHeadsUpWithdrawn(inject({ clusterDisplayName: 'Production', startsAt: '2026-11-24T09:40:00.000Z', fallbackZone: 'UTC', reason: 'removed' as const })),
     staleAlert: buildStaleBackupAlert(inject({ cluster: 'prod', displayName: 'Production', lastGoodBackup: { id: 'prod-20261120t030000z-1a2b', completedAt: '2026-11-20T03:05:00.000Z' }, thresholdSeconds: 26 * 3600, now: f.NOW })),
     staleResolved: buildStaleBackupResolved(inject({ cluster: 'prod', displayName: 'Production', backup: { id: 'prod-20261124t030000z-1a2b', completedAt: '2026-11-24T03:05:00.000Z' } })),
+    handedBack: buildHandedBackReply(inject({ kind: 'backup' as const, reason: 'worker shutting down (SIGTERM)' })),
+    retrying: buildRetryReply(inject({ stepTitle: 'Copy objects (cluster running)', message: 'retrying the object store for 6 s (9 retries so far): HTTP 503 SlowDown', recovered: false })),
     drillSummary: buildDrillSummary(inject({ id: 'd', cluster: 'prod', backupId: 'b', ok: false, error: 'e', checks: [{ name: 'n', ok: false, detail: 'd' }], durationMs: 1000 })),
   };
 }
