@@ -6,8 +6,7 @@ import type { RunEvents } from '../runner/run-event.js';
 import type { RunPhase } from '../runner/run-phase.js';
 import { expectedStepSeconds, runInterruptions } from '../runner/interruption.js';
 import { runSteps } from '../runner/run-steps.js';
-import { LOST_LOCK } from '../state/cluster-lock.js';
-import { holdRunLease, LOST_LEASE, refuseIfClusterBusy, type RunLease } from '../state/run-lease.js';
+import { holdRunLease, interruptWhenHoldIsLost, refuseIfClusterBusy, type RunLease } from '../state/run-lease.js';
 import type { BackupDeps } from './backup-deps.js';
 import type { BackupOutputs } from './backup-outputs.js';
 import { createBackupSteps } from './backup-steps.js';
@@ -99,14 +98,7 @@ export async function runBackup(options: {
   const onAbort = () => cancel.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const interruptions = runInterruptions(options.shutdown);
-  lock.keepAlive(() => {
-    log.error({ runId: deps.backupId }, 'lost the cluster lock; stopping the run at a safe point so that two operations never overlap');
-    interruptions.interrupt(LOST_LOCK);
-  });
-  lease.keepAlive(() => {
-    log.error({ runId: deps.backupId }, 'lost the run lease; stopping the run at a safe point');
-    interruptions.interrupt(LOST_LEASE);
-  });
+  interruptWhenHoldIsLost({ lock, lease }, interruptions, log.child({ runId: deps.backupId }));
   try {
     const outcome = await runSteps<BackupOutputs>({
       runId: deps.backupId,

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { noticeRetry, retryScopeSignal } from '../runner/retry-notices.js';
+import { retryTransient } from '../runner/retry-notices.js';
 
 // Failures that can only happen before a statement reaches the server: the connection was refused, not resolved
 // or timed out, or the server said it cannot take a session now (starting up: 57P03; too many connections:
@@ -21,25 +21,13 @@ export const POSTGRES_CONNECT_BUDGET_MS = 20_000;
  * (`postgresFailureKind` = not-connected) and `budgetMs` lasts; the running step's signal ends the waits. What
  * fails once connected is thrown at once — a statement cut off mid-way may have run. Retries are told to the step.
  */
-export async function withConnectRetry<T>(service: string, connect: () => Promise<T>, budgetMs = POSTGRES_CONNECT_BUDGET_MS, random: () => number = Math.random): Promise<T> {
-  const started = Date.now();
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const result = await connect();
-      if (attempt > 1) noticeRetry({ type: 'recovered', service, attempts: attempt - 1 });
-      return result;
-    } catch (err) {
-      const signal = retryScopeSignal();
-      if (postgresFailureKind(err) !== 'not-connected' || signal?.aborted) throw err;
-      const delay = Math.round(random() * Math.min(5000, 250 * 2 ** (attempt - 1)));
-      if (Date.now() + delay - started > budgetMs) throw err;
-      noticeRetry({ type: 'retrying', service, attempt, error: String((err as { code?: unknown }).code), waitMs: delay });
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
-    }
-  }
+export function withConnectRetry<T>(service: string, connect: () => Promise<T>, budgetMs = POSTGRES_CONNECT_BUDGET_MS, random: () => number = Math.random): Promise<T> {
+  return retryTransient(connect, {
+    service,
+    random,
+    policy: { baseMs: 250, capMs: 5000, budgetMs },
+    advise: (err) => (postgresFailureKind(err) === 'not-connected' ? { retry: true, failure: String((err as { code?: unknown }).code) } : { retry: false }),
+  });
 }
 
 type ConnectCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void;

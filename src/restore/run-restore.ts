@@ -7,8 +7,7 @@ import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 import type { RunPhase } from '../runner/run-phase.js';
 import { expectedStepSeconds, runInterruptions } from '../runner/interruption.js';
 import { runSteps } from '../runner/run-steps.js';
-import { LOST_LOCK } from '../state/cluster-lock.js';
-import { holdRunLease, LOST_LEASE, refuseIfClusterBusy, type RunLease } from '../state/run-lease.js';
+import { holdRunLease, interruptWhenHoldIsLost, refuseIfClusterBusy, type RunLease } from '../state/run-lease.js';
 import type { RestoreDeps } from './restore-deps.js';
 import type { RestoreOutputs } from './restore-outputs.js';
 import type { RestorePlan } from './restore-plan.js';
@@ -139,14 +138,7 @@ export async function runRestore(options: {
   const onAbort = () => cancel.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const interruptions = runInterruptions(options.shutdown);
-  lock.keepAlive(() => {
-    log.error({ runId: deps.restoreId }, 'lost the cluster lock; stopping the restore at a safe point so that two operations never overlap');
-    interruptions.interrupt(LOST_LOCK);
-  });
-  lease.keepAlive(() => {
-    log.error({ runId: deps.restoreId }, 'lost the run lease; stopping the restore at a safe point');
-    interruptions.interrupt(LOST_LEASE);
-  });
+  interruptWhenHoldIsLost({ lock, lease }, interruptions, log.child({ runId: deps.restoreId }));
   try {
     const outcome = await runSteps<RestoreOutputs>({
       runId: deps.restoreId,

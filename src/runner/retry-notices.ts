@@ -69,3 +69,55 @@ export function createRetryDigest(report: (message: string, retry: { service: st
     }
   };
 }
+
+/** How a client spaces its retries (see `retryTransient`). */
+export interface BackoffPolicy {
+  /** First backoff; doubled each retry, with full jitter. */
+  baseMs: number;
+  /** Longest backoff of our own. */
+  capMs: number;
+  /** No retry starts later than this after the first call. */
+  budgetMs: number;
+  /** A wait the service asks for (Retry-After) is honoured up to this. */
+  maxRetryAfterMs?: number;
+}
+
+/** Whether a failure is worth another try, by its kind (never its message), and how long the service asked to wait. */
+export type RetryAdvice = { retry: false } | { retry: true; failure: string; retryAfterMs?: number };
+
+/**
+ * Makes `call` and, while `advise` says its failure is transient, makes it again after a backoff (`baseMs`·2ⁿ with
+ * full jitter, capped, or as long as the service asked) until the budget is spent or the running step's signal
+ * aborts; then the last failure is thrown as it came. Each retry, and the success that ends them, is told to the
+ * running step (`noticeRetry`) as `service`.
+ */
+export async function retryTransient<T>(call: () => Promise<T>, options: { service: string; advise: (err: unknown) => RetryAdvice; policy: BackoffPolicy; random?: () => number }): Promise<T> {
+  const { service, advise, policy } = options;
+  const random = options.random ?? Math.random;
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await call();
+      if (attempt > 1) noticeRetry({ type: 'recovered', service, attempts: attempt - 1 });
+      return result;
+    } catch (err) {
+      const advice = advise(err);
+      const signal = retryScopeSignal();
+      if (!advice.retry || signal?.aborted) throw err;
+      const backoff = Math.round(random() * Math.min(policy.capMs, policy.baseMs * 2 ** (attempt - 1)));
+      const delay = Math.max(backoff, Math.min(advice.retryAfterMs ?? 0, policy.maxRetryAfterMs ?? 0));
+      if (Date.now() + delay - started > policy.budgetMs) throw err;
+      noticeRetry({ type: 'retrying', service, attempt, error: advice.failure, waitMs: delay });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, delay);
+        function done() {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        }
+        signal?.addEventListener('abort', done, { once: true });
+      });
+      if (signal?.aborted) throw err;
+    }
+  }
+}

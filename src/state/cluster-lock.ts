@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { PachbackupError } from '../errors.js';
 import type { Interruption } from '../runner/interruption.js';
+import { keepLeaseAlive } from './lease-keeper.js';
 
 /** How a run stops when its cluster lock is gone (see `ClusterLock.keepAlive`): at once, as a failure. */
 export const LOST_LOCK: Interruption = {
@@ -64,13 +65,12 @@ export function createClusterLocks(redis: Redis, options: { prefix: string; ttlM
           { hint: 'wait for it to finish, or cancel it', retryable: true },
         );
       }
-      let timer: NodeJS.Timeout | undefined;
+      let stopRenewing: (() => void) | undefined;
       const lock: ClusterLock = {
         holder,
         renew: async () => (await redis.eval(RENEW, 1, keyOf(cluster), value, String(ttlMs))) === 1,
         release: async () => {
-          if (timer) clearInterval(timer);
-          timer = undefined;
+          stopRenewing?.();
           // With Redis unreachable the command would wait for it forever: the lease runs out by itself instead.
           let wait: NodeJS.Timeout | undefined;
           const gaveUp = new Promise<never>((_, reject) => {
@@ -86,32 +86,7 @@ export function createClusterLocks(redis: Redis, options: { prefix: string; ttlM
           }
         },
         keepAlive: (onLost) => {
-          let renewed = Date.now();
-          let inFlight = false;
-          const lost = () => {
-            if (!timer) return;
-            clearInterval(timer);
-            timer = undefined;
-            onLost();
-          };
-          timer = setInterval(() => {
-            // No renewal for a whole TTL (Redis unreachable; a command waiting for it never answers): the lease has
-            // run out for everyone else, so anyone may have taken the cluster.
-            if (Date.now() - renewed >= ttlMs) return lost();
-            if (inFlight) return;
-            inFlight = true;
-            lock.renew().then(
-              (held) => {
-                inFlight = false;
-                if (held) renewed = Date.now();
-                else lost(); // the key is gone (Redis restarted without its data) or someone else's
-              },
-              () => {
-                inFlight = false; // a Redis blip: the next renewal decides
-              },
-            );
-          }, Math.max(1000, Math.floor(ttlMs / 3)));
-          timer.unref();
+          stopRenewing = keepLeaseAlive(() => lock.renew(), ttlMs, onLost);
         },
       };
       return lock;

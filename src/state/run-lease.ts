@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PachbackupError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { Interruption } from '../runner/interruption.js';
+import { LOST_LOCK, type ClusterLock } from './cluster-lock.js';
+import { keepLeaseAlive } from './lease-keeper.js';
 import type { RunRecord, RunStore } from './run-store.js';
 
 /** How a run stops when its lease in the state database is gone: another process took the run over. */
@@ -46,38 +49,14 @@ export async function holdRunLease(runs: RunStore, runId: string, ttlMs: number)
       retryable: true,
     });
   }
-  let timer: NodeJS.Timeout | undefined;
+  let stopRenewing: (() => void) | undefined;
   return {
     owner,
     keepAlive(onLost) {
-      let renewed = Date.now();
-      let inFlight = false;
-      const lost = () => {
-        if (!timer) return;
-        clearInterval(timer);
-        timer = undefined;
-        onLost();
-      };
-      timer = setInterval(() => {
-        if (Date.now() - renewed >= ttlMs) return lost();
-        if (inFlight) return;
-        inFlight = true;
-        runs.renewLease(runId, owner, ttlMs).then(
-          (held) => {
-            inFlight = false;
-            if (held) renewed = Date.now();
-            else lost();
-          },
-          () => {
-            inFlight = false; // the state database unreachable for a moment: the next renewal decides
-          },
-        );
-      }, Math.max(500, Math.floor(ttlMs / 3)));
-      timer.unref();
+      stopRenewing = keepLeaseAlive(() => runs.renewLease(runId, owner, ttlMs), ttlMs, onLost);
     },
     async release() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
+      stopRenewing?.();
       await runs.releaseLease(runId, owner);
     },
   };
@@ -113,4 +92,19 @@ export async function runLeftBehind(runs: RunStore, run: RunRecord, isRunning: (
   if (!ownerIsDeadHere(run.owner, isRunning)) return false;
   await runs.releaseLease(run.id, run.owner!);
   return true;
+}
+
+/**
+ * Keeps a run's cluster lock and its lease alive while it runs, and stops it at a safe point (see `runSteps`) as
+ * soon as either is lost, so that two operations never overlap on a cluster.
+ */
+export function interruptWhenHoldIsLost(hold: { lock: ClusterLock; lease: RunLease }, interruptions: { interrupt(interruption: Interruption): void }, log: Logger): void {
+  hold.lock.keepAlive(() => {
+    log.error('lost the cluster lock; stopping the run at a safe point so that two operations never overlap');
+    interruptions.interrupt(LOST_LOCK);
+  });
+  hold.lease.keepAlive(() => {
+    log.error('lost the run lease; stopping the run at a safe point');
+    interruptions.interrupt(LOST_LEASE);
+  });
 }
