@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DowntimeEstimate } from '../../src/estimate/downtime-estimate.js';
-import { ANNOUNCE, createSlackFixture, OPS, type SlackFixture } from '../support/slack-fixture.js';
+import { ANNOUNCE, createSlackFixture, type SlackFixture } from '../support/slack-fixture.js';
+import { stepReached, threadOf } from '../support/run-progress.js';
 import { killStartedClis, startCli, type CliProcess } from '../support/cli-process.js';
 
 let fixture: SlackFixture | undefined;
@@ -19,16 +19,6 @@ function estimateOf(seconds: number): DowntimeEstimate {
   return { expectedSeconds: seconds * steps.length, lowSeconds: seconds, highSeconds: seconds * steps.length, basis: 'history', runs: 3, perStep: steps.map((step) => ({ step, title: step, expectedSeconds: seconds })) };
 }
 
-/** Waits until the run's step `name` is running (or past it), as the state database records it. */
-async function stepReached(f: SlackFixture, runId: string, name: string): Promise<void> {
-  for (let i = 0; i < 6000; i++) {
-    const step = (await f.state.runs.getSteps(runId)).find((s) => s.name === name);
-    if (step && step.state !== 'pending') return;
-    await sleep(5);
-  }
-  throw new Error(`step ${name} of ${runId} never started`);
-}
-
 /** Queues a backup through Slack with no worker running, sets the estimate it runs with, then starts a worker process. */
 async function backupOnWorker(f: SlackFixture, estimate: DowntimeEstimate): Promise<{ runId: string; worker: CliProcess }> {
   const runId = await f.backupThroughSlack();
@@ -44,8 +34,6 @@ async function terminate(worker: CliProcess): Promise<number> {
   expect(exit, worker.lines.slice(-8).join('\n')).toMatchObject({ code: 0, signal: null });
   return exit.at - sent;
 }
-
-const threadOf = (f: SlackFixture, runId: string) => f.messagesIn(OPS).find((m) => m.text.includes(runId))?.replies.map((r) => r.text) ?? [];
 
 describe('SIGTERM to a worker running a backup', () => {
   it('before the pause: ingestion is resumed, the job goes back to the queue, and the next worker runs the backup to the end', async () => {

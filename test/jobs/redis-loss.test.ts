@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WebClient } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startReportingWorker } from '../../src/cli/start-reporting-worker.js';
@@ -6,7 +5,8 @@ import { SANDBOX_BOT_TOKEN } from '../../src/sandbox/slack-sim/seed.js';
 import { startFaultServices, type FaultServices } from '../support/fault-services.js';
 import { quietLogger } from '../support/pachyderm-fixture.js';
 import { runCli } from '../support/run-cli.js';
-import { ANNOUNCE, createSlackFixture, OPS, type SlackFixture } from '../support/slack-fixture.js';
+import { ANNOUNCE, createSlackFixture, type SlackFixture } from '../support/slack-fixture.js';
+import { stepReached, threadOf } from '../support/run-progress.js';
 
 let services: FaultServices | undefined;
 let fixture: SlackFixture | undefined;
@@ -23,17 +23,6 @@ async function setUp(options: { worker: boolean }) {
   fixture = await createSlackFixture({ worker: options.worker, workerLockDurationMs: 2000, lockTtlMs: 3000, objects: 40, podDelayMs: 200, redisUrl: services.redisUrl, s3Endpoint: services.s3Endpoint });
   return { s: services, f: fixture };
 }
-
-async function stepReached(f: SlackFixture, runId: string, name: string): Promise<void> {
-  for (let i = 0; i < 6000; i++) {
-    const step = (await f.state.runs.getSteps(runId)).find((s) => s.name === name);
-    if (step && step.state !== 'pending') return;
-    await sleep(5);
-  }
-  throw new Error(`step ${name} of ${runId} never started`);
-}
-
-const threadOf = (f: SlackFixture, runId: string) => f.messagesIn(OPS).find((m) => m.text.includes(runId))?.replies.map((r) => r.text) ?? [];
 
 describe('Redis restarting without its data', () => {
   it('before the pause: the worker notices its lock is gone, undoes what it did and hands the run back; the state database queues it again and it finishes', async () => {
