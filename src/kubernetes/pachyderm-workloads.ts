@@ -126,6 +126,22 @@ export function createPachydermWorkloads(
     return [...new Set([workerSelector, ...deployments.map((d) => selectorOf(d.spec?.selector?.matchLabels))].filter(Boolean))];
   }
 
+  /** Each pod of `selectors` as a person needs it: "pachd-1 stuck Terminating for 31 s (finalizer x)", or "worker-2 running". */
+  async function describePods(selectors: string[]): Promise<string> {
+    const pods = new Map<string, k8s.V1Pod>();
+    for (const labelSelector of selectors) for (const pod of (await core.listNamespacedPod({ namespace, labelSelector })).items) pods.set(pod.metadata?.name ?? '', pod);
+    return [...pods.values()]
+      .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
+      .map((pod) => {
+        const deleted = pod.metadata?.deletionTimestamp;
+        if (!deleted) return `${pod.metadata?.name} ${pod.status?.phase?.toLowerCase() ?? 'running'}`;
+        const seconds = Math.round((Date.now() - new Date(deleted).getTime()) / 1000);
+        const finalizers = pod.metadata?.finalizers ?? [];
+        return `${pod.metadata?.name} stuck Terminating for ${seconds} s${finalizers.length ? ` (finalizer ${finalizers.join(', ')})` : ''}`;
+      })
+      .join(', ');
+  }
+
   const workloads = {
     namespace,
 
@@ -274,8 +290,9 @@ export function createPachydermWorkloads(
         );
       } catch (err) {
         if (!(err instanceof PachbackupError) || err.code !== 'timeout') throw err;
-        throw new PachbackupError('timeout', `pods still running after ${Math.round(options.timeoutMs / 1000)} s: ${[...remaining.values()].flat().sort().join(', ')}`, {
-          hint: 'a pod may be stuck terminating (finalizers, an unreachable node); the cluster is resumed',
+        const left = await describePods(selectors).catch(() => [...remaining.values()].flat().sort().join(', '));
+        throw new PachbackupError('timeout', `pods still there after ${Math.round(options.timeoutMs / 1000)} s: ${left}`, {
+          hint: `a pod stuck Terminating is held by its finalizers or an unreachable node: kubectl -n ${namespace} describe pod <name>`,
         });
       }
     },

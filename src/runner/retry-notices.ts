@@ -7,7 +7,15 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * are one series, whichever request they are for.
  */
 export type RetryNotice =
-  | { type: 'retrying'; service: string; attempt: number; error: string; waitMs: number }
+  | {
+      type: 'retrying';
+      service: string;
+      attempt: number;
+      error: string;
+      waitMs: number;
+      /** When the trouble began (epoch ms), when the first notice comes long after it (a wait that ran out). */
+      failingSince?: number;
+    }
   | { type: 'recovered'; service: string; attempts: number };
 
 /** Who hears the notices of the work running in a scope (the runner, for the step it runs). */
@@ -59,7 +67,7 @@ export function createRetryDigest(report: (message: string, retry: { service: st
       }
       return;
     }
-    const entry = current ?? { since: now(), attempts: 0, told: false };
+    const entry = current ?? { since: Math.min(now(), notice.failingSince ?? Infinity), attempts: 0, told: false };
     entry.attempts += 1;
     series.set(notice.service, entry);
     if (!entry.told && now() - entry.since >= RETRY_NOTICE_AFTER_MS) {

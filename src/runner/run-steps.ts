@@ -185,7 +185,11 @@ export async function runSteps<O>(options: RunStepsOptions<O>): Promise<RunOutco
   const stop = new AbortController();
   const stepSignal = AbortSignal.any([signal, stop.signal]);
   setMaxListeners(0, stepSignal); // one signal fans out to every request of a step (many copies in flight)
-  const paused = () => Boolean(current?.downtime) || undoStack.some((s) => s.downtime);
+  // The pause is in force while a downtime step runs, or while the effect of the step a later downtime step
+  // compensates (the pause that the resume undoes) is — not merely while some downtime step's undo is pending (the
+  // snapshots exported while paused are held until the dumps after the resume).
+  const pauseSteps = new Set(steps.filter((s) => s.downtime && steps.some((t) => t.downtime && t.compensates === s.name)).map((s) => s.name));
+  const paused = () => Boolean(current?.downtime) || undoStack.some((s) => pauseSteps.has(s.name));
   /** Seconds the paused part still needs (downtime steps not done, the current one less what it ran), or undefined. */
   const pausedWorkLeft = (): number | undefined => {
     let total = 0;

@@ -11,11 +11,12 @@ afterEach(async () => {
   fixture = undefined;
 });
 
-const WORKER_ENV = { PACHBACKUP_JOB_LOCK_MS: '2000', PACHBACKUP_LOCK_TTL_MS: '3000' };
+// Short enough for a test, long enough that a loaded machine's event-loop lag does not lose the lease.
+const WORKER_ENV = { PACHBACKUP_JOB_LOCK_MS: '5000', PACHBACKUP_LOCK_TTL_MS: '10000' };
 
 /** An estimate that says each downtime step takes `seconds` (the run decides from it whether to finish). */
 function estimateOf(seconds: number): DowntimeEstimate {
-  const steps = ['pause', 'dump-databases', 'delta-copy', 'resume'];
+  const steps = ['pause', 'delta-copy', 'snapshot', 'resume'];
   return { expectedSeconds: seconds * steps.length, lowSeconds: seconds, highSeconds: seconds * steps.length, basis: 'history', runs: 3, perStep: steps.map((step) => ({ step, title: step, expectedSeconds: seconds })) };
 }
 
@@ -59,10 +60,10 @@ describe('SIGTERM to a worker running a backup', () => {
   }, 180_000);
 
   it('while paused, when the rest of the pause fits in the grace period: finishes the backup, then exits', async () => {
-    const f = (fixture = await createSlackFixture({ worker: false, objects: 20, podDelayMs: 300 }));
+    const f = (fixture = await createSlackFixture({ worker: false, objects: 20, podDelayMs: 1500 }));
     const before = await f.replicas();
     const { runId, worker } = await backupOnWorker(f, estimateOf(1));
-    await stepReached(f, runId, 'dump-databases');
+    await stepReached(f, runId, 'pause'); // pods take 1.5 s to stop and to start: paused for 3 s or more
     const took = await terminate(worker);
     expect(took).toBeLessThan(25_000);
     expect((await f.state.runs.getRun(runId))?.phase).toBe('succeeded');
@@ -71,15 +72,15 @@ describe('SIGTERM to a worker running a backup', () => {
   }, 180_000);
 
   it('while paused, when the rest would not fit: resumes the cluster, ends the run cancelled with the reason, and tells users', async () => {
-    const f = (fixture = await createSlackFixture({ worker: false, objects: 20, podDelayMs: 300 }));
+    const f = (fixture = await createSlackFixture({ worker: false, objects: 20, podDelayMs: 1500 }));
     const before = await f.replicas();
     const { runId, worker } = await backupOnWorker(f, estimateOf(600));
-    await stepReached(f, runId, 'dump-databases');
+    await stepReached(f, runId, 'pause'); // pods take 1.5 s to stop and to start: paused for 3 s or more
     const took = await terminate(worker);
     expect(took).toBeLessThan(25_000);
     const run = await f.state.runs.getRun(runId);
     expect(run?.phase).toBe('cancelled');
-    expect(run?.error).toMatch(/^worker shutting down \(SIGTERM\): stopped during "Dump the databases" and resumed the cluster/);
+    expect(run?.error).toMatch(/^worker shutting down \(SIGTERM\): stopped during "(Pause Pachyderm|Copy new objects|Snapshot the databases|Resume Pachyderm)" and resumed the cluster/);
     expect(await f.replicas()).toEqual(before);
     expect(f.messagesIn(ANNOUNCE)[0]?.text).toMatch(/back/);
     const { backups } = await f.deps('x').catalog.list('test');

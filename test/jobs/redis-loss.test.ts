@@ -18,9 +18,9 @@ afterEach(async () => {
 });
 
 /** A Slack fixture on a Redis and an object store of its own, with a 3 s cluster lock. */
-async function setUp(options: { worker: boolean }) {
+async function setUp(options: { worker: boolean; podDelayMs?: number }) {
   services = await startFaultServices();
-  fixture = await createSlackFixture({ worker: options.worker, workerLockDurationMs: 2000, lockTtlMs: 3000, objects: 40, podDelayMs: 200, redisUrl: services.redisUrl, s3Endpoint: services.s3Endpoint });
+  fixture = await createSlackFixture({ worker: options.worker, workerLockDurationMs: 2000, lockTtlMs: 3000, objects: 40, podDelayMs: options.podDelayMs ?? 200, redisUrl: services.redisUrl, s3Endpoint: services.s3Endpoint });
   return { s: services, f: fixture };
 }
 
@@ -45,16 +45,17 @@ describe('Redis restarting without its data', () => {
   }, 180_000);
 
   it('while paused: the worker resumes the cluster at once and ends the run failed saying why; users are told it is back; the next backup succeeds', async () => {
-    const { s, f } = await setUp({ worker: true });
+    // Pods take 2 s to stop and to start: the cluster is paused for 4 s or more, longer than noticing takes (≤ 1 s).
+    const { s, f } = await setUp({ worker: true, podDelayMs: 2000 });
     const before = await f.replicas();
     const runId = await f.backupThroughSlack();
-    await stepReached(f, runId, 'dump-databases');
+    await stepReached(f, runId, 'pause');
     await s.restartRedisEmpty();
 
     const summary = await f.finished(runId, 90_000);
     const run = await f.state.runs.getRun(runId);
     expect(run?.phase).toBe('failed');
-    expect(run?.error).toMatch(/^lost its cluster lock \(Redis restarted without its data.*\): stopped during "(Dump the databases|Copy new objects and write the inventory)" and resumed the cluster$/);
+    expect(run?.error).toMatch(/^lost its cluster lock \(Redis restarted without its data.*\): stopped during "(Pause Pachyderm|Copy new objects|Snapshot the databases|Resume Pachyderm)" and resumed the cluster$/);
     expect(summary.text).toMatch(/failed/);
     expect(await f.replicas()).toEqual(before);
     expect(f.messagesIn(ANNOUNCE)[0]?.text).toMatch(/back/);

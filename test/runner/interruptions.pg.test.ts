@@ -29,7 +29,7 @@ afterAll(async () => {
  * `work` (downtime), `resume` (compensates pause), `finish`. `world` is what the steps changed, as a person
  * would see it: whether ingress is suspended and whether the cluster is paused.
  */
-function operation(durations: { work?: number; finish?: number } = {}) {
+function operation(durations: { work?: number; finish?: number } = {}, options: { workHolds?: boolean } = {}) {
   const world = { ingressSuspended: false, paused: false, ran: [] as string[] };
   const wait = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal });
   const step = (name: string, extra: Partial<Step<Record<string, never>>>): Step<Record<string, never>> => ({
@@ -73,6 +73,8 @@ function operation(durations: { work?: number; finish?: number } = {}) {
         await wait(durations.work ?? 300, ctx.signal);
         return {};
       },
+      // Like the database snapshots exported while paused and held for the dumps after the resume.
+      ...(options.workHolds ? { undo: async () => undefined } : {}),
     }),
     step('resume', {
       downtime: true,
@@ -228,5 +230,16 @@ describe('a run interrupted by a shutdown or a lost lease', () => {
     const after = operation({ finish: 300 });
     const finished = await runInterrupted(after, await newRun(), { at: 'finish', phase: 'failed' });
     expect(finished.outcome.phase).toBe('succeeded');
+  });
+
+  it('after the resume, with what a paused step took still held (the database snapshots): the run is not paused any more — a lost lease lets it finish, a shutdown hands it back', async () => {
+    const lost = await runInterrupted(operation({ finish: 300 }, { workHolds: true }), await newRun(), { at: 'finish', phase: 'failed' });
+    expect(lost.outcome.phase, lost.outcome.error).toBe('succeeded');
+
+    const op = operation({ finish: 20_000 }, { workHolds: true });
+    const shutdown = await runInterrupted(op, await newRun(), { at: 'finish', deadlineInMs: 5000 });
+    expect(shutdown.outcome).toMatchObject({ phase: 'queued', handedBack: 'worker shutting down' });
+    expect(op.world).toMatchObject({ ingressSuspended: false, paused: false });
+    expect(shutdown.seen.some((e) => e.type === 'run-finished')).toBe(false);
   });
 });

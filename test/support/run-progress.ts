@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OPS, type SlackFixture } from './slack-fixture.js';
 
 /** Waits until the run's step `name` is running (or past it), as the state database records it. */
-export async function stepReached(f: SlackFixture, runId: string, name: string, timeoutMs = 30_000): Promise<void> {
+export async function stepReached(f: SlackFixture, runId: string, name: string, timeoutMs = 120_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const step = (await f.state.runs.getSteps(runId)).find((s) => s.name === name);

@@ -1,4 +1,5 @@
 import { PachbackupError } from '../../errors.js';
+import { noticeRetry } from '../../runner/retry-notices.js';
 import type { WorkloadReplicas } from '../../kubernetes/pachyderm-workloads.js';
 import type { Step, StepContext } from '../../runner/step.js';
 import type { BackupDeps } from '../backup-deps.js';
@@ -24,6 +25,36 @@ function describeReplicas(r: WorkloadReplicas): string {
  */
 export async function resumeWorkloads(deps: PauseDeps, recorded: WorkloadReplicas, signal?: AbortSignal): Promise<void> {
   const { workloads, cluster } = deps;
+  await applyReplicas(deps, recorded);
+  if (recorded.pachd.replicas > 0) {
+    await workloads.waitForDeploymentReady(recorded.pachd.name, { timeoutMs: cluster.backup.resumeTimeoutSeconds * 1000, ...(signal ? { signal } : {}) });
+  }
+}
+
+/**
+ * The resume step's way back: `resumeWorkloads`, and while pachd is not ready within `resumeTimeoutSeconds`, the
+ * recorded replicas applied again and another wait — until pachd is ready or the step is stopped (cancel,
+ * shutdown): giving up would leave the cluster down with nobody trying. Each wait that runs out is a retry of
+ * "pachd" told to the step (`noticeRetry`), so the thread and the CLI say what is wrong once it lasts, and that it
+ * is back when it is.
+ */
+export async function resumeUntilReady(deps: PauseDeps, recorded: WorkloadReplicas, signal: AbortSignal): Promise<void> {
+  const service = `pachd (Deployment ${recorded.pachd.name})`;
+  for (let attempt = 1; ; attempt++) {
+    const started = Date.now();
+    try {
+      await resumeWorkloads(deps, recorded, signal);
+      if (attempt > 1) noticeRetry({ type: 'recovered', service, attempts: attempt - 1 });
+      return;
+    } catch (err) {
+      if (!(err instanceof PachbackupError) || err.code !== 'timeout' || signal.aborted) throw err;
+      noticeRetry({ type: 'retrying', service, attempt, error: `${err.message}${err.hint ? ` — ${err.hint}` : ''}; still trying`, waitMs: 0, failingSince: started });
+    }
+  }
+}
+
+async function applyReplicas(deps: PauseDeps, recorded: WorkloadReplicas): Promise<void> {
+  const { workloads, cluster } = deps;
   await Promise.all([
     cluster.pachyderm.pauseStrategy === 'enterprise'
       ? workloads.setPachdMode(recorded.pachdMode === 'paused' ? 'paused' : 'full').then(() => workloads.scaleDeployment(recorded.pachd.name, recorded.pachd.replicas))
@@ -31,9 +62,6 @@ export async function resumeWorkloads(deps: PauseDeps, recorded: WorkloadReplica
     ...recorded.deployments.map((d) => workloads.scaleDeployment(d.name, d.replicas)),
     ...recorded.workers.map((w) => workloads.scaleWorker(w.name, w.replicas)),
   ]);
-  if (recorded.pachd.replicas > 0) {
-    await workloads.waitForDeploymentReady(recorded.pachd.name, { timeoutMs: cluster.backup.resumeTimeoutSeconds * 1000, ...(signal ? { signal } : {}) });
-  }
 }
 
 function recordedReplicas(ctx: StepContext<BackupOutputs>): WorkloadReplicas | undefined {
@@ -122,7 +150,7 @@ export function resumeCluster(deps: PauseDeps, options: { beforeResume?: (ctx: S
       const recorded = recordedReplicas(ctx);
       if (!recorded) throw new PachbackupError('internal', 'no recorded replicas to resume from');
       await options.beforeResume?.(ctx);
-      await resumeWorkloads(deps, recorded, ctx.signal);
+      await resumeUntilReady(deps, recorded, ctx.signal);
       return { output: { resume: { resumedAt: new Date().toISOString() } }, summary: `back at ${describeReplicas(recorded)}` };
     },
   };
