@@ -55,11 +55,12 @@ describe('what users are told', () => {
     // Resuming fails from now on: every scale of a Deployment is refused.
     f.kube.faults.failures.push({ verb: 'patch', resource: 'deployments', subresource: 'scale', code: 500, message: 'etcd is unavailable' });
     await f.command(ALICE, `cancel ${runId}`);
-    await f.finished(runId);
+    await f.finished(runId, 200_000);
     const announcement = f.messagesIn(ANNOUNCE)[0]!;
     expect(announcement.ts).toBe(paused.ts);
     expect(announcement.text).toBe('⚠️ Pachyderm *test* is still paused: the backup was cancelled and resuming Pachyderm did not work. The team is on it.');
     expect(JSON.stringify(announcement.blocks)).not.toContain('Expected back around');
     expect((await f.replicas()).pachd).toBe(0);
-  });
+    // Each undo attempt first retries the refused scale for the Kubernetes retry budget (30 s), three attempts.
+  }, 240_000);
 });
