@@ -10,7 +10,7 @@ import { listPool } from './pool-listing.js';
 import { createProgressThrottle } from './progress-throttle.js';
 import { createListingPartWriter, readListingPart, type ListingPartWriter, type SavedListing } from './saved-listing.js';
 import { storedSize } from './stored-size.js';
-import type { SyncProgress, SyncResult } from './sync-to-pool.js';
+import { syncResultOf, type SyncProgress, type SyncResult } from './sync-to-pool.js';
 import { withTaskPool, type PoolTask, type TaskPool } from './task-pool.js';
 
 /** What a range sync needs. */
@@ -142,14 +142,5 @@ export async function syncRangesToPool(options: SyncRangesOptions): Promise<Sync
     throw err;
   }
   options.onProgress?.(snapshot(true));
-  return {
-    listed: counts.listed,
-    listedBytes: counts.listedBytes,
-    copied: counts.copied,
-    copiedBytes: counts.copiedBytes,
-    skipped: counts.skipped,
-    conflicts: counts.conflicts,
-    durationMs: Math.round(performance.now() - started),
-    listing: { dir: options.outputDir, ranges, parts },
-  };
+  return { ...syncResultOf(counts, started), listing: { dir: options.outputDir, ranges, parts } };
 }

@@ -203,15 +203,13 @@ export async function syncToPool(options: SyncToPoolOptions): Promise<SyncResult
   });
 
   options.onProgress?.(snapshot(true));
-  return {
-    listed: counts.listed,
-    listedBytes: counts.listedBytes,
-    copied: counts.copied,
-    copiedBytes: counts.copiedBytes,
-    skipped: counts.skipped,
-    conflicts: counts.conflicts,
-    durationMs: Math.round(performance.now() - started),
-  };
+  return syncResultOf(counts, started);
+}
+
+/** A sync's result from its running counts (what is still in flight left out) and when it started. */
+export function syncResultOf(counts: Omit<SyncResult, 'durationMs'>, started: number): SyncResult {
+  const { listed, listedBytes, copied, copiedBytes, skipped, conflicts } = counts;
+  return { listed, listedBytes, copied, copiedBytes, skipped, conflicts, durationMs: Math.round(performance.now() - started) };
 }
 
 /** True when one listing contains the other: the sync would copy the backup into itself, run after run. */
