@@ -200,13 +200,16 @@ export function createQueuedFanOut(options: QueuedFanOutOptions): FanOut & { clo
               hint: 'start a `pachbackup worker`, then run it again: what was copied is not copied again',
             });
           }
+          // However the wait ends (the poll interval, a range settling, a cancel), its listener goes with it:
+          // a long copy polls thousands of times on the same run signal.
           if (!woken) await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, pollMs);
             const done = () => {
               clearTimeout(timer);
               signal.removeEventListener('abort', done);
+              wake = undefined;
               resolve();
             };
+            const timer = setTimeout(done, pollMs);
             wake = done;
             signal.addEventListener('abort', done, { once: true });
           });
