@@ -1,14 +1,15 @@
 /**
  * Copy benchmark (not a test): how fast pachbackup copies a large bucket into its backup pool, split into key
  * ranges over worker processes, next to what the store itself can do and to rclone — and how much memory each
- * worker needs as the bucket grows. For each size (default 20,000 and 200,000 objects of 1 KiB, seeded with
- * parallel PUTs into a fresh s3rver), in the same run:
+ * worker needs as the bucket grows. For each size (default 20,000 and 200,000 objects of 1 KiB, written straight
+ * into a fresh s3rver's directory), in the same run:
  *
  *   - the store's raw limits: one sequential listing (ListObjectsV2), and CopyObject of every object with the
  *     key list in memory, at the best concurrency found by trying several on a sample;
  *   - pachbackup's copy (the backup's pre-copy step: list, compare with the pool, copy what is missing) with one
  *     `pachbackup worker` process and with several, the asking step running here as the CLI runs it; each
- *     worker's peak RSS (VmHWM) and CPU time;
+ *     worker's peak RSS (VmHWM), what it was made of (see memory-probe.cjs) and CPU time — the workers started
+ *     with the Node options deploy/base/worker.yaml gives them;
  *   - `rclone sync --transfers 16` and `--transfers 64` (checkers as many) of the same bucket;
  *   - s3rver's CPU time during each, which shows when the store, not the copier, is the limit (s3rver is one
  *     Node process: one core at most).
@@ -16,17 +17,20 @@
  *   npm run bench:copy
  *   PACHBACKUP_COPY_BENCH_SIZES=20000 npm run bench:copy        (one size, a few minutes)
  *   PACHBACKUP_COPY_BENCH_WORKERS=3                              (worker processes of the "several" run)
+ *   PACHBACKUP_COPY_BENCH_PEER_SIZES=20000                       (raw limits, rclone and several workers only at
+ *                                                                these sizes; elsewhere one worker, for its memory)
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CopyObjectCommand, CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
 import pg from 'pg';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { copyIntoPool } from '../src/backup/copy-into-pool.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { rangesQueueName } from '../src/fan-out/range-queue.js';
@@ -45,15 +49,27 @@ import { run, seconds, timed } from './bench-support.js';
 
 const sizes = (process.env.PACHBACKUP_COPY_BENCH_SIZES ?? '20000,200000').split(',').map((s) => Number(s.trim()));
 const several = Number(process.env.PACHBACKUP_COPY_BENCH_WORKERS ?? 3);
+/** Sizes at which the store's raw limits and rclone are measured too (default: every size). */
+const peerSizes = process.env.PACHBACKUP_COPY_BENCH_PEER_SIZES ? process.env.PACHBACKUP_COPY_BENCH_PEER_SIZES.split(',').map((s) => Number(s.trim())) : sizes;
 const OBJECT_BYTES = 1024;
 const PROBE_CONCURRENCIES = [8, 16, 32, 64, 128];
 const MIB = 1024 * 1024;
+/** The Node options deploy/base/worker.yaml gives a worker (its heap cap): the bench's workers run as deployed. */
+const deployedNodeOptions = (() => {
+  type Deployment = { kind: string; spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
+  const documents = parseAllDocuments(readFileSync(new URL('../deploy/base/worker.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as Deployment);
+  const value = documents.find((d) => d.kind === 'Deployment')?.spec.template.spec.containers[0]!.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  if (!value) throw new Error('deploy/base/worker.yaml gives the worker no NODE_OPTIONS');
+  return value;
+})();
 
 const dir = mkdtempSync(join(tmpdir(), 'pachbackup-copy-bench-'));
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
 /** What the bench started, stopped in reverse order whatever happens (PostgreSQL with SIGINT: a fast shutdown). */
 const started: { pid: number; signal?: NodeJS.Signals }[] = [];
 let closeClients: (() => Promise<void>) | undefined;
+/** The workers' own log (warnings and up): a range that failed and was tried again, a worker that stalled. */
+const workerLog = join(dir, 'workers.log');
 
 /** CPU seconds (user + system) a process has used so far, from /proc. */
 function cpuSeconds(pid: number): number {
@@ -65,6 +81,14 @@ function cpuSeconds(pid: number): number {
 function peakRss(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
   return Number(line?.match(/(\d+)/)?.[1] ?? 0) * 1024;
+}
+
+/** What a worker's memory was made of at its peak RSS (see memory-probe.cjs): "heap 40 MiB, external 3 MiB, …". */
+function peakMakeup(pid: number): string {
+  const file = join(dir, `memory.${pid}.json`);
+  if (!existsSync(file)) return 'no sample';
+  const usage = JSON.parse(readFileSync(file, 'utf8')) as NodeJS.MemoryUsage;
+  return `heap ${formatBytes(usage.heapUsed)} of ${formatBytes(usage.heapTotal)}, external ${formatBytes(usage.external)} (array buffers ${formatBytes(usage.arrayBuffers)}), other ${formatBytes(usage.rss - usage.heapTotal - usage.external)}`;
 }
 
 /** Runs `fn` and says how long it took and how much CPU s3rver spent meanwhile. */
@@ -82,14 +106,34 @@ async function parallel<T>(items: readonly T[], n: number, each: (item: T) => Pr
   }));
 }
 
-async function seed(s3: S3Client, bucket: string, count: number): Promise<void> {
+/**
+ * Seeds `bucket` with `count` objects by writing them straight into s3rver's directory — its own layout: the
+ * bytes in `<key>._S3rver_object`, their MD5 in `<key>._S3rver_object.md5`, headers in
+ * `<key>._S3rver_metadata.json` — before anything lists the bucket, whose sorted key index (indexed-listing.ts)
+ * is built from the directory at its first listing. Thousands of objects a second, where PUTs through the one
+ * s3rver process manage about a hundred; a sample is read back through the API to show the store serves them.
+ */
+async function seed(s3: S3Client, s3Dir: string, bucket: string, count: number): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const folder = join(s3Dir, bucket, 'chunk');
+  mkdirSync(folder, { recursive: true });
+  const metadata = JSON.stringify({ 'content-type': 'application/octet-stream' });
   const indexes = Array.from({ length: count }, (_, i) => i);
-  await parallel(indexes, 64, async (i) => {
+  await parallel(indexes, 32, async (i) => {
     const body = randomBytes(OBJECT_BYTES);
-    const key = `chunk/${createHash('sha256').update(body).digest('hex')}.${i.toString(16).padStart(16, '0')}`;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length }));
+    const file = join(folder, `${createHash('sha256').update(body).digest('hex')}.${i.toString(16).padStart(16, '0')}._S3rver_`);
+    await Promise.all([
+      writeFile(`${file}object`, body),
+      writeFile(`${file}object.md5`, createHash('md5').update(body).digest('hex')),
+      writeFile(`${file}metadata.json`, metadata),
+    ]);
   });
+  const first = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 5 }));
+  for (const o of first.Contents ?? []) {
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
+    const bytes = await got.Body!.transformToByteArray();
+    if (bytes.length !== OBJECT_BYTES || got.ETag !== o.ETag || `"${createHash('md5').update(bytes).digest('hex')}"` !== o.ETag) throw new Error(`seeded ${o.Key} reads back wrong`);
+  }
 }
 
 async function listKeys(s3: S3Client, bucket: string): Promise<string[]> {
@@ -141,8 +185,6 @@ try {
     ),
   );
   const configFile = join(dir, 'pachbackup.yaml');
-  // The workers' own log (warnings and up): a range that failed and was tried again, a worker that stalled.
-  const workerLog = join(dir, 'workers.log');
   const retriesSoFar = () => (existsSync(workerLog) ? readFileSync(workerLog, 'utf8').split('\n').filter((l) => l.includes('range failed') || l.includes('another takes it')).length : 0);
   writeFileSync(configFile, stringify({ stateDatabase: { url: postgres.url.replace(/\/postgres$/, '/pachbackup') }, redis: { url: redis.url, prefix: 'bench' }, clusters }));
   const config = loadConfig(configFile);
@@ -161,9 +203,9 @@ try {
   const startWorkers = async (count: number): Promise<ChildProcess[]> => {
     const before = await rangesQueue.getWorkersCount();
     const workers = Array.from({ length: count }, () =>
-      spawn(process.execPath, ['bin/pachbackup.js', 'worker', '--config', configFile], {
+      spawn(process.execPath, ['--require', './bench/memory-probe.cjs', 'bin/pachbackup.js', 'worker', '--config', configFile], {
         stdio: ['ignore', openSync(workerLog, 'a'), openSync(workerLog, 'a')],
-        env: { ...process.env, LOG_LEVEL: 'warn', PACHBACKUP_METRICS_PORT: '0', PACHBACKUP_LISTEN_HOST: '127.0.0.1' },
+        env: { ...process.env, NODE_OPTIONS: deployedNodeOptions, LOG_LEVEL: 'warn', PACHBACKUP_METRICS_PORT: '0', PACHBACKUP_LISTEN_HOST: '127.0.0.1', PACHBACKUP_MEMORY_PROBE: join(dir, 'memory') },
       }),
     );
     for (const w of workers) started.push({ pid: w.pid! });
@@ -182,6 +224,8 @@ try {
     const ranges = fanOutFor(config, state, logger);
     const id = `bench-${size}-${which}`;
     await state.runs.createRun({ id, kind: 'backup', cluster: cluster.name, requestedBy: 'bench', phase: 'running' });
+    // Held as a running CLI holds its run's lease: a worker ends runs that no live process holds (left by a dead CLI).
+    if (!(await state.runs.claimLease(id, `bench:${process.pid}`, 24 * 3600_000))) throw new Error(`${id}: could not take the run's lease`);
     const deps = backupDepsFor(cluster, state, { id, requestedBy: 'bench' }, { fanOut: ranges.fanOut });
     const workerCpu = workers.map((w) => cpuSeconds(w.pid!));
     const retriesBefore = retriesSoFar();
@@ -206,7 +250,7 @@ try {
       if (!copied) throw new Error(`${id}: the copy was not split (fewer objects than backup.fanOut.minObjects?)`);
       // A range tried again finds what its first attempt copied already there: copied + skipped is the bucket.
       if (copied.copied + copied.skipped !== size || copied.listed !== size) throw new Error(`${id}: ${copied.copied} copied and ${copied.skipped} found of ${copied.listed} listed, expected ${size}`);
-      const perWorker = workers.map((w, i) => ({ rss: peakRss(w.pid!), cpu: cpuSeconds(w.pid!) - workerCpu[i]! }));
+      const perWorker = workers.map((w, i) => ({ rss: peakRss(w.pid!), makeup: peakMakeup(w.pid!), cpu: cpuSeconds(w.pid!) - workerCpu[i]! }));
       rmSync(join(dir, 'listings', id), { recursive: true, force: true });
       return { ...result, workers: perWorker, split: copied.split, retries: retriesSoFar() - retriesBefore };
     } finally {
@@ -247,13 +291,8 @@ try {
   };
   const cpu = (storeCpu: number, ms: number) => `s3rver CPU ${storeCpu.toFixed(0)} s = ${((storeCpu * 1000) / ms * 100).toFixed(0)}% of one core`;
 
-  for (const size of sizes) {
-    console.log(`\n== ${size.toLocaleString('en-US')} objects of ${formatBytes(OBJECT_BYTES)} ==`);
-    const seeded = await measured(s3server.pid, () => seed(s3, `src-${size}`, size));
-    console.log(`seeded in ${seconds(seeded.ms)} (${Math.round((size / seeded.ms) * 1000)} PUT/s)`);
-
-    // Each figure is printed as soon as it is measured: a large size takes long, and a stopped run keeps what it had.
-    say(`\n${size.toLocaleString('en-US')} objects (load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+  /** One sequential listing, then CopyObject of every key at the best concurrency tried on a sample. */
+  const storeLimits = async (size: number) => {
     const listing = await measured(s3server.pid, () => listKeys(s3, `src-${size}`));
     const keys = listing.value;
     if (keys.length !== size) throw new Error(`listed ${keys.length} of ${size}`);
@@ -267,20 +306,35 @@ try {
       probes.push({ concurrency, rate: (sample.length / ms) * 1000 });
     }
     const best = probes.reduce((a, b) => (b.rate > a.rate ? b : a));
-    const raw = await measured(s3server.pid, () => copyAll(s3, `src-${size}`, `raw-${size}`, keys, best.concurrency));
+    const copy = await measured(s3server.pid, () => copyAll(s3, `src-${size}`, `raw-${size}`, keys, best.concurrency));
     rmSync(join(dir, 's3', `raw-${size}`), { recursive: true, force: true });
-    say(`  store: CopyObject, key list    ${seconds(raw.ms).padStart(10)}  at concurrency ${best.concurrency} (${cpu(raw.storeCpu, raw.ms)}); probes: ${probes.map((p) => `${p.concurrency}→${p.rate.toFixed(0)}/s`).join(' ')}`);
+    say(`  store: CopyObject, key list    ${seconds(copy.ms).padStart(10)}  at concurrency ${best.concurrency} (${cpu(copy.storeCpu, copy.ms)}); probes: ${probes.map((p) => `${p.concurrency}→${p.rate.toFixed(0)}/s`).join(' ')}`);
 
+    return { listing, copy };
+  };
+
+  for (const size of sizes) {
+    console.log(`\n== ${size.toLocaleString('en-US')} objects of ${formatBytes(OBJECT_BYTES)} ==`);
+    const seeded = await measured(s3server.pid, () => seed(s3, join(dir, 's3'), `src-${size}`, size));
+    console.log(`seeded in ${seconds(seeded.ms)} (${Math.round((size / seeded.ms) * 1000)} objects/s, written into s3rver's directory)`);
+
+    // Each figure is printed as soon as it is measured: a large size takes long, and a stopped run keeps what it had.
+    say(`\n${size.toLocaleString('en-US')} objects (load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+    // The store's raw limits and rclone, at the sizes they are compared at (all by default).
+    const raw = peerSizes.includes(size) ? await storeLimits(size) : undefined;
     const copies: { ms: number }[] = [];
-    for (const [label, count, which] of [['pachbackup, 1 worker', 1, 'one'], [`pachbackup, ${several} workers`, several, 'several']] as const) {
+    // Without the peers (a size kept for memory), only the one-worker copy: it is the worker that holds the most.
+    const pachbackupRuns = [['pachbackup, 1 worker', 1, 'one'], [`pachbackup, ${several} workers`, several, 'several']] as const;
+    for (const [label, count, which] of raw ? pachbackupRuns : pachbackupRuns.slice(0, 1)) {
       const r = await pachbackupCopy(size, which, count);
       copies.push(r);
       peaks.set(size, [...(peaks.get(size) ?? []), ...r.workers.map((w) => w.rss)]);
       say(
         `  ${label.padEnd(30)}${seconds(r.ms).padStart(10)}  ${r.split.ranges} ranges${r.retries ? ` (${r.retries} ranges retried, see ${workerLog})` : ''}; ${cpu(r.storeCpu, r.ms)}; ` +
-          `workers: ${r.workers.map((w) => `peak RSS ${formatBytes(w.rss)}, CPU ${w.cpu.toFixed(0)} s`).join(' | ')}`,
+          `workers: ${r.workers.map((w) => `peak RSS ${formatBytes(w.rss)} (${w.makeup}), CPU ${w.cpu.toFixed(0)} s`).join(' | ')}`,
       );
     }
+    if (!raw) continue;
     const rclones: { ms: number }[] = [];
     for (const transfers of [16, 64]) {
       const r = await rclone(size, transfers);
@@ -290,7 +344,7 @@ try {
 
     const pachbackupBest = Math.min(...copies.map((c) => c.ms));
     const rcloneBest = Math.min(...rclones.map((c) => c.ms));
-    say(`  goal: copy ÷ raw CopyObject    ${(pachbackupBest / raw.ms).toFixed(2)} (≤ 1.10); ÷ (raw listing + raw CopyObject) ${(pachbackupBest / (listing.ms + raw.ms)).toFixed(2)}`);
+    say(`  goal: copy ÷ raw CopyObject    ${(pachbackupBest / raw.copy.ms).toFixed(2)} (≤ 1.10); ÷ (raw listing + raw CopyObject) ${(pachbackupBest / (raw.listing.ms + raw.copy.ms)).toFixed(2)}`);
     say(`  goal: faster than rclone       ${seconds(pachbackupBest)} vs ${seconds(rcloneBest)}: ${pachbackupBest < rcloneBest ? 'yes' : 'NO'}`);
   }
 
@@ -301,6 +355,10 @@ try {
     say(`\ngoal: worker peak RSS at ${large.toLocaleString('en-US')} ≤ 1.2 × at ${small.toLocaleString('en-US')} and < 256 MiB: ${formatBytes(peakOf(large))} vs ${formatBytes(peakOf(small))} = ${ratio.toFixed(2)}×: ${ratio <= 1.2 && peakOf(large) < 256 * MIB ? 'yes' : 'NO'}`);
   }
   console.log('\nSummary\n' + rows.join('\n'));
+} catch (err) {
+  // The directory goes with the run: what the workers said is shown before it does.
+  if (existsSync(workerLog)) console.error(`The workers' log ended with:\n${readFileSync(workerLog, 'utf8').split('\n').slice(-40).join('\n')}`);
+  throw err;
 } finally {
   await closeClients?.();
   for (const { pid, signal } of started.reverse()) await stopProcess(pid, signal ? { signal } : {}).catch(() => undefined);
