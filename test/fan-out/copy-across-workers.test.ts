@@ -221,6 +221,55 @@ describe('a large copy split over several worker processes', { timeout: 240_000 
     expect(done).toMatchObject({ summary: expect.stringMatching(new RegExp(`^copied ${OBJECTS} of ${OBJECTS} objects [^;]*; 0 already in the store$`)) });
   });
 
+  it("pauses, copies what arrived and resumes the cluster while another operation's key ranges clog the queue: none of them runs first", async () => {
+    await startWorkers(1);
+    const backup = startBackup();
+    // Once the pre-copy's ranges are done, the queue is clogged: 50 ranges of another operation wait, and no worker
+    // takes anything (the queue is paused), as when other large copies hold every worker.
+    const clog = Array.from({ length: 50 }, (_, part) => ({ name: 'range', data: { fanOutId: 'other-op.pre-copy.1', runId: 'other-op', part } satisfies RangeJobData, opts: { jobId: `other-op.pre-copy.1.${part}` } }));
+    let clogged: Promise<number> | undefined;
+    const order: string[] = [];
+    let stepsSeen = 0;
+    const watch = setInterval(() => {
+      const seen = backup.events.filter((e) => e.type === 'step-started' || e.type === 'step-finished').map((e) => `${e.type === 'step-started' ? 'start' : 'done'} ${e.step}`);
+      if (!clogged && seen.includes('done pre-copy')) {
+        clogged = (async () => {
+          await queue!.pause();
+          await queue!.addBulk(clog);
+          order.push('clogged');
+          return performance.now();
+        })();
+      }
+      for (const s of seen.slice(stepsSeen)) {
+        order.push(s);
+        if (s === 'done resume') {
+          void queue!.count().then((waiting) => {
+            if (waiting >= clog.length) order.push('clog still waiting at resume');
+          });
+        }
+      }
+      stepsSeen = seen.length;
+    }, 5);
+    // The verification after the resume fans out again: the clog is cleared once the cluster is back.
+    const cleared = (async () => {
+      while (!order.includes('done resume')) await sleep(20);
+      await sleep(200);
+      await queue!.obliterate({ force: true });
+      await queue!.resume();
+    })();
+    const result = await backup.result;
+    await cleared;
+    clearInterval(watch);
+    expect(result.status, result.error).toBe('succeeded');
+    // The clog was in place before the cluster was paused, and still all waiting when it was back.
+    expect(order.indexOf('clogged'), order.join(' → ')).toBeGreaterThan(-1);
+    expect(order.indexOf('clogged'), order.join(' → ')).toBeLessThan(order.indexOf('start pause'));
+    expect(order, order.join(' → ')).toContain('clog still waiting at resume');
+    expect(order.indexOf('done delta-copy')).toBeLessThan(order.indexOf('done resume'));
+    expect(result.objects).toMatchObject({ total: OBJECTS });
+    expect((await poolKeys()).size).toBe(OBJECTS);
+  });
+
   it('loses no object when a worker process is killed mid-copy: another worker takes over its ranges', async () => {
     const [victim, survivor] = await startWorkers(2, { lockMs: 2000 });
     const victimName = `${hostname()}:${victim!.pid}`;
