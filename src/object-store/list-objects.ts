@@ -24,6 +24,18 @@ export interface ListObjectsOptions {
    * so nothing before it is sent) and stops at the first key past `range.through`. Default: every key.
    */
   range?: KeyRange;
+  /**
+   * About how many keys the listing (its range) holds — from an earlier listing of it, or an estimate. Pages ask
+   * for no more than the keys still expected plus a margin, so a range far smaller than a page is not sent a
+   * page of keys past its end (the store reads, and the client parses, every key it sends). Once as many keys as
+   * expected have come, pages are full again: a wrong guess costs at most one more request, never a key.
+   */
+  expectedKeys?: number;
+}
+
+/** Keys a page asks for beyond those still expected: what may have arrived since the expectation was formed. */
+function expectationMargin(expected: number): number {
+  return Math.ceil(expected / 20) + 10;
 }
 
 /**
@@ -39,6 +51,10 @@ export async function* listObjects(s3: S3Client, bucket: string, prefix: string,
   const range = options.range ?? {};
   const where = `listing s3://${bucket}/${prefix}${options.range ? ` (${describeKeyRange(range)})` : ''}`;
   const startAfter = range.after === undefined ? undefined : prefix + range.after;
+  const pageSize = options.pageSize ?? 1000;
+  const expected = options.expectedKeys;
+  let received = 0;
+  const nextPageSize = () => (expected !== undefined && (received === 0 || received < expected) ? Math.min(pageSize, expected - received + expectationMargin(expected)) : options.pageSize);
   const fetchPage = (token: string | undefined): Promise<ListObjectsV2CommandOutput> =>
     s3
       .send(
@@ -48,7 +64,7 @@ export async function* listObjects(s3: S3Client, bucket: string, prefix: string,
           ContinuationToken: token,
           // S3 ignores StartAfter once a continuation token is given; it is only needed on the first page.
           StartAfter: token === undefined ? startAfter : undefined,
-          MaxKeys: options.pageSize,
+          MaxKeys: nextPageSize(),
         }),
         { abortSignal: link.signal },
       )
@@ -60,6 +76,7 @@ export async function* listObjects(s3: S3Client, bucket: string, prefix: string,
   try {
     for (;;) {
       const page = await pending;
+      received += page.Contents?.length ?? 0;
       const token = page.IsTruncated ? page.NextContinuationToken : undefined;
       if (page.IsTruncated && !token) {
         throw new PachbackupError('integrity', `${where}: the store said the listing continues but gave no continuation token`);

@@ -26,6 +26,11 @@ export interface SyncRangesOptions {
   previous?: SavedListing;
   /** Where this pass writes its own listing (a fresh directory). */
   outputDir: string;
+  /**
+   * About how many objects the cluster bucket holds, when there is no `previous` listing to tell each range's
+   * count: each range's listing then expects its even share (see `ListObjectsOptions.expectedKeys`).
+   */
+  expectedObjects?: number;
   /** Ranges listed at once (default: all of them). */
   listConcurrency?: number;
   /** Objects copied at once (default 16). */
@@ -96,7 +101,14 @@ export async function syncRangesToPool(options: SyncRangesOptions): Promise<Sync
 
   const syncRange = async (index: number, tasks: TaskPool, runSignal: AbortSignal, writer: ListingPartWriter) => {
     const range = ranges[index]!;
-    const listing = listObjects(source.s3, source.store.bucket, sourcePrefix, { signal: runSignal, range, ...(options.pageSize ? { pageSize: options.pageSize } : {}) });
+    // Each range expects what it held last time (or its share of the estimate): not a page of keys past its end.
+    const expectedKeys = previous ? previous.parts[index]!.objects : options.expectedObjects === undefined ? undefined : Math.ceil(options.expectedObjects / ranges.length);
+    const listing = listObjects(source.s3, source.store.bucket, sourcePrefix, {
+      signal: runSignal,
+      range,
+      ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+      ...(expectedKeys === undefined ? {} : { expectedKeys }),
+    });
     const known: AsyncIterable<{ key: string; size: number; etag: string; storeKey?: string }> = previous
       ? readListingPart(previous.parts[index]!.file)
       : listPool(target.s3, target.store, { signal: runSignal, range, ...(options.pageSize ? { pageSize: options.pageSize } : {}) });

@@ -73,4 +73,23 @@ describe('listObjects in key ranges', () => {
     expect(first.map((o) => o.key)).toEqual(['aaa', ...[...objects.keys()].filter((k) => compareKeys(k, 'chunk/0') <= 0).sort(compareKeys)]);
     expect(sent.filter((c) => c.command === 'ListObjectsV2Command').length).toBeLessThanOrEqual(Math.ceil(first.length / 10) + 1);
   });
+
+  it("with the keys a range is expected to hold, is not sent a page of keys past the range's end; a wrong guess still lists every key", async () => {
+    const range = splitKeySpace(16, 'chunk/')[3]!;
+    const inRange = [...objects.keys()].filter((k) => isInKeyRange(k, range)).sort(compareKeys);
+    const sentKeys = (sent: ReturnType<typeof recordCommands>) =>
+      sent.filter((c) => c.command === 'ListObjectsV2Command').reduce((n, c) => n + ((c.output?.Contents as unknown[] | undefined)?.length ?? 0), 0);
+
+    const sent = recordCommands(bucket.s3);
+    const listed = await collect(listObjects(bucket.s3, bucket.name, 'p/', { range, expectedKeys: inRange.length }));
+    expect(listed.map((o) => o.key)).toEqual(inRange);
+    // Without the expectation this range is sent every key from its start to the end of the bucket (about 13 of 16 ranges' worth).
+    expect(sentKeys(sent)).toBeLessThanOrEqual(Math.ceil(inRange.length * 1.1) + 16);
+
+    for (const expectedKeys of [0, 1, inRange.length * 10]) {
+      const guessed = recordCommands(bucket.s3);
+      expect((await collect(listObjects(bucket.s3, bucket.name, 'p/', { range, expectedKeys, pageSize: 1000 }))).map((o) => o.key)).toEqual(inRange);
+      expect(guessed.filter((c) => c.command === 'ListObjectsV2Command').length).toBeLessThanOrEqual(2);
+    }
+  });
 });
