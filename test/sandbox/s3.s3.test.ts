@@ -75,6 +75,31 @@ describe('the sandbox S3 server (s3rver) through @aws-sdk/client-s3', () => {
     }
   });
 
+  it('lists the size and ETag an object has now: overwritten by a put, a copy or a multipart upload after it was listed', async () => {
+    const other = await createTestBucket('fresh');
+    try {
+      const md5 = (body: Buffer | string) => `"${createHash('md5').update(body).digest('hex')}"`;
+      const listed = async () => {
+        const page = await other.s3.send(new ListObjectsV2Command({ Bucket: other.name }));
+        return Object.fromEntries((page.Contents ?? []).map((o) => [o.Key!, [o.Size, o.ETag]]));
+      };
+      await other.s3.send(new PutObjectCommand({ Bucket: other.name, Key: 'a', Body: 'one' }));
+      await other.s3.send(new PutObjectCommand({ Bucket: other.name, Key: 'b', Body: 'longer body' }));
+      expect(await listed()).toEqual({ a: [3, md5('one')], b: [11, md5('longer body')] });
+      await other.s3.send(new PutObjectCommand({ Bucket: other.name, Key: 'a', Body: 'three' }));
+      expect((await listed()).a).toEqual([5, md5('three')]);
+      await other.s3.send(new CopyObjectCommand({ Bucket: other.name, Key: 'a', CopySource: `${other.name}/b` }));
+      expect((await listed()).a).toEqual([11, md5('longer body')]);
+      const big = randomBytes(6 * 1024 * 1024);
+      await new Upload({ client: other.s3, params: { Bucket: other.name, Key: 'a', Body: big }, partSize: 5 * 1024 * 1024 }).done();
+      expect((await listed()).a?.[0]).toBe(big.length);
+      await other.s3.send(new DeleteObjectCommand({ Bucket: other.name, Key: 'a' }));
+      expect(Object.keys(await listed())).toEqual(['b']);
+    } finally {
+      await other.drop();
+    }
+  });
+
   it('stores a streamed multipart upload byte for byte (no aws-chunked framing)', async () => {
     const data = randomBytes(12 * 1024 * 1024 + 123);
     const upload = new Upload({

@@ -43,11 +43,41 @@ const OBJECT_SUFFIX = '._S3rver_object';
  * the store's own put, copy and delete — and answers a page with a binary search plus the metadata of the keys
  * on it. Only the sandbox's S3 process uses it; nothing else writes into its directory.
  *
+ * It also keeps each listed object's metadata (size, ETag, modification time: three file reads per key in
+ * s3rver), as S3 answers a listing from its index without touching the objects — forgotten when the key is
+ * written or deleted, and kept only when no write touched the key while it was being read. Without it a page of
+ * 1,000 keys costs s3rver 100–200 ms of reads, which the sandbox would charge to the product's pause.
+ *
  * Keys compare as JavaScript strings (UTF-16 code units); S3 orders by UTF-8 bytes. The two agree for the ASCII
  * keys Pachyderm and pachbackup write.
  */
 export function indexListings(store: FilesystemStore): void {
   const buckets = new Map<string, string[]>();
+  /** Metadata of listed objects, by bucket then key; a key's entry goes when it is written or deleted. */
+  const metadata = new Map<string, Map<string, unknown>>();
+  /** Writes started or finished per `bucket/key` (odd while one runs): a read that saw it change keeps nothing. */
+  const writes = new Map<string, number>();
+  const writeMark = (bucket: string, key: string) => writes.get(`${bucket}/${key}`) ?? 0;
+  const writing = async <T>(bucket: string, key: string, write: () => Promise<T>): Promise<T> => {
+    const id = `${bucket}/${key}`;
+    writes.set(id, writeMark(bucket, key) + 1);
+    metadata.get(bucket)?.delete(key);
+    try {
+      return await write();
+    } finally {
+      writes.set(id, writeMark(bucket, key) + 1);
+      metadata.get(bucket)?.delete(key);
+    }
+  };
+  const metadataOf = async (bucket: string, key: string): Promise<unknown> => {
+    let known = metadata.get(bucket);
+    if (!known) metadata.set(bucket, (known = new Map()));
+    if (known.has(key)) return known.get(key);
+    const mark = writeMark(bucket, key);
+    const read = await store.getMetadata(bucket, key);
+    if (writeMark(bucket, key) === mark && mark % 2 === 0) known.set(key, read);
+    return read;
+  };
   const original = {
     putObject: store.putObject.bind(store),
     copyObject: store.copyObject.bind(store),
@@ -81,25 +111,27 @@ export function indexListings(store: FilesystemStore): void {
   };
 
   store.putObject = async (object) => {
-    const result = await original.putObject(object);
+    const result = await writing(object.bucket, object.key, () => original.putObject(object));
     add(object.bucket, object.key);
     return result;
   };
-  store.copyObject = async (srcBucket, srcKey, destBucket, destKey, metadata) => {
-    const result = await original.copyObject(srcBucket, srcKey, destBucket, destKey, metadata);
+  store.copyObject = async (srcBucket, srcKey, destBucket, destKey, newMetadata) => {
+    const result = await writing(destBucket, destKey, () => original.copyObject(srcBucket, srcKey, destBucket, destKey, newMetadata));
     add(destBucket, destKey);
     return result;
   };
   store.deleteObject = async (bucket, key) => {
     remove(bucket, key);
-    return original.deleteObject(bucket, key);
+    return writing(bucket, key, () => original.deleteObject(bucket, key));
   };
   store.deleteBucket = async (bucket) => {
     buckets.delete(bucket);
+    metadata.delete(bucket);
     return original.deleteBucket(bucket);
   };
   store.reset = () => {
     buckets.clear();
+    metadata.clear();
     original.reset();
   };
   store.listObjects = async (bucket, options) => {
@@ -130,8 +162,8 @@ export function indexListings(store: FilesystemStore): void {
     }
     const entries = await Promise.all(
       page.map((key) =>
-        store.getMetadata(bucket, key).then(
-          (metadata) => new S3Object(bucket, key, null, metadata),
+        metadataOf(bucket, key).then(
+          (known) => new S3Object(bucket, key, null, known),
           // Deleted between the index and now, as s3rver's own listing skips it.
           (err: NodeJS.ErrnoException) => {
             if (err.code === 'ENOENT') return undefined;
