@@ -39,6 +39,7 @@ export async function serveFaults(req: IncomingMessage, res: ServerResponse, dep
   if (change.failures) deps.faults.failures.splice(0, Infinity, ...change.failures);
   if (change.stuckTerminating) deps.faults.stuckTerminating.splice(0, Infinity, ...change.stuckTerminating);
   if (change.dropWatchesAfterMs !== undefined) deps.faults.dropWatchesAfterMs = change.dropWatchesAfterMs;
+  if (change.latencyMs !== undefined) deps.faults.latencyMs = change.latencyMs;
   deps.changed();
   send(200, deps.faults);
 }

@@ -36,6 +36,8 @@ export interface Faults {
   stuckTerminating: string[];
   /** Every watch stream ends this many ms after it starts (a proxy's idle timeout, an apiserver restart); 0: never. */
   dropWatchesAfterMs: number;
+  /** Every API request is answered this many ms late (a busy apiserver); 0: at once. */
+  latencyMs: number;
 }
 
 /** The finalizer `stuckTerminating` puts on pods. */
@@ -43,7 +45,7 @@ export const STUCK_FINALIZER = 'kube-sim.sandbox/stuck-terminating';
 
 /** Empty fault set: everything works. */
 export function noFaults(): Faults {
-  return { neverReady: [], failures: [], stuckTerminating: [], dropWatchesAfterMs: 0 };
+  return { neverReady: [], failures: [], stuckTerminating: [], dropWatchesAfterMs: 0, latencyMs: 0 };
 }
 
 /**

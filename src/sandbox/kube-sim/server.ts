@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import { findDenial, forbiddenMessage, resourceRulesFor, type DeniedRule, type RequestAttributes } from './access-rules.js';
 import { ApiError, badRequest, conflict, invalid, type StatusReason } from './api-error.js';
@@ -153,6 +154,7 @@ export function createKubeApiHandler(deps: KubeApiDeps): KubeApiHandler {
         kind: route.resource.plural,
       });
     }
+    if (deps.faults.latencyMs > 0) await sleep(deps.faults.latencyMs);
     const failure = takeFailure(deps.faults, attrs);
     if (failure) {
       const code = failure.code ?? 500;

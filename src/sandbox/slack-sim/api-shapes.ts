@@ -6,8 +6,11 @@ import type { SlackChannel, SlackFileRecord, SlackMessageRecord, SlackUser, Slac
  * interaction payload describe the same message the same way.
  */
 
-/** A message as chat.postMessage, conversations.history and `block_actions` payloads carry it. */
-export function apiMessage(ws: SlackWorkspace, m: SlackMessageRecord): Record<string, unknown> {
+/**
+ * A message as chat.postMessage, conversations.history and `block_actions` payloads carry it. Its metadata is left
+ * out where Slack leaves it out: conversations.history and .replies give it only with `include_all_metadata`.
+ */
+export function apiMessage(ws: SlackWorkspace, m: SlackMessageRecord, options: { metadata?: boolean } = {}): Record<string, unknown> {
   const out: Record<string, unknown> = { type: 'message', ts: m.ts, text: m.text, team: ws.team.id };
   if (m.deleted) out.subtype = 'tombstone';
   else if (m.reply_broadcast) out.subtype = 'thread_broadcast';
@@ -28,7 +31,7 @@ export function apiMessage(ws: SlackWorkspace, m: SlackMessageRecord): Record<st
   }
   if (m.blocks !== undefined) out.blocks = m.blocks;
   if (m.attachments !== undefined) out.attachments = m.attachments;
-  if (m.metadata !== undefined) out.metadata = m.metadata;
+  if (m.metadata !== undefined && options.metadata !== false) out.metadata = m.metadata;
   if (m.files !== undefined) {
     out.files = m.files.flatMap((id) => {
       const f = ws.file(id);

@@ -101,8 +101,21 @@ export interface SlackSimulator {
   waitForCall(predicate: (call: ApiCallRecord) => boolean, options?: WaitOptions): Promise<ApiCallRecord>;
   /** Resolves with the first non-undefined value of `probe`, evaluated now and after every change. */
   waitFor<T>(probe: (state: SlackSnapshot) => T | undefined, options?: WaitOptions): Promise<T>;
+  /**
+   * Fault hook for tests: the next Web API call matching `match` is served — its effect (a message posted) is
+   * visible at once — but its answer is held until `release()`: the window in which a client that dies never learns
+   * its call succeeded. `reached` resolves when such a call has been served.
+   */
+  holdAnswer(match: (call: { method: string; args: Record<string, unknown> }) => boolean): { reached: Promise<void>; release(): void };
   /** Stops the server; pending waits fail. */
   close(): Promise<void>;
+}
+
+/** An answer being held (see `SlackSimulator.holdAnswer`). */
+interface HeldAnswer {
+  match: (call: { method: string; args: Record<string, unknown> }) => boolean;
+  reached: () => void;
+  released: Promise<void>;
 }
 
 /** The largest request body accepted (file uploads included). */
@@ -140,6 +153,9 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
     });
   });
 
+  const holds: HeldAnswer[] = [];
+  const releases = new Set<() => void>();
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://simulator');
     const path = url.pathname;
@@ -159,7 +175,15 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
         throw err;
       }
       const token = bearerToken(req.headers.authorization);
-      const answer = webApi.call({ method: decodeURIComponent(path.slice('/api/'.length)), args, ...(token !== undefined && { bearer: token }) });
+      const method = decodeURIComponent(path.slice('/api/'.length));
+      const answer = webApi.call({ method, args, ...(token !== undefined && { bearer: token }) });
+      const held = holds.find((h) => h.match({ method, args }));
+      if (held) {
+        holds.splice(holds.indexOf(held), 1);
+        held.reached();
+        await held.released;
+        if (res.destroyed) return;
+      }
       return sendJson(res, answer.status, answer.body, answer.headers);
     }
 
@@ -296,7 +320,24 @@ export async function startSlackSimulator(options: SlackSimulatorOptions): Promi
       waitFor((s) => flattenMessages(s).find(predicate), { description: 'a matching message', ...o }),
     waitForEphemeral: (predicate, o) => waitFor((s) => s.ephemerals.find(predicate), { description: 'a matching ephemeral message', ...o }),
     waitForCall: (predicate, o) => waitFor(() => workspace.apiCalls().find(predicate), { description: 'a matching Web API call', ...o }),
+    holdAnswer(match) {
+      let reached!: () => void;
+      let release!: () => void;
+      const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      releases.add(release);
+      holds.push({ match, reached, released });
+      return {
+        reached: reachedPromise,
+        release() {
+          releases.delete(release);
+          release();
+        },
+      };
+    },
     async close() {
+      for (const release of releases) release();
+      releases.clear();
       for (const abort of [...pending]) abort(new PachbackupError('cancelled', 'the Slack simulator was closed'));
       socketMode.close();
       await new Promise<void>((resolve, reject) => {

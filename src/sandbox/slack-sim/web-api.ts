@@ -371,9 +371,10 @@ const HANDLERS: Record<string, Handler> = {
     const m = messageArg(ctx, channel, 'ts');
     if (m.bot_id !== ctx.ws.bot.bot_id) throw new SlackApiError('cant_update_message');
     const content = readMessageContent(ctx.args, { required: false });
+    const metadata = ctx.args.metadata === undefined ? undefined : decodeJsonField(ctx.args.metadata, 'invalid_metadata_format');
     const after = { text: content.text ?? m.text, blocks: content.blocks ?? m.blocks ?? [], attachments: content.attachments ?? m.attachments ?? [] };
     if (after.text.trim() === '' && after.blocks.length === 0 && after.attachments.length === 0) throw new SlackApiError('no_text');
-    const updated = ctx.ws.updateMessage(channel.id, m.ts, content, ctx.ws.bot.user_id);
+    const updated = ctx.ws.updateMessage(channel.id, m.ts, { ...content, ...(metadata !== undefined && { metadata }) }, ctx.ws.bot.user_id);
     return { channel: channel.id, ts: updated.ts, text: updated.text, message: apiMessage(ctx.ws, updated) };
   },
 
@@ -426,7 +427,8 @@ const HANDLERS: Record<string, Handler> = {
       .filter((m) => !m.deleted && (m.thread_ts === undefined || m.thread_ts === m.ts || m.reply_broadcast) && inRange(m.ts))
       .reverse();
     const { items, next_cursor } = page(top, ctx.args, 100);
-    return { messages: items.map((m) => apiMessage(ctx.ws, m)), has_more: next_cursor !== '', pin_count: 0, response_metadata: { next_cursor } };
+    const metadata = flag(ctx.args, 'include_all_metadata');
+    return { messages: items.map((m) => apiMessage(ctx.ws, m, { metadata })), has_more: next_cursor !== '', pin_count: 0, response_metadata: { next_cursor } };
   },
 
   'conversations.replies': (ctx) => {
@@ -437,7 +439,8 @@ const HANDLERS: Record<string, Handler> = {
     const root = m.thread_ts ?? m.ts;
     const thread = ctx.ws.channelMessages(channel.id).filter((r) => (r.ts === root || r.thread_ts === root) && !(r.deleted && r.ts !== root));
     const { items, next_cursor } = page(thread, ctx.args, 1000);
-    return { messages: items.map((r) => apiMessage(ctx.ws, r)), has_more: next_cursor !== '', response_metadata: { next_cursor } };
+    const metadata = flag(ctx.args, 'include_all_metadata');
+    return { messages: items.map((r) => apiMessage(ctx.ws, r, { metadata })), has_more: next_cursor !== '', response_metadata: { next_cursor } };
   },
 
   'conversations.members': (ctx) => {

@@ -44,7 +44,7 @@ describe('kube-sim faults', () => {
 
     const bad = await putFaults({ failure: [] });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { message: string }).message).toBe('unknown fault fields failure; expected some of neverReady, failures, stuckTerminating, dropWatchesAfterMs');
+    expect(((await bad.json()) as { message: string }).message).toBe('unknown fault fields failure; expected some of neverReady, failures, stuckTerminating, dropWatchesAfterMs, latencyMs');
   });
 
   it('ends open watches on demand, and every watch after a while with dropWatchesAfterMs', async () => {
