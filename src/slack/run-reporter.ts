@@ -5,6 +5,9 @@ import type { Logger } from '../log.js';
 import type { RunEvent, RunEvents, UndoCause } from '../runner/run-event.js';
 import type { RunPhase } from '../runner/run-phase.js';
 import type { PlannedStep } from '../runner/step.js';
+import { announcementMetadata, findAnnouncement } from './announcement-metadata.js';
+import { createNotBackAlert } from './cluster-not-back-alert.js';
+import { escapeAndTruncate, escapeMrkdwn } from './views/mrkdwn.js';
 import { buildAnnouncement, buildOverrunNote } from './views/announcement.js';
 import { buildHandedBackReply } from './views/handed-back-reply.js';
 import { buildRetryReply } from './views/retry-reply.js';
@@ -109,15 +112,16 @@ export function createRunReporter(options: {
     if (!announces) return;
     announced = next;
     const message = buildAnnouncement(next);
+    const pausedSince = next.state === 'paused' || next.state === 'overrun' ? next.startsAt : undefined;
+    const metadata = announcementMetadata(run.id, { state: next.state, ...(pausedSince ? { pausedAt: pausedSince } : {}) });
     enqueue('announcement', async () => {
       if (!announcement) {
-        const posted = await client.chat.postMessage({ channel: target.announceChannel!, text: message.text, blocks: message.blocks });
+        const posted = await client.chat.postMessage({ channel: target.announceChannel!, text: message.text, blocks: message.blocks, metadata });
         announcement = { channel: posted.channel ?? target.announceChannel!, ts: posted.ts! };
       } else {
-        await client.chat.update({ channel: announcement.channel, ts: announcement.ts, text: message.text, blocks: message.blocks });
+        await client.chat.update({ channel: announcement.channel, ts: announcement.ts, text: message.text, blocks: message.blocks, metadata });
         if (threadNote) await client.chat.postMessage({ channel: announcement.channel, thread_ts: announcement.ts, text: threadNote });
       }
-      const pausedSince = next.state === 'paused' || next.state === 'overrun' ? next.startsAt : undefined;
       options.onAnnounced?.({ channel: announcement.channel, ts: announcement.ts, state: next.state, ...(pausedSince ? { pausedAt: pausedSince } : {}) });
     });
   };
@@ -164,6 +168,8 @@ export function createRunReporter(options: {
     announce({ ...baseAnnouncement('still-paused', view.pausedAt!), ...(cancelled ? { cancelled } : {}) });
   };
   const pausedAnnounced = () => announced !== undefined && (announced.state === 'paused' || announced.state === 'overrun');
+  /** On-call's alert in the ops channel while the cluster does not come back. */
+  const notBack = createNotBackAlert({ client, cluster, channel: cluster.slack?.opsChannel ?? target.channel, runId: run.id, kind: run.kind, enqueue, log });
 
   const onEvent = (e: RunEvent) => {
     switch (e.type) {
@@ -186,6 +192,8 @@ export function createRunReporter(options: {
       case 'step-progress': {
         // Retries are told only when they last (the runner's digest); other progress stays in the checklist's edits.
         if (e.progress.retry) void reply(buildRetryReply({ stepTitle: stepOf(e.step)?.title ?? e.step, message: e.progress.message ?? '', recovered: e.progress.retry.recovered }));
+        // The resume retrying for long (pachd not ready, Kubernetes refusing it): the cluster is not back.
+        if (e.step === 'resume' && e.progress.retry && !e.progress.retry.recovered) notBack.raise('pachd-not-ready', e.progress.retry.error ?? e.progress.message ?? 'the resume keeps failing');
         // Progress alone edits the message at most every PROGRESS_EDIT_MS: a long copy must not flood Slack.
         const step = stepOf(e.step);
         if (!step || step.state !== 'running') break;
@@ -202,6 +210,7 @@ export function createRunReporter(options: {
           void reply(buildStepReply(step));
         }
         if (e.step === 'resume' && view.pausedAt) back('back', e.at);
+        if (e.step === 'resume') notBack.resolve();
         scheduleUpdate();
         break;
       }
@@ -217,6 +226,16 @@ export function createRunReporter(options: {
       case 'undo-started':
         undoCause = e.cause;
         break;
+      case 'undo-retrying':
+        {
+          const text = `⚠️ Undoing *${escapeMrkdwn(e.title)}* failed (attempt ${e.attempt} of ${e.attempts}): ${escapeAndTruncate(e.error, 2500)}. Trying again.`;
+          void reply({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+        }
+        if (e.step !== 'pause') break;
+        // Resuming is refused: users and on-call hear it now, not after every attempt ran out; the attempts go on.
+        if (view.pausedAt && pausedAnnounced()) stillPaused(undoCause === 'cancel');
+        notBack.raise('resume-refused', `resuming failed (attempt ${e.attempt} of ${e.attempts}): ${e.error}`);
+        break;
       case 'undo-finished': {
         const step = stepOf(e.step);
         if (step) {
@@ -226,6 +245,8 @@ export function createRunReporter(options: {
         }
         if (e.step === 'pause' && view.pausedAt && e.state === 'undone') back('failed-back', e.at);
         if (e.step === 'pause' && view.pausedAt && e.state === 'undo-failed' && pausedAnnounced()) stillPaused(undoCause === 'cancel');
+        if (e.step === 'pause' && e.state === 'undone') notBack.resolve();
+        if (e.step === 'pause' && e.state === 'undo-failed') notBack.raise('resume-gave-up', e.error ?? 'resuming failed');
         scheduleUpdate();
         break;
       }
@@ -245,11 +266,24 @@ export function createRunReporter(options: {
   };
   // Picked up after a dead worker: carry on from what the announcement says. With the cluster paused, the pause
   // step is skipped (done), so its start comes from the announcement — the all-clear then gives the whole downtime.
-  const earlier = options.announcement;
-  if (earlier?.state) {
+  const carryOn = (earlier: PostedAnnouncement) => {
+    if (!earlier.state) return;
     const paused = earlier.pausedAt !== undefined && (earlier.state === 'paused' || earlier.state === 'overrun');
     if (paused) pausedSince(earlier.pausedAt!);
     announced = baseAnnouncement(earlier.state, earlier.pausedAt ?? run.createdAt);
+  };
+  if (options.announcement) carryOn(options.announcement);
+  else if (announces) {
+    // None recorded: an attempt killed between posting it and recording it may have left one. It carries the run's
+    // id in its metadata; found, it is adopted (edited, not posted again), before any event of this attempt posts.
+    enqueue('conversations.history', async () => {
+      const found = await findAnnouncement(client, target.announceChannel!, run.id, run.createdAt);
+      if (!found || announcement) return;
+      announcement = found;
+      if (!announced && !view.pausedAt) carryOn(found);
+      options.onAnnounced?.(found);
+      log.info({ announcement: found }, 'adopted the announcement an earlier attempt posted');
+    });
   }
   const unsubscribe = options.events.subscribe(onEvent);
 
