@@ -33,6 +33,12 @@ export function createProgressDisplay(out: NodeJS.WriteStream = process.stderr):
         else out.write(`[${event.at}] ${event.title}: started\n`);
         break;
       case 'step-progress': {
+        // A retry that lasts (a service failing, pachd not ready) is a line of its own, on a terminal or not.
+        if (event.progress.retry) {
+          clear();
+          out.write(`${tty ? '  ⚠' : `[${event.at}]`} ${current?.title ?? event.step}: ${event.progress.message ?? event.progress.retry.error ?? `retrying ${event.progress.retry.service}`}\n`);
+          break;
+        }
         if (!tty || !current || Date.now() - lastDraw < 100) break;
         lastDraw = Date.now();
         out.write(`\r\x1b[2K  … ${current.title}: ${progressLine(event.progress)}`.slice(0, (out.columns ?? 120) + 8));
@@ -50,6 +56,9 @@ export function createProgressDisplay(out: NodeJS.WriteStream = process.stderr):
         break;
       case 'undo-started':
         out.write(`${tty ? '  ↺' : `[${event.at}]`} undoing: ${event.title}\n`);
+        break;
+      case 'undo-retrying':
+        out.write(`${tty ? '  ⚠' : `[${event.at}]`} undoing ${event.title} failed (attempt ${event.attempt} of ${event.attempts}): ${event.error}; trying again\n`);
         break;
       case 'undo-finished':
         if (event.state === 'undo-failed') out.write(`${tty ? '  ✗' : `[${event.at}]`} UNDO FAILED: ${event.error}\n`);

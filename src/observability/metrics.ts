@@ -44,6 +44,11 @@ export interface PachbackupMetrics {
   lastSuccess: Gauge<'cluster'>;
   /** Operations this process is running now, 0 or 1 per cluster and kind. */
   inProgress: Gauge<'cluster' | 'kind'>;
+  /**
+   * 1 while a run of this process has the cluster paused and cannot bring it back (the resume refused and retried,
+   * given up, or pachd not ready in time); 0 once it is back. Alert on `max by (cluster) (...) == 1`.
+   */
+  notBack: Gauge<'cluster'>;
 }
 
 /**
@@ -110,6 +115,12 @@ export function createMetrics(options: { defaultMetrics?: boolean; defaultLabels
       registers,
     }),
     inProgress: new Gauge({ name: 'pachbackup_operation_in_progress', help: 'Operations this process is running now, by cluster and kind.', labelNames: ['cluster', 'kind'], registers }),
+    notBack: new Gauge({
+      name: 'pachbackup_cluster_not_back',
+      help: ' 1 while a run has the cluster paused and cannot bring it back (resume refused or given up, pachd not ready); 0 once it is back.',
+      labelNames: ['cluster'],
+      registers,
+    }),
   };
 }
 
@@ -138,6 +149,7 @@ export async function loadClusterMetrics(metrics: PachbackupMetrics, options: { 
         metrics.copiedObjects.inc({ cluster, phase }, 0);
       }
       metrics.inProgress.inc({ cluster, kind: 'backup' }, 0);
+      if ((await gaugeValue(metrics.notBack, { cluster })) === undefined) metrics.notBack.set({ cluster }, 0);
     }),
   );
 }
@@ -156,7 +168,7 @@ export interface ObservedRun {
 }
 
 /**
- * Records one run into the metrics from its event stream alone: step durations (`step-finished`, state done),
+ * Records one run into the metrics from its event stream alone: whether its cluster is not back (see `notBack`), step durations (`step-finished`, state done),
  * copied bytes and objects (the sizes of `pre-copy` and `delta-copy`), and at `run-finished` the outcome, the
  * downtime, the estimate's error and the time of the last good backup. The run counts as in progress from this
  * call until `run-finished` or the returned unsubscribe, whichever comes first — call the unsubscribe when the
@@ -174,7 +186,17 @@ export function observeRun(metrics: PachbackupMetrics, run: ObservedRun, events:
   metrics.inProgress.inc({ cluster, kind });
   const unsubscribe = events.subscribe((event) => {
     switch (event.type) {
+      case 'step-progress':
+        if (event.step === 'resume' && event.progress.retry && !event.progress.retry.recovered) metrics.notBack.set({ cluster }, 1);
+        return;
+      case 'undo-retrying':
+        if (event.step === 'pause') metrics.notBack.set({ cluster }, 1);
+        return;
+      case 'undo-finished':
+        if (event.step === 'pause') metrics.notBack.set({ cluster }, event.state === 'undone' ? 0 : 1);
+        return;
       case 'step-finished': {
+        if (event.step === 'resume') metrics.notBack.set({ cluster }, 0);
         if (event.state !== 'done') return;
         metrics.stepDuration.observe({ kind, cluster, step: event.step }, event.durationMs / 1000);
         const phase = COPY_STEPS[event.step];

@@ -32,6 +32,8 @@ export type RunEvent =
   | { type: 'step-finished'; runId: string; at: string; step: string; state: Extract<StepState, 'done' | 'skipped'>; durationMs: number; sizes: StepSizes; summary?: string }
   | { type: 'step-failed'; runId: string; at: string; step: string; durationMs: number; error: string; critical: boolean }
   | { type: 'undo-started'; runId: string; at: string; step: string; title: string; cause: UndoCause }
+  /** An attempt at an undo failed and another follows: the undo's effect (a resumed cluster) is not there yet. */
+  | { type: 'undo-retrying'; runId: string; at: string; step: string; title: string; attempt: number; attempts: number; error: string }
   | { type: 'undo-finished'; runId: string; at: string; step: string; state: Extract<StepState, 'undone' | 'undo-failed'>; error?: string }
   | { type: 'run-finished'; runId: string; at: string; phase: RunPhase; error?: string; downtimeSeconds?: number; warnings: string[] }
   /** The run stopped outside its pause (its process shut down, its lease was lost) and waits for another process. */

@@ -154,7 +154,11 @@ export async function runSteps<O>(options: RunStepsOptions<O>): Promise<RunOutco
         } catch (err) {
           lastError = err;
           log.error({ err, step: step.name, attempt }, 'compensation failed');
-          if (attempt < attempts) await sleep(500 * 2 ** (attempt - 1));
+          if (attempt < attempts) {
+            // Said at once, not after the last attempt: people wait on what this undo brings back (a paused cluster).
+            events.emit({ type: 'undo-retrying', runId, at: now(), step: step.name, title: step.title, attempt, attempts, error: describeError(err) });
+            await sleep(500 * 2 ** (attempt - 1));
+          }
         }
       }
       if (lastError === undefined) {

@@ -47,7 +47,7 @@ describe('what users are told', () => {
     expect(history).not.toContain('not paused');
   });
 
-  it('follows up a pause that could not be undone: still paused, the team is on it', async () => {
+  it('tells users and on-call at the first refused resume, keeps trying, and ends both stories when the cluster is back', async () => {
     const f = (fixture = await createSlackFixture({ podDelayMs: 300 }));
     const runId = await pausedBackup(f);
     const paused = f.messagesIn(ANNOUNCE)[0]!;
@@ -55,12 +55,27 @@ describe('what users are told', () => {
     // Resuming fails from now on: every scale of a Deployment is refused.
     f.kube.faults.failures.push({ verb: 'patch', resource: 'deployments', subresource: 'scale', code: 500, message: 'etcd is unavailable' });
     await f.command(ALICE, `cancel ${runId}`);
-    await f.finished(runId, 200_000);
-    const announcement = f.messagesIn(ANNOUNCE)[0]!;
-    expect(announcement.ts).toBe(paused.ts);
-    expect(announcement.text).toBe('⚠️ Pachyderm *test* is still paused: the backup was cancelled and resuming Pachyderm did not work. The team is on it.');
-    expect(JSON.stringify(announcement.blocks)).not.toContain('Expected back around');
+
+    // Told after the first attempt at resuming failed, while the undo goes on (not after all three ran out).
+    const still = await f.sim.waitForMessage((m) => m.channel === ANNOUNCE && m.ts === paused.ts && /still paused/.test(m.text), { timeoutMs: 90_000, description: 'still paused' });
+    expect(still.text).toBe('⚠️ Pachyderm *test* is still paused: the backup was cancelled and resuming Pachyderm did not work. The team is on it.');
+    expect(JSON.stringify(still.blocks)).not.toContain('Expected back around');
+    // On-call gets one alert in the ops channel itself (not only in the thread): what is wrong and what to do.
+    const isAlert = (m: { channel: string; ts: string; thread_ts?: string; text: string }) => m.channel === OPS && (m.thread_ts === undefined || m.thread_ts === m.ts) && /is not back|is back \(backup/.test(m.text);
+    const alert = await f.sim.waitForMessage((m) => isAlert(m) && /is not back/.test(m.text), { timeoutMs: 10_000, description: 'the not-back alert' });
+    expect(alert.text).toMatch(new RegExp(`^🚨 Pachyderm \\*test\\* is not back after backup \`${runId}\`.*resuming failed \\(attempt 1 of 3\\): .*etcd is unavailable`));
+    expect(alert.text).toMatch(/\*What to do:\* pachbackup keeps trying to scale the recorded replicas back\. Check that the Kubernetes API answers/);
+    expect(f.sim.snapshot().channels.find((c) => c.id === OPS)!.messages.filter(isAlert)).toHaveLength(1);
+    expect((await f.state.runs.getRun(runId))?.phase).toBe('running');
     expect((await f.replicas()).pachd).toBe(0);
-    // Each undo attempt first retries the refused scale for the Kubernetes retry budget (30 s), three attempts.
-  }, 240_000);
+
+    // Kubernetes lets the resume through again: the undo's next attempt brings the cluster back, and both say so.
+    f.kube.faults.failures.splice(0);
+    await f.finished(runId, 120_000);
+    expect((await f.state.runs.getRun(runId))?.phase).toBe('cancelled');
+    expect((await f.replicas()).pachd).toBe(1);
+    await expect.poll(() => f.messagesIn(ANNOUNCE)[0]!.text, { timeout: 10_000 }).toMatch(/^🛑 The backup of Pachyderm \*test\* was cancelled; Pachyderm is back/);
+    expect(f.messagesIn(ANNOUNCE)).toHaveLength(1);
+    await expect.poll(() => f.messagesIn(OPS).find((m) => m.ts === alert.ts)?.text, { timeout: 10_000 }).toMatch(new RegExp(`^✅ Pachyderm \\*test\\* is back \\(backup \`${runId}\`; it was not back for \\d+ s: resuming failed`));
+  }, 180_000);
 });
