@@ -48,7 +48,7 @@ export function createNotBackAlert(options: {
       if (last?.cause === cause && last.detail === detail) return;
       last = { cause, detail };
       since ??= Date.now();
-      const text = `🚨 Pachyderm *${name}* is not back after ${options.kind} ${codeSpan(runId)} (paused since it stopped it): ${escapeAndTruncate(detail, 1500)}\n*What to do:* ${todo(cause)}`;
+      const text = `🚨 Pachyderm *${name}* is not back after ${options.kind} ${codeSpan(runId)} paused it: ${escapeAndTruncate(detail, 1500)}\n*What to do:* ${todo(cause)}`;
       enqueue('not-back alert', async () => {
         if (!posted) {
           const answer = await client.chat.postMessage({ channel, ...render(text) });

@@ -4,28 +4,25 @@ import { FINAL_PHASES, type RunPhase } from '../../src/runner/run-phase.js';
 import { startFaultServices, type FaultServices } from '../support/fault-services.js';
 import { killStartedClis, startCli, type CliProcess } from '../support/cli-process.js';
 import { stepReached, threadOf } from '../support/run-progress.js';
-import { ANNOUNCE, createSlackFixture, type SlackFixture } from '../support/slack-fixture.js';
+import { ANNOUNCE, createSlackFixture, OPS, type SlackFixture } from '../support/slack-fixture.js';
 
 /**
- * The fault matrix (issue 11): a backup through Slack, a fault injected when a step starts — one representative
- * step per phase: `pre-copy` before the pause, `pause` while paused (pods take 1.5 s to stop and to start, so the
- * cluster stays paused for seconds), `dump-databases` after the resume — and what a person would check after it:
- * the cluster at its recorded replicas with ingestion running, no backup listed that did not succeed, the run
- * ended succeeded or failed/cancelled with a reason in words, the users' announcement ended, the next backup
- * succeeding. Faults come from the sandbox's controls only: processes killed by PID, Redis and the S3 server
- * stopped and started by PID, the S3 fault proxy, the Kubernetes simulator's fault endpoint over HTTP.
+ * The fault matrix (issue 11): backups through Slack, and what a person would check after a fault: the cluster at
+ * its recorded replicas with ingestion running, no backup listed that did not succeed, the run ended succeeded or
+ * failed/cancelled with a reason in words, the users' one announcement ended, the next backup succeeding.
+ *
+ * The worker SIGKILLed or SIGTERMed, Redis restarted empty, the object store stopped or answering SlowDown,
+ * Kubernetes 429/500 bursts and dropped watches are each injected at the start of EVERY backup step (see
+ * `faultEveryStep`): the signals chain through one run (killed at a step, the next worker carries on from the
+ * checkpoints, killed again at the next step, ...). A pod stuck Terminating and pachd not ready concern the pause
+ * and the resume only, and are injected when the pause starts. Faults come from the sandbox's controls only:
+ * processes killed by PID, Redis and the S3 server stopped and started by PID, the S3 fault proxy, the Kubernetes
+ * simulator's fault endpoint over HTTP.
  *
  * It takes minutes: set PACHBACKUP_SKIP_FAULT_MATRIX=1 to leave it out locally (CI runs it). The matrix is
  * printed at the end (step × fault → outcome).
  */
 const SKIP = process.env.PACHBACKUP_SKIP_FAULT_MATRIX === '1';
-
-type Row = 'before the pause (pre-copy)' | 'paused (pause)' | 'after the resume (dump-databases)';
-const ROWS: { row: Row; step: string }[] = [
-  { row: 'before the pause (pre-copy)', step: 'pre-copy' },
-  { row: 'paused (pause)', step: 'pause' },
-  { row: 'after the resume (dump-databases)', step: 'dump-databases' },
-];
 
 const WORKER_ENV = { PACHBACKUP_JOB_LOCK_MS: '5000', PACHBACKUP_LOCK_TTL_MS: '10000' };
 const GRACE_MS = 25_000;
@@ -44,11 +41,23 @@ interface Column {
   services?: boolean;
   /** The worker runs as a `pachbackup worker` process (the column signals it), not in the test's process. */
   workerProcess?: boolean;
-  rows?: Row[];
+  /** The steps a fault of the column is injected at, for columns without `everyStep`. */
+  rows?: string[];
   pauseTimeoutSeconds?: number;
   resumeTimeoutSeconds?: number;
   /** Injects the fault when the row's step has started; resolves once the fault is over (or left to the run). */
-  inject(c: Cluster, runId: string, row: Row): Promise<string | void>;
+  inject?(c: Cluster, runId: string): Promise<string | void>;
+  /**
+   * Fired at the start of EVERY step of a run (not one row per phase): `fire` injects the fault (it stays in force
+   * `lastsMs`), and every step that starts while it is in force counts as faulted too. Runs until each step of the
+   * backup was faulted (new runs for the steps after one that ended the run).
+   */
+  everyStep?: {
+    lastsMs: number;
+    fire(c: Cluster, runId: string): Promise<string | void>;
+    /** At most this many faults per run (then the run goes on unfaulted, and the next run takes the next steps). */
+    perRun?: number;
+  };
   /** Undoes what an operator would fix before the next backup (a finalizer removed). */
   heal?(c: Cluster): Promise<void>;
   /** Extra checks of the cell's thread and run. */
@@ -57,82 +66,97 @@ interface Column {
 
 const kubeFaults = (c: Cluster, body: unknown) => fetch(`${c.f.kube.url}/sandbox/faults`, { method: 'PUT', body: JSON.stringify(body) }).then((r) => r.json());
 
+/** Workers signalled per step: the next worker (Kubernetes starts another pod) carries on from the checkpoints. */
+async function signalWorker(c: Cluster, signal: 'SIGKILL' | 'SIGTERM'): Promise<string> {
+  const sent = Date.now();
+  c.worker!.child.kill(signal);
+  const exit = await c.worker!.exited;
+  const took = exit.at - sent;
+  if (signal === 'SIGTERM') {
+    expect(exit, c.worker!.lines.slice(-8).join('\n')).toMatchObject({ code: 0, signal: null });
+    expect(took).toBeLessThan(GRACE_MS);
+  }
+  c.worker = startCli(['worker', '--config', c.f.configFile], WORKER_ENV);
+  return signal === 'SIGTERM' ? `exit 0 in ${(took / 1000).toFixed(1)} s` : 'killed';
+}
+
 const COLUMNS: Column[] = [
   {
     name: 'SIGKILL of the worker',
     workerProcess: true,
-    async inject(c, _runId, row) {
-      // Known gap: a worker killed in the ~100 ms between posting the users' announcement and recording it in its
-      // job leaves that announcement saying "paused" (the next attempt posts and ends a second one). Killed while
-      // paused here means once the announcement is out.
-      if (row === 'paused (pause)') await c.f.sim.waitForMessage((m) => m.channel === ANNOUNCE && /is paused/.test(m.text ?? ''), { timeoutMs: 30_000, description: 'the announcement' }).then(() => sleep(500));
-      c.worker!.kill();
-      await c.worker!.exited;
-      c.worker = startCli(['worker', '--config', c.f.configFile], WORKER_ENV); // Kubernetes starts another pod
-      return 'killed';
-    },
+    services: true,
+    // A job whose worker died more than BullMQ's maxStalledCount (3) times is failed, not run again (a crash loop must
+    // end); the sweep then ends its run with the cluster resumed. So three kills per run, and a run for the next three.
+    everyStep: { lastsMs: 0, fire: (c) => signalWorker(c, 'SIGKILL'), perRun: 3 },
   },
   {
     name: 'SIGTERM of the worker',
     workerProcess: true,
-    async inject(c) {
-      const sent = Date.now();
-      c.worker!.child.kill('SIGTERM');
-      const exit = await c.worker!.exited;
-      const took = exit.at - sent;
-      expect(exit, c.worker!.lines.slice(-8).join('\n')).toMatchObject({ code: 0, signal: null });
-      expect(took).toBeLessThan(GRACE_MS);
-      c.worker = startCli(['worker', '--config', c.f.configFile], WORKER_ENV);
-      return `exit 0 in ${(took / 1000).toFixed(1)} s`;
-    },
+    services: true,
+    everyStep: { lastsMs: 0, fire: (c) => signalWorker(c, 'SIGTERM') },
   },
   {
     name: 'Redis restarted empty',
     services: true,
-    async inject(c) {
-      await c.s!.restartRedisEmpty();
+    everyStep: {
+      lastsMs: 0,
+      async fire(c) {
+        await c.s!.restartRedisEmpty();
+      },
     },
   },
   {
-    name: 'object store stopped 4 s',
+    name: 'object store stopped 2.5 s',
     services: true,
-    async inject(c) {
-      await c.s!.stopS3();
-      await sleep(4000);
-      await c.s!.startS3();
+    everyStep: {
+      lastsMs: 2500,
+      async fire(c) {
+        await c.s!.stopS3();
+        await sleep(2500);
+        await c.s!.startS3();
+      },
     },
   },
   {
-    name: 'object store 503 SlowDown 4 s',
+    name: 'object store 503 SlowDown 2.5 s',
     services: true,
-    async inject(c) {
-      c.s!.proxy.faults.slowDownUntil = Date.now() + 4000;
-      await sleep(4000);
-      return `${c.s!.proxy.slowDowns()} SlowDowns`;
+    everyStep: {
+      lastsMs: 2500,
+      async fire(c) {
+        c.s!.proxy.faults.slowDownUntil = Date.now() + 2500;
+        await sleep(2500);
+      },
     },
   },
   {
-    name: 'Kubernetes 429 then 500 burst 4 s',
-    async inject(c) {
-      const now = Date.now();
-      await kubeFaults(c, { failures: [{ code: 429, retryAfterSeconds: 1, until: now + 2000 }, { code: 500, until: now + 4000 }] });
-      await sleep(4000);
+    name: 'Kubernetes 429 then 500 burst 2.5 s',
+    services: true,
+    everyStep: {
+      lastsMs: 2500,
+      async fire(c) {
+        const now = Date.now();
+        await kubeFaults(c, { failures: [{ code: 429, retryAfterSeconds: 1, until: now + 1200 }, { code: 500, until: now + 2500 }] });
+        await sleep(2500);
+      },
     },
   },
   {
     name: 'Kubernetes watch dropped',
-    async inject(c) {
-      // Every watch ends 300 ms after it starts, and the open ones end now, until the run is over.
-      await kubeFaults(c, { dropWatchesAfterMs: 300 });
-      await fetch(`${c.f.kube.url}/sandbox/faults/drop-watches`, { method: 'POST' });
-    },
-    async heal(c) {
-      await kubeFaults(c, { dropWatchesAfterMs: 0 });
+    services: true,
+    everyStep: {
+      lastsMs: 2500,
+      async fire(c) {
+        // Every watch ends 300 ms after it starts, and the open ones end now, for the next 2.5 s.
+        await kubeFaults(c, { dropWatchesAfterMs: 300 });
+        await fetch(`${c.f.kube.url}/sandbox/faults/drop-watches`, { method: 'POST' });
+        await sleep(2500);
+        await kubeFaults(c, { dropWatchesAfterMs: 0 });
+      },
     },
   },
   {
     name: 'pod stuck Terminating',
-    rows: ['paused (pause)'],
+    rows: ['pause'],
     pauseTimeoutSeconds: 5,
     async inject(c) {
       await kubeFaults(c, { stuckTerminating: ['pachd'] });
@@ -149,7 +173,7 @@ const COLUMNS: Column[] = [
   },
   {
     name: 'pachd not ready in the resume timeout',
-    rows: ['paused (pause)'],
+    rows: ['pause'],
     resumeTimeoutSeconds: 5,
     async inject(c, runId) {
       await kubeFaults(c, { neverReady: ['pachd'] });
@@ -162,13 +186,23 @@ const COLUMNS: Column[] = [
       await kubeFaults(c, { neverReady: [] }); // whatever kept pachd from starting is fixed
       return 'told, kept retrying';
     },
-    check(c, runId) {
+    async check(c, runId) {
       expect(threadOf(c.f, runId).join('\n')).toMatch(/Deployment pachd not ready after 5 s/);
+      // On-call had one alert in the ops channel itself naming what was wrong, edited to "back" once pachd was ready.
+      const alerts = () => c.f.messagesIn(OPS).filter((m) => /^(🚨|✅) Pachyderm \*test\* is (not )?back/.test(m.text) && m.text.includes(runId));
+      await expect.poll(() => alerts().map((m) => m.text).join('\n'), { timeout: 10_000 }).toMatch(/^✅ Pachyderm \*test\* is back .*Deployment pachd not ready after 5 s/);
+      expect(alerts()).toHaveLength(1);
+      const posted = c.f.sim.calls().filter((call) => call.method === 'chat.postMessage' && call.args.channel === OPS && String(call.args.text).startsWith('🚨') && String(call.args.text).includes(runId));
+      expect(posted).toHaveLength(1);
+      expect(String(posted[0]!.args.text)).toMatch(/^🚨 Pachyderm \*test\* is not back .*Deployment pachd not ready after 5 s[^]*What to do:\* pachbackup keeps waiting for it/);
     },
   },
 ];
 
-const matrix = new Map<string, Map<Row, string>>();
+/** Column → step → outcome, in the order the steps run. */
+const matrix = new Map<string, Map<string, string>>();
+/** The backup's steps in order, as the first run declared them. */
+let stepOrder: string[] = [];
 
 /** Columns run three at a time: each has a cluster, a Slack app and a worker of its own, on two cores. */
 let running = 0;
@@ -185,7 +219,7 @@ async function oneOfThree<T>(work: () => Promise<T>): Promise<T> {
 }
 
 /** Waits until the run has ended (a handed-back run carries on in the next worker first). */
-async function runEnded(f: SlackFixture, runId: string, timeoutMs = 180_000) {
+async function runEnded(f: SlackFixture, runId: string, timeoutMs = 240_000) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const run = await f.state.runs.getRun(runId);
@@ -205,17 +239,13 @@ async function backupToTheEnd(f: SlackFixture) {
 
 const announcementsOf = (f: SlackFixture) => f.messagesIn(ANNOUNCE);
 
-async function runCell(c: Cluster, column: Column, row: { row: Row; step: string }): Promise<string> {
+/**
+ * What a person checks after a faulted run: a reason in words if it did not succeed, the cluster at the replicas
+ * it had with ingestion running, only succeeded runs listed, the users' announcement ended. Answers whether the
+ * users were told the cluster is back.
+ */
+async function checkAfterRun(c: Cluster, runId: string, run: { phase: RunPhase; error?: string | null }, before: Record<string, number>, announced: number): Promise<boolean> {
   const { f } = c;
-  const before = await f.replicas();
-  const announced = announcementsOf(f).length;
-  const runId = await f.backupThroughSlack();
-  await stepReached(f, runId, row.step, 120_000);
-  const injected = await column.inject(c, runId, row.row);
-  const run = await runEnded(f, runId);
-  await f.finished(runId, 60_000);
-  await column.heal?.(c);
-
   // A reason in words: no stack, no "[object", no bare error code.
   if (run.phase !== 'succeeded') {
     expect(run.phase).toMatch(/^(failed|cancelled)$/);
@@ -229,75 +259,169 @@ async function runCell(c: Cluster, column: Column, row: { row: Row; step: string
   const { backups } = await f.deps('x').catalog.list('test');
   for (const b of backups) expect((await f.state.runs.getRun(b.manifest.id))?.phase, `listed ${b.manifest.id}`).toMatch(/^(succeeded|partially-failed)$/);
   if (run.phase !== 'succeeded') expect(backups.map((b) => b.manifest.id)).not.toContain(runId);
-  // The users were told the end of the story, if they were told it started.
+  // The users were told the end of the story, if they were told it started — in ONE announcement.
   let posted = announcementsOf(f).slice(announced);
   for (let i = 0; i < 150 && posted.some((a) => !/is back/.test(a.text)); i++) {
     await sleep(100); // the edit may follow the summary
     posted = announcementsOf(f).slice(announced);
   }
   for (const a of posted) expect(a.text, `announcement of ${runId}`).toMatch(/is back/);
-  await column.check?.(c, runId, run);
+  expect(posted.length, `announcements of ${runId}`).toBeLessThanOrEqual(1);
+  return posted.length > 0;
+}
 
-  let next = '';
-  if (run.phase !== 'succeeded') {
-    const again = await backupToTheEnd(f);
-    expect(again.phase, again.error ?? '').toBe('succeeded');
-    next = '; next backup succeeded';
+/** A run that did not succeed is followed by one that must. */
+async function nextSucceeds(f: SlackFixture, run: { phase: RunPhase }): Promise<string> {
+  if (run.phase === 'succeeded') return '';
+  const again = await backupToTheEnd(f);
+  expect(again.phase, again.error ?? '').toBe('succeeded');
+  return '; next backup succeeded';
+}
+
+const shortReason = (error: string | null | undefined) => (error ? `: ${error.length > 160 ? `${error.slice(0, 157)}...` : error}` : '');
+
+async function runCell(c: Cluster, column: Column, step: string): Promise<string> {
+  const { f } = c;
+  const before = await f.replicas();
+  const announced = announcementsOf(f).length;
+  const runId = await f.backupThroughSlack();
+  await stepReached(f, runId, step, 120_000);
+  const injected = await column.inject!(c, runId);
+  const run = await runEnded(f, runId);
+  await f.finished(runId, 60_000);
+  await column.heal?.(c);
+  const told = await checkAfterRun(c, runId, run, before, announced);
+  await column.check?.(c, runId, run);
+  const next = await nextSucceeds(f, run);
+  return `${injected ? `${injected} → ` : ''}${run.phase}${shortReason(run.error)}${told ? ' (users told: back)' : ''}${next}`;
+}
+
+/**
+ * The fault at the start of every step: one run watched step by step (the state database's step records, polled
+ * every few ms, with the sandbox's 150 ms of S3 and Kubernetes latency so no step ends unseen); when a step starts
+ * and no fault is in force, the column's fault is fired; a step starting while one is in force is faulted too. A
+ * run that ends before every step was faulted is followed by another for the rest. Each cell says how the fault
+ * met the step and what became of the step and of its run.
+ */
+async function faultEveryStep(c: Cluster, column: Column, cells: Map<string, string>): Promise<void> {
+  const { f } = c;
+  for (let round = 0; round < 8; round++) {
+    const before = await f.replicas();
+    const announced = announcementsOf(f).length;
+    const runId = await f.backupThroughSlack();
+    const met = new Map<string, string>();
+    const seen = new Set<string>();
+    let inForceUntil = 0;
+    let firing: Promise<void> | undefined;
+    let fired = 0;
+    let run = await f.state.runs.getRun(runId);
+    while (!run || !FINAL_PHASES.includes(run.phase)) {
+      const steps = await f.state.runs.getSteps(runId);
+      // Once a step has started, every step is declared.
+      if (stepOrder.length === 0 && steps.some((s) => s.state !== 'pending')) stepOrder = [...steps].sort((a, b) => a.position - b.position).map((s) => s.name);
+      for (const s of steps) {
+        if (s.state === 'pending' || seen.has(s.name)) continue;
+        seen.add(s.name);
+        if (cells.has(s.name) || met.has(s.name)) continue;
+        if (firing !== undefined || Date.now() < inForceUntil) {
+          met.set(s.name, 'started while in force');
+        } else if (s.state === 'skipped') {
+          met.set(s.name, `n/a: nothing to do (skipped in ${(s.durationMs ?? 0).toFixed(1)} ms), no fault could meet it`);
+        } else if (fired >= (column.everyStep!.perRun ?? Infinity)) {
+          // left for the next run
+        } else if (s.state === 'running') {
+          fired += 1;
+          const at = Date.now();
+          inForceUntil = at + column.everyStep!.lastsMs;
+          const name = s.name;
+          firing = column.everyStep!.fire(c, runId).then((said) => {
+            met.set(name, `fired at its start${said ? ` (${said})` : ''}`);
+            firing = undefined;
+          });
+          met.set(name, 'fired at its start');
+        } else {
+          met.set(s.name, `MISSED: ended in ${(s.durationMs ?? 0).toFixed(1)} ms, before the fault could land`);
+        }
+      }
+      await sleep(5);
+      run = await f.state.runs.getRun(runId);
+    }
+    await firing;
+    run = await runEnded(f, runId);
+    await f.finished(runId, 60_000);
+    const told = await checkAfterRun(c, runId, run, before, announced);
+    const final = new Map((await f.state.runs.getSteps(runId)).map((s) => [s.name, s]));
+    for (const [step, how] of met) {
+      const record = final.get(step);
+      const stepEnd = record?.state === 'failed' || record?.state === 'undo-failed' ? `step ${record.state}${shortReason(record.error)}` : `step ${record?.state ?? '?'}`;
+      cells.set(step, `${how} → ${stepEnd}; run ${run.phase}${run.phase === 'succeeded' ? '' : shortReason(run.error)}${told ? ' (users told: back)' : ''}`);
+    }
+    const next = await nextSucceeds(f, run);
+    if (next) for (const step of met.keys()) cells.set(step, `${cells.get(step)}${next}`);
+    if (stepOrder.length > 0 && stepOrder.every((s) => cells.has(s))) return;
   }
-  const reason = run.error ? `: ${run.error.length > 90 ? `${run.error.slice(0, 87)}...` : run.error}` : '';
-  return `${injected ? `${injected} → ` : ''}${run.phase}${reason}${posted.length ? ' (users told: back)' : ''}${next}`;
+  const missing = stepOrder.filter((s) => !cells.has(s));
+  expect(missing, 'steps never faulted').toEqual([]);
 }
 
 describe.skipIf(SKIP)('fault matrix: step × fault → the cluster resumed, nothing half-written listed, the next backup succeeds', () => {
   afterAll(() => {
-    const rows = ROWS.map((r) => r.row);
-    const lines = ['', 'FAULT MATRIX (step × fault → outcome)'];
+    const lines = ['', 'FAULT MATRIX, BACKUP (step × fault → outcome)'];
     for (const [column, cells] of matrix) {
       lines.push(`- ${column}`);
-      for (const row of rows) if (cells.has(row)) lines.push(`    ${row}: ${cells.get(row)}`);
+      for (const step of [...stepOrder, ...[...cells.keys()].filter((k) => !stepOrder.includes(k))]) if (cells.has(step)) lines.push(`    ${step}: ${cells.get(step)}`);
     }
     console.log(lines.join('\n'));
     killStartedClis();
   });
 
-  it.concurrent.each(COLUMNS.map((c) => [c.name, c] as const))('%s', (_name, column) => oneOfThree(() => runColumn(column)), 900_000);
+  it.concurrent.each(COLUMNS.map((c) => [c.name, c] as const))('%s', (_name, column) => oneOfThree(() => runColumn(column)), 1_200_000);
 });
 
 async function runColumn(column: Column): Promise<void> {
-  {
-    const s = column.services ? await startFaultServices() : undefined;
-    const f = await createSlackFixture({
-      // The faults are the backend's; Slack's two transports have their own suites.
-      slackMode: 'http',
-      worker: !column.workerProcess,
-      workerLockDurationMs: 4000,
-      lockTtlMs: 6000,
-      objects: 30,
-      podDelayMs: 1500,
-      ...(s ? { redisUrl: s.redisUrl, s3Endpoint: s.s3Endpoint } : {}),
-      ...(column.pauseTimeoutSeconds ? { pauseTimeoutSeconds: column.pauseTimeoutSeconds } : {}),
-      ...(column.resumeTimeoutSeconds ? { resumeTimeoutSeconds: column.resumeTimeoutSeconds } : {}),
-    });
-    const c: Cluster = { f, ...(s ? { s } : {}) };
-    if (column.workerProcess) c.worker = startCli(['worker', '--config', f.configFile], WORKER_ENV);
-    const cells = new Map<Row, string>();
-    matrix.set(column.name, cells);
-    try {
-      for (const row of ROWS.filter((r) => !column.rows || column.rows.includes(r.row))) {
-        try {
-          cells.set(row.row, await runCell(c, column, row));
-        } catch (err) {
-          cells.set(row.row, `FAILED: ${(err as Error).message.split('\n')[0]}`);
-          throw err;
-        }
-      }
-      // After the column's faults, a clean backup.
-      const last = await backupToTheEnd(f);
-      expect(last.phase, last.error ?? '').toBe('succeeded');
-    } finally {
-      c.worker?.kill();
-      await f.cleanup();
-      await s?.close();
+  const s = column.services ? await startFaultServices() : undefined;
+  const f = await createSlackFixture({
+    // The faults are the backend's; Slack's two transports have their own suites.
+    slackMode: 'http',
+    worker: !column.workerProcess,
+    workerLockDurationMs: 4000,
+    lockTtlMs: 6000,
+    objects: 30,
+    podDelayMs: 1500,
+    ...(s ? { redisUrl: s.redisUrl, s3Endpoint: s.s3Endpoint } : {}),
+    ...(column.pauseTimeoutSeconds ? { pauseTimeoutSeconds: column.pauseTimeoutSeconds } : {}),
+    ...(column.resumeTimeoutSeconds ? { resumeTimeoutSeconds: column.resumeTimeoutSeconds } : {}),
+  });
+  const c: Cluster = { f, ...(s ? { s } : {}) };
+  if (column.workerProcess) c.worker = startCli(['worker', '--config', f.configFile], WORKER_ENV);
+  const cells = new Map<string, string>();
+  matrix.set(column.name, cells);
+  try {
+    if (column.everyStep) {
+      // Every step takes at least a request's latency, so the watcher sees each one start.
+      await kubeFaults(c, { latencyMs: 150 });
+      if (s) s.proxy.faults.latencyMs = 150;
+      await faultEveryStep(c, column, cells);
+      await kubeFaults(c, { latencyMs: 0 });
+      if (s) s.proxy.faults.latencyMs = 0;
     }
+    for (const step of column.rows ?? []) {
+      try {
+        cells.set(step, await runCell(c, column, step));
+      } catch (err) {
+        cells.set(step, `FAILED: ${(err as Error).message.split('\n')[0]}`);
+        throw err;
+      }
+    }
+    // After the column's faults, a clean backup.
+    const last = await backupToTheEnd(f);
+    expect(last.phase, last.error ?? '').toBe('succeeded');
+  } catch (err) {
+    for (const step of stepOrder) if (!cells.has(step)) cells.set(step, `not reached: ${(err as Error).message.split('\n')[0]}`);
+    throw err;
+  } finally {
+    c.worker?.kill();
+    await f.cleanup();
+    await s?.close();
   }
 }
