@@ -40,6 +40,7 @@ const SCOPE_OF: Record<string, string | null> = {
   'usergroups.users.list': 'usergroups:read',
   'users.info': 'users:read',
   'files.uploadV2': 'files:write',
+  'conversations.history': 'channels:history',
 };
 
 function sourceFiles(dir: string): string[] {
