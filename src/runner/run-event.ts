@@ -36,6 +36,12 @@ export type RunEvent =
   | { type: 'undo-retrying'; runId: string; at: string; step: string; title: string; attempt: number; attempts: number; error: string }
   | { type: 'undo-finished'; runId: string; at: string; step: string; state: Extract<StepState, 'undone' | 'undo-failed'>; error?: string }
   | { type: 'run-finished'; runId: string; at: string; phase: RunPhase; error?: string; downtimeSeconds?: number; warnings: string[] }
+  /**
+   * A run carried on from an earlier attempt's checkpoints: the steps that attempt finished (they emit nothing
+   * again), with when each finished — so a reporter that missed them (its process died) knows, e.g., that the
+   * cluster was already resumed.
+   */
+  | { type: 'run-picked-up'; runId: string; at: string; done: { step: string; finishedAt?: string }[] }
   /** The run stopped outside its pause (its process shut down, its lease was lost) and waits for another process. */
   | { type: 'run-handed-back'; runId: string; at: string; reason: string };
 

@@ -43,6 +43,11 @@ export interface RunStepsOptions<O> {
   interruptions?: Interruptions;
   /** What the run's estimate says a step takes, in seconds (the high end of the range), for the decision above. */
   expectedSeconds?: (step: string) => number | undefined;
+  /**
+   * The reason a run that did not succeed ends with, given what it did (its outputs): a restore past its swap says
+   * the live databases are the backup's now, whatever stopped it.
+   */
+  explainEnd?: (error: string, outputs: Partial<O>) => string;
 }
 
 /** Time kept back before an interruption's deadline for what follows a stop (reporting, closing). */
@@ -173,6 +178,13 @@ export async function runSteps<O>(options: RunStepsOptions<O>): Promise<RunOutco
     }
     return failure;
   };
+
+  const doneBefore = steps.flatMap((step) => {
+    const record = records.get(step.name);
+    if (record?.state !== 'done' && record?.state !== 'skipped') return [];
+    return [{ step: step.name, ...(record.finishedAt ? { finishedAt: new Date(record.finishedAt).toISOString() } : {}) }];
+  });
+  if (doneBefore.length > 0) events.emit({ type: 'run-picked-up', runId, at: now(), done: doneBefore });
 
   if (options.mode === 'abort') {
     await emitPhase('running');

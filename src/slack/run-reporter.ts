@@ -112,7 +112,8 @@ export function createRunReporter(options: {
     if (!announces) return;
     announced = next;
     const message = buildAnnouncement(next);
-    const pausedSince = next.state === 'paused' || next.state === 'overrun' ? next.startsAt : undefined;
+    // "Still paused" keeps the pause's start too: a later attempt that brings the cluster back ends it with the downtime.
+    const pausedSince = next.state === 'paused' || next.state === 'overrun' || next.state === 'still-paused' ? next.startsAt : undefined;
     const metadata = announcementMetadata(run.id, { state: next.state, ...(pausedSince ? { pausedAt: pausedSince } : {}) });
     enqueue('announcement', async () => {
       if (!announcement) {
@@ -250,6 +251,18 @@ export function createRunReporter(options: {
         scheduleUpdate();
         break;
       }
+      case 'run-picked-up': {
+        for (const done of e.done) {
+          const step = stepOf(done.step);
+          if (step) step.state = 'done';
+        }
+        // An earlier attempt resumed the cluster but died before the announcement said so: say it now.
+        const resumed = e.done.find((d) => d.step === 'resume');
+        const saysPaused = announced !== undefined && (announced.state === 'paused' || announced.state === 'overrun' || announced.state === 'still-paused');
+        if (resumed && view.pausedAt && saysPaused) back('back', resumed.finishedAt ?? e.at);
+        scheduleUpdate();
+        break;
+      }
       case 'run-handed-back':
         view.phase = 'queued';
         void reply(buildHandedBackReply({ kind: run.kind, reason: e.reason }));
@@ -268,7 +281,7 @@ export function createRunReporter(options: {
   // step is skipped (done), so its start comes from the announcement — the all-clear then gives the whole downtime.
   const carryOn = (earlier: PostedAnnouncement) => {
     if (!earlier.state) return;
-    const paused = earlier.pausedAt !== undefined && (earlier.state === 'paused' || earlier.state === 'overrun');
+    const paused = earlier.pausedAt !== undefined && (earlier.state === 'paused' || earlier.state === 'overrun' || earlier.state === 'still-paused');
     if (paused) pausedSince(earlier.pausedAt!);
     announced = baseAnnouncement(earlier.state, earlier.pausedAt ?? run.createdAt);
   };
