@@ -42,6 +42,11 @@ export async function recoverInterruptedRestores(options: {
     log.warn({ runId: run.id, cluster: run.cluster }, 'found an interrupted restore; dropping its staging databases, resuming the cluster and ending the run');
     const deps = options.depsFor(run, record);
     deps.session.lock = lock;
+    // Past the swap nothing undoes the restore: say that the live databases are the backup's now, not "undone".
+    const swapped = (await runs.getSteps(run.id)).some((s) => s.name === 'swap-databases' && s.state === 'done');
+    const abortReason = swapped
+      ? `interrupted after the restored databases were put in place: cluster ${run.cluster} now runs on the databases of backup ${record.plan.backup.id}; pachbackup resumed the cluster — render its Helm values with \`pachbackup values ${record.plan.backup.id} --restore ${run.id}\``
+      : 'interrupted: the process running this restore stopped; pachbackup undid what it had started and resumed the cluster';
     try {
       recovered.push(
         await runRestore({
@@ -50,7 +55,7 @@ export async function recoverInterruptedRestores(options: {
           events: options.events,
           log,
           mode: 'abort',
-          abortReason: 'interrupted: the process running this restore stopped; pachbackup undid what it had started and resumed the cluster',
+          abortReason,
         }),
       );
     } finally {

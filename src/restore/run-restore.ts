@@ -153,6 +153,9 @@ export async function runRestore(options: {
       ...(options.abortReason ? { abortReason: options.abortReason } : {}),
       interruptions,
       expectedSeconds: expectedStepSeconds(existing?.estimate ?? options.estimate),
+      // Past the swap nothing undoes the restore: whatever stopped it, the reason says what the cluster runs on now.
+      explainEnd: (error, outputs) =>
+        outputs.swap ? `${error}; the restored databases were already in place: cluster ${deps.target.name} now runs on the databases of backup ${plan.backup.id}` : error,
     });
     const result = summarizeRestore(deps, outcome.outputs.plan ?? plan, outcome);
     await deps.runs.setRunFields(deps.restoreId, { result });

@@ -135,7 +135,8 @@ export async function runSteps<O>(options: RunStepsOptions<O>): Promise<RunOutco
       events.emit({ type: 'step-progress', runId, at: now(), step: step.name, progress: { message, retry } });
     });
 
-  const finish = async (phase: RunPhase, error?: string): Promise<RunOutcome<O>> => {
+  const finish = async (phase: RunPhase, reason?: string): Promise<RunOutcome<O>> => {
+    const error = reason !== undefined && options.explainEnd ? options.explainEnd(reason, outputs) : reason;
     const downtimeSeconds = options.downtime?.(outputs);
     await store.finishRun(runId, { phase, warnings, ...(error ? { error } : {}), ...(downtimeSeconds !== undefined ? { downtimeSeconds } : {}) });
     events.emit({ type: 'run-finished', runId, at: now(), phase, warnings, ...(error ? { error } : {}), ...(downtimeSeconds !== undefined ? { downtimeSeconds } : {}) });
