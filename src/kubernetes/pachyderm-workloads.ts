@@ -135,7 +135,10 @@ export function createPachydermWorkloads(
       .map((pod) => {
         const deleted = pod.metadata?.deletionTimestamp;
         if (!deleted) return `${pod.metadata?.name} ${pod.status?.phase?.toLowerCase() ?? 'running'}`;
-        const seconds = Math.round((Date.now() - new Date(deleted).getTime()) / 1000);
+        // Kubernetes sets deletionTimestamp to the deletion request's time PLUS the grace period: the pod has been
+        // Terminating since that time less deletionGracePeriodSeconds.
+        const since = new Date(deleted).getTime() - (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000;
+        const seconds = Math.max(0, Math.round((Date.now() - since) / 1000));
         const finalizers = pod.metadata?.finalizers ?? [];
         return `${pod.metadata?.name} stuck Terminating for ${seconds} s${finalizers.length ? ` (finalizer ${finalizers.join(', ')})` : ''}`;
       })
