@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { BackupManifest } from '../../src/catalog/manifest.js';
 import { FINAL_PHASES } from '../../src/runner/run-phase.js';
 import { killStartedClis, startCli, type CliProcess } from '../support/cli-process.js';
+import { expectReasonInWords, oneOfThree, PASSING_FAULTS, printMatrix, shortReason } from '../support/fault-matrix.js';
 import { startFaultServices, type FaultServices } from '../support/fault-services.js';
 import { createPachydermFixture, type PachydermFixture } from '../support/pachyderm-fixture.js';
 import { runCli } from '../support/run-cli.js';
@@ -57,69 +58,12 @@ async function signalRestore(t: Target, signal: 'SIGKILL' | 'SIGTERM'): Promise<
 const COLUMNS: Column[] = [
   { name: 'SIGKILL of the restoring process', lastsMs: 0, perRun: 1, fire: (t) => signalRestore(t, 'SIGKILL') },
   { name: 'SIGTERM of the restoring process', lastsMs: 0, perRun: 1, fire: (t) => signalRestore(t, 'SIGTERM') },
-  {
-    name: 'Redis restarted empty',
-    lastsMs: 0,
-    async fire(t) {
-      await t.s.restartRedisEmpty();
-    },
-  },
-  {
-    name: 'object store stopped 2.5 s',
-    lastsMs: 2500,
-    async fire(t) {
-      await t.s.stopS3();
-      await sleep(2500);
-      await t.s.startS3();
-    },
-  },
-  {
-    name: 'object store 503 SlowDown 2.5 s',
-    lastsMs: 2500,
-    async fire(t) {
-      t.s.proxy.faults.slowDownUntil = Date.now() + 2500;
-      await sleep(2500);
-    },
-  },
-  {
-    name: 'Kubernetes 429 then 500 burst 2.5 s',
-    lastsMs: 2500,
-    async fire(t) {
-      const now = Date.now();
-      await kubeFaults(t, { failures: [{ code: 429, retryAfterSeconds: 1, until: now + 1200 }, { code: 500, until: now + 2500 }] });
-      await sleep(2500);
-    },
-  },
-  {
-    name: 'Kubernetes watch dropped',
-    lastsMs: 2500,
-    async fire(t) {
-      await kubeFaults(t, { dropWatchesAfterMs: 300 });
-      await fetch(`${t.f.kube.url}/sandbox/faults/drop-watches`, { method: 'POST' });
-      await sleep(2500);
-      await kubeFaults(t, { dropWatchesAfterMs: 0 });
-    },
-  },
+  ...PASSING_FAULTS.map((fault): Column => ({ name: fault.name, lastsMs: fault.lastsMs, fire: (t) => fault.fire({ s: t.s, kubeUrl: t.f.kube.url }) })),
 ];
 
 const matrix = new Map<string, Map<string, string>>();
 /** Every step of an in-place restore (`mark-pool-in-use` aside, see above), in order. */
 const stepOrder = ['check-plan', 'verify', 'restore-databases', 'copy-objects', 'pause', 'copy-delta', 'swap-databases', 'helm-values', 'resume'];
-
-let running = 0;
-const waiting: (() => void)[] = [];
-async function oneOfThree<T>(work: () => Promise<T>): Promise<T> {
-  while (running >= 3) await new Promise<void>((resolve) => waiting.push(resolve));
-  running += 1;
-  try {
-    return await work();
-  } finally {
-    running -= 1;
-    waiting.shift()?.();
-  }
-}
-
-const shortReason = (error: string | null | undefined) => (error ? `: ${error.length > 160 ? `${error.slice(0, 157)}...` : error}` : '');
 
 async function markerThere(f: PachydermFixture): Promise<boolean> {
   const client = new pg.Client({ connectionString: f.pachydermDb.url });
@@ -212,11 +156,7 @@ async function faultEveryStep(t: Target, column: Column, cells: Map<string, stri
     t.restore = undefined;
 
     // A reason in words; the cluster as it was; the live databases replaced only by a restore that says so.
-    if (run.phase !== 'succeeded') {
-      expect(run.phase).toMatch(/^(failed|cancelled)$/);
-      expect(run.error ?? '').toMatch(/^[A-Za-z"].{15,}/);
-      expect(run.error).not.toMatch(/\n\s+at |\[object|undefined/);
-    }
+    expectReasonInWords(run);
     expect(await f.replicas()).toEqual(before);
     const final = new Map((await f.state.runs.getSteps(runId)).map((s) => [s.name, s]));
     const swapped = final.get('swap-databases')?.state === 'done';
@@ -244,12 +184,7 @@ async function faultEveryStep(t: Target, column: Column, cells: Map<string, stri
 
 describe.skipIf(SKIP)('fault matrix of restores: step × fault → the target resumed, live data replaced only when said, the next restore succeeds', () => {
   afterAll(() => {
-    const lines = ['', 'FAULT MATRIX, RESTORE (step × fault → outcome)'];
-    for (const [column, cells] of matrix) {
-      lines.push(`- ${column}`);
-      for (const step of [...stepOrder, ...[...cells.keys()].filter((k) => !stepOrder.includes(k))]) if (cells.has(step)) lines.push(`    ${step}: ${cells.get(step)}`);
-    }
-    console.log(lines.join('\n'));
+    printMatrix('FAULT MATRIX, RESTORE', matrix, stepOrder);
     killStartedClis();
   });
 

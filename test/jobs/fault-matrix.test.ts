@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FINAL_PHASES, type RunPhase } from '../../src/runner/run-phase.js';
+import { expectReasonInWords, oneOfThree, PASSING_FAULTS, printMatrix, shortReason } from '../support/fault-matrix.js';
 import { startFaultServices, type FaultServices } from '../support/fault-services.js';
 import { killStartedClis, startCli, type CliProcess } from '../support/cli-process.js';
 import { stepReached, threadOf } from '../support/run-progress.js';
@@ -95,65 +96,9 @@ const COLUMNS: Column[] = [
     services: true,
     everyStep: { lastsMs: 0, fire: (c) => signalWorker(c, 'SIGTERM') },
   },
-  {
-    name: 'Redis restarted empty',
-    services: true,
-    everyStep: {
-      lastsMs: 0,
-      async fire(c) {
-        await c.s!.restartRedisEmpty();
-      },
-    },
-  },
-  {
-    name: 'object store stopped 2.5 s',
-    services: true,
-    everyStep: {
-      lastsMs: 2500,
-      async fire(c) {
-        await c.s!.stopS3();
-        await sleep(2500);
-        await c.s!.startS3();
-      },
-    },
-  },
-  {
-    name: 'object store 503 SlowDown 2.5 s',
-    services: true,
-    everyStep: {
-      lastsMs: 2500,
-      async fire(c) {
-        c.s!.proxy.faults.slowDownUntil = Date.now() + 2500;
-        await sleep(2500);
-      },
-    },
-  },
-  {
-    name: 'Kubernetes 429 then 500 burst 2.5 s',
-    services: true,
-    everyStep: {
-      lastsMs: 2500,
-      async fire(c) {
-        const now = Date.now();
-        await kubeFaults(c, { failures: [{ code: 429, retryAfterSeconds: 1, until: now + 1200 }, { code: 500, until: now + 2500 }] });
-        await sleep(2500);
-      },
-    },
-  },
-  {
-    name: 'Kubernetes watch dropped',
-    services: true,
-    everyStep: {
-      lastsMs: 2500,
-      async fire(c) {
-        // Every watch ends 300 ms after it starts, and the open ones end now, for the next 2.5 s.
-        await kubeFaults(c, { dropWatchesAfterMs: 300 });
-        await fetch(`${c.f.kube.url}/sandbox/faults/drop-watches`, { method: 'POST' });
-        await sleep(2500);
-        await kubeFaults(c, { dropWatchesAfterMs: 0 });
-      },
-    },
-  },
+  ...PASSING_FAULTS.map(
+    (fault): Column => ({ name: fault.name, services: true, everyStep: { lastsMs: fault.lastsMs, fire: (c) => fault.fire({ s: c.s!, kubeUrl: c.f.kube.url }) } }),
+  ),
   {
     name: 'pod stuck Terminating',
     rows: ['pause'],
@@ -205,20 +150,6 @@ const matrix = new Map<string, Map<string, string>>();
 /** Every step of a backup, in order (each run's declared steps are checked against it, so a new step joins the matrix). */
 const stepOrder = ['preflight', 'helm-values', 'pre-copy', 'catch-up-copy', 'suspend-ingress', 'pause', 'delta-copy', 'snapshot', 'resume', 'resume-ingress', 'dump-databases', 'inventory', 'manifest', 'verify'];
 
-/** Columns run three at a time: each has a cluster, a Slack app and a worker of its own, on two cores. */
-let running = 0;
-const waiting: (() => void)[] = [];
-async function oneOfThree<T>(work: () => Promise<T>): Promise<T> {
-  while (running >= 3) await new Promise<void>((resolve) => waiting.push(resolve));
-  running += 1;
-  try {
-    return await work();
-  } finally {
-    running -= 1;
-    waiting.shift()?.();
-  }
-}
-
 /** Waits until the run has ended (a handed-back run carries on in the next worker first). */
 async function runEnded(f: SlackFixture, runId: string, timeoutMs = 240_000) {
   const until = Date.now() + timeoutMs;
@@ -248,11 +179,7 @@ const announcementsOf = (f: SlackFixture) => f.messagesIn(ANNOUNCE);
 async function checkAfterRun(c: Cluster, runId: string, run: { phase: RunPhase; error?: string | null }, before: Record<string, number>, announced: number): Promise<boolean> {
   const { f } = c;
   // A reason in words: no stack, no "[object", no bare error code.
-  if (run.phase !== 'succeeded') {
-    expect(run.phase).toMatch(/^(failed|cancelled)$/);
-    expect(run.error ?? '').toMatch(/^[A-Za-z"].{15,}/);
-    expect(run.error).not.toMatch(/\n\s+at |\[object|undefined/);
-  }
+  expectReasonInWords(run);
   // The cluster as it was, ingestion running.
   expect(await f.replicas()).toEqual(before);
   expect(await f.cronJobSuspended('ingest-uploads')).toBe(false);
@@ -278,8 +205,6 @@ async function nextSucceeds(f: SlackFixture, run: { phase: RunPhase }): Promise<
   expect(again.phase, again.error ?? '').toBe('succeeded');
   return '; next backup succeeded';
 }
-
-const shortReason = (error: string | null | undefined) => (error ? `: ${error.length > 160 ? `${error.slice(0, 157)}...` : error}` : '');
 
 async function runCell(c: Cluster, column: Column, step: string): Promise<string> {
   const { f } = c;
@@ -367,12 +292,7 @@ async function faultEveryStep(c: Cluster, column: Column, cells: Map<string, str
 
 describe.skipIf(SKIP)('fault matrix: step × fault → the cluster resumed, nothing half-written listed, the next backup succeeds', () => {
   afterAll(() => {
-    const lines = ['', 'FAULT MATRIX, BACKUP (step × fault → outcome)'];
-    for (const [column, cells] of matrix) {
-      lines.push(`- ${column}`);
-      for (const step of [...stepOrder, ...[...cells.keys()].filter((k) => !stepOrder.includes(k))]) if (cells.has(step)) lines.push(`    ${step}: ${cells.get(step)}`);
-    }
-    console.log(lines.join('\n'));
+    printMatrix('FAULT MATRIX, BACKUP', matrix, stepOrder);
     killStartedClis();
   });
 
