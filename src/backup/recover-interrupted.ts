@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { isProcessRunning } from '../runtime/is-process-running.js';
-import type { RunEvents } from '../runner/run-event.js';
+import { createRunEvents, type RunEvents } from '../runner/run-event.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
 import { runLeftBehind } from '../state/run-lease.js';
 import type { RunRecord, RunStore } from '../state/run-store.js';
@@ -20,6 +20,11 @@ export async function recoverInterruptedRuns(options: {
   locks: ClusterLocks;
   log: Logger;
   events: RunEvents;
+  /**
+   * Where a run ended here is reported (its Slack thread and users' announcement), given the run, the events its
+   * ending emits and its dependencies; undefined: not reported. Without it the ending goes to `events` only.
+   */
+  observe?: (run: RunRecord, events: RunEvents, deps: BackupDeps) => Promise<RunReport | undefined>;
   /** Builds the dependencies of a backup for a cluster (a composition root's job). */
   depsFor: (run: RunRecord) => BackupDeps;
   /** Runs still held by a live owner are left alone; this filters which runs this caller may take over. */
@@ -43,15 +48,30 @@ export async function recoverInterruptedRuns(options: {
     log.warn({ runId: run.id, cluster: run.cluster }, 'found an interrupted backup; resuming the cluster and ending the run');
     const deps = options.depsFor(run);
     deps.session.lock = lock;
-    recovered.push(
-      await runBackup({
+    const events = options.observe ? createRunEvents((err) => log.warn({ err }, 'a run event listener failed')) : options.events;
+    const report = await options.observe?.(run, events, deps).catch((err: unknown) => {
+      log.warn({ err, runId: run.id }, 'could not follow the interrupted backup where it is reported; ending it without');
+      return undefined;
+    });
+    try {
+      const result = await runBackup({
         deps,
-        events: options.events,
+        events,
         log,
         mode: 'abort',
         abortReason: 'interrupted: the process running this backup stopped; pachbackup resumed the cluster with its recorded replicas',
-      }),
-    );
+      });
+      await report?.finish(result);
+      recovered.push(result);
+    } finally {
+      report?.stop();
+    }
   }
   return recovered;
+}
+
+/** Where an ended run is reported: told the result (resolves once it is said), then stopped. */
+export interface RunReport {
+  finish(result: BackupResult): Promise<void>;
+  stop(): void;
 }

@@ -32,7 +32,10 @@ import { createOperationsQueue, operationsQueueName, type BackupJobData, type Dr
 import { createBackupJobProcessor } from './process-backup-job.js';
 import { createDrillJobProcessor } from './process-drill-job.js';
 import { createRestoreJobProcessor, type RestoreRunStart } from './process-restore-job.js';
-import type { RunObserver, RunStart } from './run-observer.js';
+import { observeWith, type RunObserver, type RunStart } from './run-observer.js';
+import { subjectOf } from './job-run.js';
+import { createBackupSteps } from '../backup/backup-steps.js';
+import { plannedSteps } from '../runner/step.js';
 import { createJobAuthority, type JobRefusal } from './job-authority.js';
 import { createAuthorizer } from '../access/authorizer.js';
 import { createRestoreRequestStore } from '../restore/restore-request-store.js';
@@ -138,9 +141,10 @@ export async function startWorker(options: {
   const authority = createJobAuthority({ config, runs: state.runs, requests: createRestoreRequestStore(state.pool), schedules, authorizer: createAuthorizer(slack, { cacheMs: 0 }) });
   const onRefused = options.observers?.refused;
   const jobDeps = { config, runs: state.runs, locks: state.locks, audit: state.audit, log, authority, ...(onRefused ? { onRefused } : {}), ...(options.shutdown ? { shutdown: options.shutdown } : {}) };
+  const backupObservers = [metricsObserver(options.metrics, 'backup'), options.observers?.backup].filter((o) => o !== undefined);
   const processor = createBackupJobProcessor({
     ...jobDeps,
-    observers: [metricsObserver(options.metrics, 'backup'), options.observers?.backup].filter((o) => o !== undefined),
+    observers: backupObservers,
     depsFor: (run) => backupDepsFor(config.clusters[run.cluster]!, state, { id: run.id, requestedBy: run.requestedBy, ...(run.note ? { note: run.note } : {}) }, { fanOut }),
   });
   const runDrillJob = createDrillJobProcessor({
@@ -179,6 +183,14 @@ export async function startWorker(options: {
       locks: state.locks,
       log,
       events: createRunEvents(),
+      // A run whose job BullMQ gave up on (its workers died more than maxStalledCount times) is ended here: its
+      // thread and the users' announcement hear the end as from the job, which still names its Slack messages.
+      observe: async (run, events, deps) => {
+        const job = (await operations.queue.getJob(run.id)) as Job<BackupJobData> | undefined;
+        if (!job || job.name !== 'backup') return undefined;
+        const estimate = (run.estimate ?? undefined) as DowntimeEstimate | undefined;
+        return observeWith(backupObservers, { job, run: subjectOf(run), events, steps: plannedSteps(createBackupSteps(deps)), createdAt: run.createdAt, ...(estimate ? { estimate } : {}) });
+      },
       depsFor: (run) => backupDepsFor(config.clusters[run.cluster]!, state, { id: run.id, requestedBy: run.requestedBy }),
       only: endable,
     });

@@ -1,9 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { WebClient } from '@slack/web-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startReportingWorker } from '../../src/cli/start-reporting-worker.js';
-import { SANDBOX_BOT_TOKEN } from '../../src/sandbox/slack-sim/seed.js';
-import { quietLogger } from '../support/pachyderm-fixture.js';
 import { ALICE, ANNOUNCE, createSlackFixture, OPS, type SlackFixture } from '../support/slack-fixture.js';
 
 let fixture: SlackFixture | undefined;
@@ -56,13 +52,7 @@ describe('cancelling and recovering runs', () => {
     await exited;
     expect((await f.replicas()).pachd).toBe(0); // the dead worker left it paused
 
-    const worker = await startReportingWorker({
-      config: f.config,
-      state: f.state,
-      log: quietLogger,
-      slack: new WebClient(SANDBOX_BOT_TOKEN, { slackApiUrl: f.sim.apiUrl }),
-      lockDurationMs: 2000,
-    });
+    const worker = await f.reportingWorker();
     try {
       const summary = await f.finished(runId, 90_000);
       expect(summary.text).toMatch(/complete/);

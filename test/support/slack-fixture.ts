@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
+import { WebClient } from '@slack/web-api';
 import { serve } from '../../src/cli/serve-commands.js';
+import { startReportingWorker } from '../../src/cli/start-reporting-worker.js';
 import type { Logger } from '../../src/log.js';
 import { operationsQueueName } from '../../src/jobs/operations-queue.js';
 import { SANDBOX_APP_TOKEN, SANDBOX_BOT_TOKEN } from '../../src/sandbox/slack-sim/seed.js';
@@ -135,6 +137,10 @@ export async function createSlackFixture(
       if (submitted.outcome !== 'close') throw new Error(`the restore form was not accepted: ${JSON.stringify(submitted.json)}`);
       const message = await sim.waitForMessage((m) => m.channel === planChannel && !seen.has(m.ts) && /Restore request \S+:/.test(m.text ?? ''), { timeoutMs: 60_000, description: 'the restore plan' });
       return { message, requestId: /Restore request (\S+):/.exec(message.text)![1]! };
+    },
+    /** A worker in this process reporting to the simulator (for tests whose first worker was a process they killed). */
+    reportingWorker(lockDurationMs = 2000) {
+      return startReportingWorker({ config: f.config, state: f.state, log: quietLogger, slack: new WebClient(SANDBOX_BOT_TOKEN, { slackApiUrl: sim.apiUrl }), lockDurationMs });
     },
     /** Waits until the worker finished the run and posted its summary. */
     async finished(runId: string, timeoutMs = 60_000) {
