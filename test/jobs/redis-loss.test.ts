@@ -31,7 +31,10 @@ describe('Redis restarting without its data', () => {
     s.proxy.faults.latencyMs = 40; // the copy takes long enough to be caught in the middle
     const runId = await f.backupThroughSlack();
     await stepReached(f, runId, 'pre-copy');
+    // Slow enough that the copy is still going when the worker notices (within about a second), however fast it ran.
+    s.proxy.faults.latencyMs = 1000;
     await s.restartRedisEmpty();
+    await f.sim.waitForMessage((m) => m.thread_ts !== undefined && /Handed back to the queue/.test(m.text ?? ''), { timeoutMs: 60_000, description: 'the run handed back' });
     s.proxy.faults.latencyMs = 0;
 
     const summary = await f.finished(runId, 90_000);
