@@ -3,7 +3,8 @@
  * MiB), a first and an incremental pachbackup backup — downtime, its breakdown, and the estimate announced
  * before each — next to the manual runbook on the same data (scale down, pg_dump both databases, `rclone sync`,
  * scale up, timed the same way); then all of it again with the `pachyderm` database 1 GB larger and ten times
- * the objects. Each backup runs in a process of its own, as a worker would, so its peak memory is its own.
+ * the objects. Each backup runs in a process of its own, as a worker would (with the heap cap deploy/ gives
+ * workers), so its peak memory is its own.
  *
  *   npm run bench            (PACHBACKUP_BENCH_SIZE=small for a quick run; PACHBACKUP_BENCH_LARGE=0 skips the larger size)
  */
@@ -19,7 +20,7 @@ import { findPgTool } from '../src/postgres/pg-tools.js';
 import { createS3Client } from '../src/object-store/s3-client.js';
 import type { DowntimeEstimate } from '../src/slack/views/view-models.js';
 import { addChunks, DATASETS } from '../src/sandbox/seed/chunks.js';
-import { benchSize as size, rclone, run, seconds, timed, withBenchSandbox } from './bench-support.js';
+import { benchSize as size, deployedNodeOptions, rclone, run, seconds, timed, withBenchSandbox } from './bench-support.js';
 
 interface ChildBackup {
   result: BackupResult;
@@ -41,7 +42,10 @@ await withBenchSandbox('bench', async (state, { dir }) => {
   /** A backup in its own process (a fresh worker), into the backup store under `prefix`. */
   const backup = (prefix: string) =>
     new Promise<ChildBackup>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/backup-child.ts', state.config, state.cluster, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bench/backup-child.ts', state.config, state.cluster, prefix], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, NODE_OPTIONS: deployedNodeOptions }, // the worker as deploy/ runs it: its heap cap
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.once('exit', (code) => {

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
 import { formatBytes } from '../src/format-units.js';
 import { createLogger, type Logger } from '../src/log.js';
 import { sandboxDown } from '../src/sandbox/sandbox-down.js';
@@ -54,3 +55,12 @@ export async function rclone(state: SandboxState, args: string[]): Promise<{ ms:
     (error: Error) => ({ ms: NaN, error }),
   );
 }
+
+/** The Node options deploy/base/worker.yaml gives a worker (its heap cap): the bench's workers run as deployed. */
+export const deployedNodeOptions = (() => {
+  type Deployment = { kind: string; spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
+  const documents = parseAllDocuments(readFileSync(new URL('../deploy/base/worker.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as Deployment);
+  const value = documents.find((d) => d.kind === 'Deployment')?.spec.template.spec.containers[0]!.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  if (!value) throw new Error('deploy/base/worker.yaml gives the worker no NODE_OPTIONS');
+  return value;
+})();

@@ -30,7 +30,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CopyObjectCommand, CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
 import pg from 'pg';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { copyIntoPool } from '../src/backup/copy-into-pool.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { rangesQueueName } from '../src/fan-out/range-queue.js';
@@ -45,7 +45,7 @@ import { stopProcess } from '../src/sandbox/processes.js';
 import { startPostgres } from '../src/sandbox/services/postgres.js';
 import { startRedis } from '../src/sandbox/services/redis.js';
 import { S3RVER_CREDENTIALS, startS3 } from '../src/sandbox/services/s3.js';
-import { run, seconds, timed } from './bench-support.js';
+import { deployedNodeOptions, run, seconds, timed } from './bench-support.js';
 
 const sizes = (process.env.PACHBACKUP_COPY_BENCH_SIZES ?? '20000,200000').split(',').map((s) => Number(s.trim()));
 const several = Number(process.env.PACHBACKUP_COPY_BENCH_WORKERS ?? 3);
@@ -54,14 +54,6 @@ const peerSizes = process.env.PACHBACKUP_COPY_BENCH_PEER_SIZES ? process.env.PAC
 const OBJECT_BYTES = 1024;
 const PROBE_CONCURRENCIES = [8, 16, 32, 64, 128];
 const MIB = 1024 * 1024;
-/** The Node options deploy/base/worker.yaml gives a worker (its heap cap): the bench's workers run as deployed. */
-const deployedNodeOptions = (() => {
-  type Deployment = { kind: string; spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } } };
-  const documents = parseAllDocuments(readFileSync(new URL('../deploy/base/worker.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as Deployment);
-  const value = documents.find((d) => d.kind === 'Deployment')?.spec.template.spec.containers[0]!.env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
-  if (!value) throw new Error('deploy/base/worker.yaml gives the worker no NODE_OPTIONS');
-  return value;
-})();
 
 const dir = mkdtempSync(join(tmpdir(), 'pachbackup-copy-bench-'));
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
