@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
-import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from '../log.js';
-import { onCancelRequest } from '../jobs/cancel-requests.js';
+import { startQueueWorker } from '../jobs/start-queue-worker.js';
 import { createFanOutStore } from './fan-out-store.js';
 import { DEFAULT_RANGES_AT_ONCE } from './fan-out.js';
 import { createRangeJobProcessor } from './process-range-job.js';
@@ -26,7 +25,6 @@ export async function startRangeWorker(options: {
   lockDurationMs?: number;
 }) {
   const { prefix, redis, log } = options;
-  const lockDuration = options.lockDurationMs ?? 30_000;
   const name = `${hostname()}:${process.pid}`;
   const process_ = createRangeJobProcessor({
     fanOuts: createFanOutStore(options.pool),
@@ -36,11 +34,15 @@ export async function startRangeWorker(options: {
   });
   /** Ranges running in this process, by job id: what a cancel request is matched against. */
   const running = new Map<string, RangeJobData>();
-  // BullMQ leaves a connection it is given open: closed in `stop`.
-  const connection = redis.duplicate({ maxRetriesPerRequest: null });
-  const worker = new Worker<RangeJobData | JoinJobData>(
-    rangesQueueName(prefix),
-    async (job: Job<RangeJobData | JoinJobData>, token?: string, signal?: AbortSignal) => {
+  const started = await startQueueWorker<RangeJobData | JoinJobData>({
+    queueName: rangesQueueName(prefix),
+    redis,
+    prefix,
+    // Recorded on each job it takes (processedBy) and with each range it finishes: which process copied what.
+    name,
+    concurrency: options.concurrency ?? DEFAULT_RANGES_AT_ONCE,
+    lockDurationMs: options.lockDurationMs ?? 30_000,
+    async processor(job, token, signal) {
       if (job.name !== RANGE_JOB || !job.id) return process_(job, token, signal);
       running.set(job.id, job.data as RangeJobData);
       try {
@@ -49,28 +51,11 @@ export async function startRangeWorker(options: {
         running.delete(job.id);
       }
     },
-    {
-      // Recorded on each job it takes (processedBy) and with each range it finishes: which process copied what.
-      name,
-      connection,
-      concurrency: options.concurrency ?? DEFAULT_RANGES_AT_ONCE,
-      lockDuration,
-      stalledInterval: Math.max(1000, Math.floor(lockDuration / 2)),
-      maxStalledCount: 3,
+    onCancel(id, worker) {
+      for (const [jobId, data] of running) if (data.runId === id || data.fanOutId === id) worker.cancelJob(jobId, 'cancelled');
     },
-  );
-  worker.on('failed', (job, err) => log.warn({ err: err.message, jobId: job?.id }, 'range job failed'));
-  worker.on('stalled', (jobId) => log.warn({ jobId }, 'a worker died while copying this range; another takes it'));
-  const stopCancels = await onCancelRequest(redis, prefix, (id) => {
-    for (const [jobId, data] of running) if (data.runId === id || data.fanOutId === id) worker.cancelJob(jobId, 'cancelled');
   });
-  await worker.waitUntilReady();
-  return {
-    worker,
-    async stop() {
-      await stopCancels();
-      await worker.close();
-      connection.disconnect();
-    },
-  };
+  started.worker.on('failed', (job, err) => log.warn({ err: err.message, jobId: job?.id }, 'range job failed'));
+  started.worker.on('stalled', (jobId) => log.warn({ jobId }, 'a worker died while copying this range; another takes it'));
+  return started;
 }

@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WebClient } from '@slack/web-api';
 import { recoverInterruptedRuns } from '../backup/recover-interrupted.js';
@@ -26,7 +26,7 @@ import type { DowntimeEstimate } from '../estimate/downtime-estimate.js';
 import { createMaintenance, RETENTION_JOB, STALE_CHECK_JOB } from '../maintenance/maintenance-jobs.js';
 import { observeRun, type PachbackupMetrics } from '../observability/metrics.js';
 import type { RunKind, RunRecord } from '../state/run-store.js';
-import { onCancelRequest } from './cancel-requests.js';
+import { startQueueWorker } from './start-queue-worker.js';
 import { jobEnded, requeueVanishedJobs } from './requeue-runs.js';
 import { createOperationsQueue, operationsQueueName, type BackupJobData, type DrillJobData, type HeadsUpJobData, type RestoreJobData, type OperationJobData, type ScheduledBackupJobData } from './operations-queue.js';
 import { createBackupJobProcessor } from './process-backup-job.js';
@@ -222,14 +222,21 @@ export async function startWorker(options: {
   const synced = await syncSchedulers();
   if (synced.installed > 0 || synced.removed.length > 0) log.info(synced, 'job schedulers match the schedules');
 
-  const worker = new Worker<OperationJobData>(queueName, dispatch, {
-    connection: connection(),
+  const operationsWorker = await startQueueWorker<OperationJobData>({
+    queueName,
+    redis: state.redis,
+    prefix: config.redis.prefix,
+    processor: dispatch,
     concurrency: options.concurrency ?? 4,
-    lockDuration,
-    stalledInterval: Math.max(1000, Math.floor(lockDuration / 2)),
-    maxStalledCount: 3,
+    lockDurationMs: lockDuration,
+    onCancel(runId, worker) {
+      if (worker.cancelJob(runId, 'cancelled from Slack')) log.info({ runId }, 'cancelling');
+    },
+    onError: (err) => log.warn({ err }, 'the queue connection failed; BullMQ reconnects'),
   });
+  const worker = operationsWorker.worker;
   worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'operation job failed'));
+  worker.on('stalled', (jobId) => log.warn({ jobId }, 'a worker died while running this job; it runs again from its checkpoints'));
   const rangeWorker = await startRangeWorker({
     prefix: config.redis.prefix,
     redis: state.redis,
@@ -239,12 +246,6 @@ export async function startWorker(options: {
     ...(options.rangeConcurrency ? { concurrency: options.rangeConcurrency } : {}),
     lockDurationMs: lockDuration,
   });
-  worker.on('error', (err) => log.warn({ err }, 'the queue connection failed; BullMQ reconnects'));
-  worker.on('stalled', (jobId) => log.warn({ jobId }, 'a worker died while running this job; it runs again from its checkpoints'));
-  const stopCancels = await onCancelRequest(state.redis, config.redis.prefix, (runId) => {
-    if (worker.cancelJob(runId, 'cancelled from Slack')) log.info({ runId }, 'cancelling');
-  });
-  await worker.waitUntilReady();
   // And again every lock TTL, for what is left while this worker runs (Redis restarted empty, a CLI process died).
   let sweeping: Promise<void> | undefined;
   const sweep = setInterval(() => {
@@ -259,9 +260,7 @@ export async function startWorker(options: {
     /** Takes no new job at once, waits for the running ones to end, and closes every connection it opened. */
     async stop() {
       clearInterval(sweep);
-      const closing = worker.close();
-      await stopCancels();
-      await closing;
+      await operationsWorker.stop();
       await rangeWorker.stop();
       await sweeping; // a recovery under way (resuming a cluster) finishes
       await operations.close();
