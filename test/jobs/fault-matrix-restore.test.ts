@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { BackupManifest } from '../../src/catalog/manifest.js';
 import { FINAL_PHASES } from '../../src/runner/run-phase.js';
 import { killStartedClis, startCli, type CliProcess } from '../support/cli-process.js';
-import { expectReasonInWords, oneOfThree, PASSING_FAULTS, printMatrix, shortReason } from '../support/fault-matrix.js';
+import { expectReasonInWords, faultStepsOfRun, oneOfThree, PASSING_FAULTS, printMatrix, shortReason, stepEnd } from '../support/fault-matrix.js';
 import { startFaultServices, type FaultServices } from '../support/fault-services.js';
 import { createPachydermFixture, type PachydermFixture } from '../support/pachyderm-fixture.js';
 import { runCli } from '../support/run-cli.js';
@@ -119,39 +119,10 @@ async function faultEveryStep(t: Target, column: Column, cells: Map<string, stri
     const earlier = await restoreIds(f);
     t.restore = startCli(restoreArgs(t), { LOG_LEVEL: 'warn' });
     const runId = await newRestore(f, earlier);
-    const met = new Map<string, string>();
-    const seen = new Set<string>();
-    let inForceUntil = 0;
-    let firing: Promise<void> | undefined;
-    let fired = 0;
-    let run = await f.state.runs.getRun(runId);
-    while (!run || !FINAL_PHASES.includes(run.phase)) {
-      if (t.restore && !firing && (await Promise.race([t.restore.exited.then(() => true), sleep(0).then(() => false)]))) break;
-      const steps = await f.state.runs.getSteps(runId);
-      if (steps.some((s) => s.state !== 'pending')) expect(steps.map((s) => s.name)).toEqual(stepOrder);
-      for (const s of steps) {
-        if (s.state === 'pending' || seen.has(s.name)) continue;
-        seen.add(s.name);
-        if (cells.has(s.name) || met.has(s.name)) continue;
-        if (firing !== undefined || Date.now() < inForceUntil) met.set(s.name, 'started while in force');
-        else if (s.state === 'skipped') met.set(s.name, `n/a: nothing to do (skipped in ${(s.durationMs ?? 0).toFixed(1)} ms)`);
-        else if (fired >= (column.perRun ?? Infinity)) continue;
-        else if (s.state === 'running') {
-          fired += 1;
-          inForceUntil = Date.now() + column.lastsMs;
-          const name = s.name;
-          met.set(name, 'fired at its start');
-          firing = column.fire(t).then((said) => {
-            met.set(name, `fired at its start${said ? ` (${said})` : ''}`);
-            firing = undefined;
-          });
-        } else met.set(s.name, `MISSED: ended in ${(s.durationMs ?? 0).toFixed(1)} ms, before the fault could land`);
-      }
-      await sleep(5);
-      run = await f.state.runs.getRun(runId);
-    }
-    await firing;
-    run = await restoreEnded(t, runId);
+    // A restore process that ended without its run finishing (killed) is not waited for.
+    const exited = async () => t.restore !== undefined && (await Promise.race([t.restore.exited.then(() => true), sleep(0).then(() => false)]));
+    const met = await faultStepsOfRun({ runs: f.state.runs, runId, stepOrder, cells, fault: { ...column, fire: () => column.fire(t) }, stop: exited });
+    const run = await restoreEnded(t, runId);
     await t.restore?.exited;
     t.restore = undefined;
 
@@ -167,8 +138,7 @@ async function faultEveryStep(t: Target, column: Column, cells: Map<string, stri
     const data = run.phase === 'succeeded' ? 'restored' : swapped ? 'databases replaced, said in the reason' : 'live data untouched';
     for (const [step, how] of met) {
       const record = final.get(step);
-      const stepEnd = record?.state === 'failed' || record?.state === 'undo-failed' ? `step ${record.state}${shortReason(record.error)}` : `step ${record?.state ?? '?'}`;
-      cells.set(step, `${how} → ${stepEnd}; restore ${run.phase}${run.phase === 'succeeded' ? '' : shortReason(run.error)}; ${data}`);
+      cells.set(step, `${how} → ${stepEnd(record)}; restore ${run.phase}${run.phase === 'succeeded' ? '' : shortReason(run.error)}; ${data}`);
     }
     if (run.phase !== 'succeeded') {
       await writeMarker(f);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FINAL_PHASES, type RunPhase } from '../../src/runner/run-phase.js';
-import { expectReasonInWords, oneOfThree, PASSING_FAULTS, printMatrix, shortReason } from '../support/fault-matrix.js';
+import { expectReasonInWords, faultStepsOfRun, oneOfThree, PASSING_FAULTS, printMatrix, shortReason, stepEnd } from '../support/fault-matrix.js';
 import { startFaultServices, type FaultServices } from '../support/fault-services.js';
 import { killStartedClis, startCli, type CliProcess } from '../support/cli-process.js';
 import { stepReached, threadOf } from '../support/run-progress.js';
@@ -235,52 +235,15 @@ async function faultEveryStep(c: Cluster, column: Column, cells: Map<string, str
     const before = await f.replicas();
     const announced = announcementsOf(f).length;
     const runId = await f.backupThroughSlack();
-    const met = new Map<string, string>();
-    const seen = new Set<string>();
-    let inForceUntil = 0;
-    let firing: Promise<void> | undefined;
-    let fired = 0;
-    let run = await f.state.runs.getRun(runId);
-    while (!run || !FINAL_PHASES.includes(run.phase)) {
-      const steps = await f.state.runs.getSteps(runId);
-      // Once a step has started, every step is declared: the matrix must have a row for each.
-      if (steps.some((s) => s.state !== 'pending')) expect(steps.map((s) => s.name)).toEqual(stepOrder);
-      for (const s of steps) {
-        if (s.state === 'pending' || seen.has(s.name)) continue;
-        seen.add(s.name);
-        if (cells.has(s.name) || met.has(s.name)) continue;
-        if (firing !== undefined || Date.now() < inForceUntil) {
-          met.set(s.name, 'started while in force');
-        } else if (s.state === 'skipped') {
-          met.set(s.name, `n/a: nothing to do (skipped in ${(s.durationMs ?? 0).toFixed(1)} ms), no fault could meet it`);
-        } else if (fired >= (column.everyStep!.perRun ?? Infinity)) {
-          // left for the next run
-        } else if (s.state === 'running') {
-          fired += 1;
-          const at = Date.now();
-          inForceUntil = at + column.everyStep!.lastsMs;
-          const name = s.name;
-          firing = column.everyStep!.fire(c, runId).then((said) => {
-            met.set(name, `fired at its start${said ? ` (${said})` : ''}`);
-            firing = undefined;
-          });
-          met.set(name, 'fired at its start');
-        } else {
-          met.set(s.name, `MISSED: ended in ${(s.durationMs ?? 0).toFixed(1)} ms, before the fault could land`);
-        }
-      }
-      await sleep(5);
-      run = await f.state.runs.getRun(runId);
-    }
-    await firing;
-    run = await runEnded(f, runId);
+    const { everyStep } = column;
+    const met = await faultStepsOfRun({ runs: f.state.runs, runId, stepOrder, cells, fault: { ...everyStep!, fire: () => everyStep!.fire(c, runId) } });
+    const run = await runEnded(f, runId);
     await f.finished(runId, 60_000);
     const told = await checkAfterRun(c, runId, run, before, announced);
     const final = new Map((await f.state.runs.getSteps(runId)).map((s) => [s.name, s]));
     for (const [step, how] of met) {
       const record = final.get(step);
-      const stepEnd = record?.state === 'failed' || record?.state === 'undo-failed' ? `step ${record.state}${shortReason(record.error)}` : `step ${record?.state ?? '?'}`;
-      cells.set(step, `${how} → ${stepEnd}; run ${run.phase}${run.phase === 'succeeded' ? '' : shortReason(run.error)}${told ? ' (users told: back)' : ''}`);
+      cells.set(step, `${how} → ${stepEnd(record)}; run ${run.phase}${run.phase === 'succeeded' ? '' : shortReason(run.error)}${told ? ' (users told: back)' : ''}`);
     }
     const next = await nextSucceeds(f, run);
     if (next) for (const step of met.keys()) cells.set(step, `${cells.get(step)}${next}`);

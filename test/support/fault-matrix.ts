@@ -1,12 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
-import type { RunPhase } from '../../src/runner/run-phase.js';
+import { FINAL_PHASES, type RunPhase } from '../../src/runner/run-phase.js';
+import type { RunStore } from '../../src/state/run-store.js';
 import type { FaultServices } from './fault-services.js';
 
 /**
  * What the backup and restore fault matrices share: their columns run three at a time (each has a cluster and
- * services of its own, on two cores), a reason shortened for a cell, and the matrix printed as step × fault →
- * outcome at the end, so the closing note of a run can quote it.
+ * services of its own, on two cores), one run watched with a fault fired at the start of each of its steps, a
+ * reason shortened for a cell, and the matrix printed as step × fault → outcome at the end, so the closing note
+ * of a run can quote it.
  */
 
 let running = 0;
@@ -100,4 +102,69 @@ export function expectReasonInWords(run: { phase: RunPhase; error?: string | nul
   expect(run.phase).toMatch(/^(failed|cancelled)$/);
   expect(run.error ?? '').toMatch(/^[A-Za-z"].{15,}/);
   expect(run.error).not.toMatch(/\n\s+at |\[object|undefined/);
+}
+
+/** A column's fault as fired at the start of a step: in force `lastsMs` after it is fired, at most `perRun` times a run. */
+export interface StepFault {
+  lastsMs: number;
+  perRun?: number;
+  /** Fires the fault; resolves (with what to add to the cell, e.g. an exit time) once it is over. */
+  fire(): Promise<string | void>;
+}
+
+/**
+ * Watches one run step by step (the state database's step records, polled every few ms — the sandbox's latency
+ * makes sure no step ends unseen): when a step starts and no fault is in force, `fault` is fired; a step starting
+ * while one is in force is met by it too. Steps already in `cells` are left alone. Resolves, once the run ended
+ * (or `stop` said so while no fault was firing), with how the fault met each step it saw.
+ */
+export async function faultStepsOfRun(options: {
+  runs: RunStore;
+  runId: string;
+  /** The steps every run must declare, in order: the matrix's rows. */
+  stepOrder: string[];
+  cells: Map<string, string>;
+  fault: StepFault;
+  stop?: () => Promise<boolean>;
+}): Promise<Map<string, string>> {
+  const { runs, runId, cells, fault } = options;
+  const met = new Map<string, string>();
+  const seen = new Set<string>();
+  let inForceUntil = 0;
+  let firing: Promise<void> | undefined;
+  let fired = 0;
+  let run = await runs.getRun(runId);
+  while (!run || !FINAL_PHASES.includes(run.phase)) {
+    if (!firing && (await options.stop?.())) break;
+    const steps = await runs.getSteps(runId);
+    // Once a step has started, every step is declared: the matrix must have a row for each.
+    if (steps.some((s) => s.state !== 'pending')) expect(steps.map((s) => s.name)).toEqual(options.stepOrder);
+    for (const s of steps) {
+      if (s.state === 'pending' || seen.has(s.name)) continue;
+      seen.add(s.name);
+      if (cells.has(s.name) || met.has(s.name)) continue;
+      if (firing !== undefined || Date.now() < inForceUntil) met.set(s.name, 'started while in force');
+      else if (s.state === 'skipped') met.set(s.name, `n/a: nothing to do (skipped in ${(s.durationMs ?? 0).toFixed(1)} ms), no fault could meet it`);
+      else if (fired >= (fault.perRun ?? Infinity)) continue; // left for the next run
+      else if (s.state === 'running') {
+        fired += 1;
+        inForceUntil = Date.now() + fault.lastsMs;
+        const name = s.name;
+        met.set(name, 'fired at its start');
+        firing = fault.fire().then((said) => {
+          met.set(name, `fired at its start${said ? ` (${said})` : ''}`);
+          firing = undefined;
+        });
+      } else met.set(s.name, `MISSED: ended in ${(s.durationMs ?? 0).toFixed(1)} ms, before the fault could land`);
+    }
+    await sleep(5);
+    run = await runs.getRun(runId);
+  }
+  await firing;
+  return met;
+}
+
+/** What became of a step, for its cell: "step done", or "step failed: <reason>". */
+export function stepEnd(record: { state: string; error?: string | null } | undefined): string {
+  return record?.state === 'failed' || record?.state === 'undo-failed' ? `step ${record.state}${shortReason(record.error)}` : `step ${record?.state ?? '?'}`;
 }
