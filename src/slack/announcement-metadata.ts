@@ -21,18 +21,22 @@ export function announcementMetadata(runId: string, posted: { state: Announcemen
 }
 
 /**
- * The announcement of `runId` in `channel`, posted since `since` (the run's creation), read back from the channel's
- * history with its metadata; undefined when there is none (or Slack would not say).
+ * The announcement of `runId` in `channel`, posted by this app since `since` (the run's creation), read back from
+ * the channel's history with its metadata; undefined when there is none (or Slack would not say).
  */
 export async function findAnnouncement(client: WebClient, channel: string, runId: string, since: string): Promise<PostedAnnouncement | undefined> {
   // A minute of slack for clocks: Slack's ts are its own.
   const oldest = String(Math.floor(Date.parse(since) / 1000) - 60);
+  // Only this app's own messages: metadata can be posted by any app in the workspace, and adopting another's
+  // message would announce nothing (its edits are refused) and take its "paused since" as ours.
+  const ownBot = (await client.auth.test()).bot_id;
+  if (!ownBot) return undefined;
   let cursor: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
     const history = await client.conversations.history({ channel, oldest, limit: 100, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
     for (const m of history.messages ?? []) {
       const payload = m.metadata?.event_type === ANNOUNCEMENT_EVENT_TYPE ? (m.metadata.event_payload as { run_id?: unknown; state?: unknown; paused_at?: unknown } | undefined) : undefined;
-      if (!payload || payload.run_id !== runId || !m.ts) continue;
+      if (!payload || payload.run_id !== runId || !m.ts || m.bot_id !== ownBot) continue;
       return {
         channel,
         ts: m.ts,
