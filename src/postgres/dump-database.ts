@@ -49,9 +49,9 @@ export interface DumpDatabaseOptions {
   format?: DumpFormat;
   /** pg_dump to run; default: the newest under /usr/lib/postgresql/<major>/bin, else PATH (see `findPgTool`). */
   pgDumpPath?: string;
-  /** Multipart part size; default 16 MiB (so up to 160 GiB per dump, S3's 10 000-part limit). Minimum 5 MiB. */
+  /** Multipart part size; default `dumpPartSize` of the database's size. Minimum 5 MiB. */
   partSizeBytes?: number;
-  /** Parts uploaded at once; default 4. Memory use is about partSize × (queueSize + 1). */
+  /** Parts uploaded at once; default 2. Memory use is about partSize × (queueSize + 1). */
   queueSize?: number;
   /** How long pg_dump waits for its table locks before failing (`--lock-wait-timeout`); default 120 s. */
   lockWaitTimeoutSeconds?: number;
@@ -65,7 +65,22 @@ export interface DumpDatabaseOptions {
 /** The first bytes of every custom-format archive (pg_backup_archiver.c writes "PGDMP" then the version). */
 const CUSTOM_MAGIC = Buffer.from('PGDMP', 'ascii');
 
-const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
+const MiB = 1024 * 1024;
+const MIN_DUMP_PART_SIZE = 8 * MiB;
+/** S3's limit on parts per multipart upload. */
+const MAX_PARTS = 10_000;
+
+/**
+ * The part size for a database's dump upload: 8 MiB, or larger when the database is so big that its dump might not
+ * fit in S3's 10,000 parts. The dump is assumed no larger than twice the database's on-disk size (a custom-format
+ * archive is compressed, and usually much smaller). Memory is what is at stake: the upload holds about
+ * partSize × (queueSize + 1) bytes, so a fixed large part size made the worker's memory grow with the database;
+ * this keeps it at about 24 MiB per dump up to a 39 GiB database, and grows only where the part limit demands.
+ */
+export function dumpPartSize(databaseBytes: number): number {
+  const needed = Math.ceil((2 * Math.max(0, databaseBytes)) / MAX_PARTS / MiB) * MiB;
+  return Math.max(MIN_DUMP_PART_SIZE, needed);
+}
 
 /**
  * Dumps one database with pg_dump (custom format) straight into the backup store: pg_dump's stdout is hashed
@@ -96,7 +111,12 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
   const server = await withPostgresClient(
     postgres,
     database,
-    async (client) => (await client.query<{ num: string; text: string }>(`SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text`)).rows[0]!,
+    async (client) =>
+      (
+        await client.query<{ num: string; text: string; size: string }>(
+          `SELECT current_setting('server_version_num') AS num, current_setting('server_version') AS text, pg_database_size(current_database())::text AS size`,
+        )
+      ).rows[0]!,
     { signal },
   );
   const incompatible = checkDumpCompatible(tool.major, majorFromVersionNumber(Number(server.num)));
@@ -138,8 +158,9 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
       ContentType: 'application/octet-stream',
       Metadata: { 'pachbackup-database': database, 'pachbackup-format': format, 'pg-dump-version': String(tool.major) },
     },
-    partSize: Math.max(options.partSizeBytes ?? DEFAULT_PART_SIZE, 5 * 1024 * 1024),
-    queueSize: options.queueSize ?? 4,
+    partSize: Math.max(options.partSizeBytes ?? dumpPartSize(Number(server.size)), 5 * MiB),
+    // Two parts in flight keep pg_dump (one compressing process) busy; more would only hold more memory.
+    queueSize: options.queueSize ?? 2,
     leavePartsOnError: false,
   });
 
