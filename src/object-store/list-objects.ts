@@ -1,6 +1,7 @@
-import { ListObjectsV2Command, type ListObjectsV2CommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { PachbackupError } from '../errors.js';
 import { linkAbort } from './abort-link.js';
+import { sendListObjectsV2, type ListingPage } from './listing-page.js';
 import { describeKeyRange, isBeforeKeyRange, isPastKeyRange, type KeyRange } from './key-ranges.js';
 import { unquoteEtag } from './pool-keys.js';
 import { toStoreError } from './store-error.js';
@@ -55,41 +56,40 @@ export async function* listObjects(s3: S3Client, bucket: string, prefix: string,
   const expected = options.expectedKeys;
   let received = 0;
   const nextPageSize = () => (expected !== undefined && (received === 0 || received < expected) ? Math.min(pageSize, expected - received + expectationMargin(expected)) : options.pageSize);
-  const fetchPage = (token: string | undefined): Promise<ListObjectsV2CommandOutput> =>
-    s3
-      .send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix === '' ? undefined : prefix,
-          ContinuationToken: token,
-          // S3 ignores StartAfter once a continuation token is given; it is only needed on the first page.
-          StartAfter: token === undefined ? startAfter : undefined,
-          MaxKeys: nextPageSize(),
-        }),
-        { abortSignal: link.signal },
-      )
-      .catch((err: unknown) => {
+  const fetchPage = (token: string | undefined): Promise<ListingPage> =>
+    sendListObjectsV2(
+      s3,
+      {
+        Bucket: bucket,
+        Prefix: prefix === '' ? undefined : prefix,
+        ContinuationToken: token,
+        // S3 ignores StartAfter once a continuation token is given; it is only needed on the first page.
+        StartAfter: token === undefined ? startAfter : undefined,
+        MaxKeys: nextPageSize(),
+      },
+      { abortSignal: link.signal },
+    ).catch((err: unknown) => {
         throw toStoreError(err, where, options.signal);
       });
 
   let pending = fetchPage(undefined);
   try {
     for (;;) {
-      const page = await pending;
-      received += page.Contents?.length ?? 0;
+      const { output: page, objects } = await pending;
+      received += objects.length;
       const token = page.IsTruncated ? page.NextContinuationToken : undefined;
       if (page.IsTruncated && !token) {
         throw new PachbackupError('integrity', `${where}: the store said the listing continues but gave no continuation token`);
       }
-      const lastKey = page.Contents?.at(-1)?.Key;
+      const lastKey = objects.at(-1)?.key;
       const rangeEnds = lastKey !== undefined && lastKey.startsWith(prefix) && isPastKeyRange(lastKey.slice(prefix.length), range);
       if (token !== undefined && !rangeEnds) {
         pending = fetchPage(token);
         // Handled when awaited; this only keeps an abandoned prefetch from being an unhandled rejection.
         pending.catch(() => undefined);
       }
-      for (const object of page.Contents ?? []) {
-        const key = object.Key ?? '';
+      for (const object of objects) {
+        const { key } = object;
         if (!key.startsWith(prefix)) {
           throw new PachbackupError('integrity', `${where}: the store returned ${JSON.stringify(key)}, which is outside the prefix`);
         }
@@ -100,7 +100,7 @@ export async function* listObjects(s3: S3Client, bucket: string, prefix: string,
             hint: 'the store does not honour ListObjectsV2 StartAfter; a range listing from it would repeat keys',
           });
         }
-        yield { key: relative, size: object.Size ?? 0, etag: unquoteEtag(object.ETag), lastModified: object.LastModified };
+        yield { key: relative, size: object.size, etag: unquoteEtag(object.etag), lastModified: object.lastModified };
       }
       if (token === undefined) return;
     }
