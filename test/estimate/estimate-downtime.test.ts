@@ -107,6 +107,41 @@ describe('a downtime estimate from history', () => {
   });
 });
 
+describe('a downtime estimate from a short history at two sizes (the bench: two backups, then one at 10×)', () => {
+  const MiB = 1024 * 1024;
+  const run = (i: number, sizes: DowntimeSizes, [pause, delta, snapshot, resume]: number[], downtime: number): PastRun => ({
+    runId: `bench-${i}`,
+    createdAt: new Date(Date.UTC(2026, 11, 3, 19, i)),
+    phase: 'succeeded',
+    downtimeSeconds: downtime,
+    sizes,
+    seconds: { pause: pause!, 'delta-copy': delta!, snapshot: snapshot!, resume: resume! },
+  });
+  // Measured by `npm run bench` (2026-12-03, 19:19 UTC): a first and an incremental backup at 2,400 objects and
+  // 49.5 MiB of database, then a first backup with 10× the objects and the database 1 GB larger.
+  const history: DowntimeHistory = {
+    runs: [
+      run(3, { pods: 4, databaseBytes: 1017.8 * MiB, objects: 24024 }, [0.6, 1.0, 0.02, 0.58], 2.2),
+      run(2, { pods: 4, databaseBytes: 49.6 * MiB, objects: 2424 }, [0.54, 0.13, 0.02, 0.52], 1.21),
+      run(1, { pods: 4, databaseBytes: 49.5 * MiB, objects: 2400 }, [0.55, 0.11, 0.03, 0.52], 1.21),
+    ],
+  };
+  const upcoming: DowntimeSizes = { pods: 4, databaseBytes: 1017.9 * MiB, objects: 24264 };
+
+  it('keeps the top of the range near the runs seen: two sizes a hair apart do not make a slope', () => {
+    const estimate = estimateDowntime({ history, upcoming, fallback: measured });
+    expect(estimate.basis).toBe('history');
+    expect(estimate.highSeconds).toBeLessThan(2 * estimate.expectedSeconds);
+  });
+
+  it("leans on a single run at the coming size only so far: the next one, 0.5 s faster, is inside the range", () => {
+    // The incremental backup that followed took 1.72 s (its delta copy 0.64 s against the first one's 1.00 s).
+    const estimate = estimateDowntime({ history, upcoming, fallback: measured });
+    expect(estimate.lowSeconds).toBeLessThanOrEqual(1.72);
+    expect(estimate.highSeconds).toBeGreaterThanOrEqual(2.2);
+  });
+});
+
 describe('a downtime estimate without (enough) history', () => {
   const upcoming: DowntimeSizes = { pods: 10, databaseBytes: 4 * 1024 * 1024 * 1024, objects: 600_000 };
 
