@@ -71,7 +71,7 @@ export async function recoverInterruptedRuns(options: {
 }
 
 /** Where an ended run is reported: told the result (resolves once it is said), then stopped. */
-export interface RunReport {
-  finish(result: BackupResult): Promise<void>;
+export interface RunReport<R = BackupResult> {
+  finish(result: R): Promise<void>;
   stop(): void;
 }

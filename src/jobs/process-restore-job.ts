@@ -13,7 +13,7 @@ import type { RestorePlan } from '../restore/restore-plan.js';
 import { helmValuesSource, redactHelmValuesFile } from '../restore/render-helm-values.js';
 import { createRestoreSteps } from '../restore/restore-steps.js';
 import { runRestore, type RestoreResult } from '../restore/run-restore.js';
-import { createRunEvents } from '../runner/run-event.js';
+import { createRunEvents, type RunEvents } from '../runner/run-event.js';
 import { plannedSteps } from '../runner/step.js';
 import type { AuditLog } from '../state/audit-log.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
@@ -84,18 +84,7 @@ export function createRestoreJobProcessor(deps: RestoreJobDeps) {
     const requestedBy = `<@${request.requestedBy}>`;
     let observation: Required<RunObservation<RestoreResult>> | undefined;
     try {
-      observation = await observeWith(deps.observers ?? [], {
-        job,
-        run: { id: runId, cluster: request.cluster, requestedBy, note: `restores backup ${plan.backup.id}${plan.inPlace ? ' in place' : ''}` },
-        events,
-        steps: plannedSteps(createRestoreSteps(restoreDeps, plan)),
-        createdAt: existing?.createdAt ?? new Date(),
-        ...(estimate ? { estimate } : {}),
-        plan,
-        approvedBy: authorized.approvedBy,
-        ...(request.slack ? { planMessage: request.slack } : {}),
-        readStoreText: async (key) => redactHelmValuesFile(await readText(restoreDeps, key), helmValuesSource(restoreDeps.backup.store, key, plan.backup.id, restoreDeps.restoreId)),
-      });
+      observation = await observeWith(deps.observers ?? [], restoreRunStart({ job, authorized, restoreDeps, events, createdAt: existing?.createdAt ?? new Date(), ...(estimate ? { estimate } : {}) }));
       // A run that already started belongs to a dead worker (BullMQ gave us its stalled job): take over its lock.
       if (existing && existing.phase !== 'queued') {
         restoreDeps.session.lock = await deps.locks.takeOver(request.cluster, { runId, kind: 'restore', requestedBy }, signal);
@@ -134,6 +123,36 @@ export function createRestoreJobProcessor(deps: RestoreJobDeps) {
       observation?.stop();
       restoreDeps.close();
     }
+  };
+}
+
+/**
+ * What a restore's observers are told at its start, from the approved request as the state database has it: the
+ * job's attempt builds it, and so does the worker that ends a run whose job BullMQ gave up on (see start-worker),
+ * so that both report to the same Slack messages.
+ */
+export function restoreRunStart(start: {
+  job: Job<RestoreJobData>;
+  authorized: Pick<AuthorizedRestore, 'request' | 'runId' | 'approvedBy'>;
+  restoreDeps: RestoreDeps;
+  events: RunEvents;
+  createdAt: Date;
+  estimate?: DowntimeEstimate;
+}): RestoreRunStart {
+  const { job, authorized, restoreDeps, events, createdAt, estimate } = start;
+  const { request, runId } = authorized;
+  const plan = request.plan;
+  return {
+    job,
+    run: { id: runId, cluster: request.cluster, requestedBy: `<@${request.requestedBy}>`, note: `restores backup ${plan.backup.id}${plan.inPlace ? ' in place' : ''}` },
+    events,
+    steps: plannedSteps(createRestoreSteps(restoreDeps, plan)),
+    createdAt,
+    ...(estimate ? { estimate } : {}),
+    plan,
+    approvedBy: authorized.approvedBy,
+    ...(request.slack ? { planMessage: request.slack } : {}),
+    readStoreText: async (key) => redactHelmValuesFile(await readText(restoreDeps, key), helmValuesSource(restoreDeps.backup.store, key, plan.backup.id, restoreDeps.restoreId)),
   };
 }
 

@@ -31,7 +31,7 @@ import { jobEnded, requeueVanishedJobs } from './requeue-runs.js';
 import { createOperationsQueue, operationsQueueName, type BackupJobData, type DrillJobData, type HeadsUpJobData, type RestoreJobData, type OperationJobData, type ScheduledBackupJobData } from './operations-queue.js';
 import { createBackupJobProcessor } from './process-backup-job.js';
 import { createDrillJobProcessor } from './process-drill-job.js';
-import { createRestoreJobProcessor, type RestoreRunStart } from './process-restore-job.js';
+import { createRestoreJobProcessor, restoreRunStart, type RestoreRunStart } from './process-restore-job.js';
 import { observeWith, type RunObserver, type RunStart } from './run-observer.js';
 import { subjectOf } from './job-run.js';
 import { createBackupSteps } from '../backup/backup-steps.js';
@@ -152,12 +152,13 @@ export async function startWorker(options: {
     ...(options.observers?.drill ? { observers: [options.observers.drill] } : {}),
     depsFor: (run) => drillDepsFor(config.clusters[run.cluster]!, state, { id: run.id, requestedBy: run.requestedBy, ...(run.backupId ? { backupId: run.backupId } : {}) }),
   });
+  const restoreObservers = [metricsObserver(options.metrics, 'restore'), options.observers?.restore].filter((o) => o !== undefined);
   const runRestoreJob = createRestoreJobProcessor({
     ...jobDeps,
     depsFor: ({ request, runId, approvedBy }) =>
       restoreDepsFor(config, config.clusters[request.cluster]!, state, { id: runId, backupId: request.backupId, requestedBy: `<@${request.requestedBy}>`, approvedBy: approvedBy.map((u) => `<@${u}>`).join(', ') }, { fanOut }),
     estimate: async (cluster, plan) => estimateRestoreDowntime(await estimateBackupNow(cluster), plan),
-    observers: [metricsObserver(options.metrics, 'restore'), options.observers?.restore].filter((o) => o !== undefined),
+    observers: restoreObservers,
   });
   const runScheduledBackup = createScheduledBackupProcessor(scheduleDeps);
   const postHeadsUp = createHeadsUpProcessor(scheduleDeps);
@@ -200,6 +201,16 @@ export async function startWorker(options: {
       locks: state.locks,
       log,
       events: createRunEvents(),
+      // The same for a restore: its observers are told the approved request as the job's attempts were. The run
+      // exists, so its request was claimed (`started`): reading it claims nothing and asks no rights again.
+      observe: async (run, _record, events, deps) => {
+        const job = (await operations.queue.getJob(run.id)) as Job<RestoreJobData> | undefined;
+        if (!job || job.name !== 'restore') return undefined;
+        const authorized = await authority.restore(job);
+        if (!authorized.ok || !authorized.started) return undefined;
+        const estimate = (run.estimate ?? undefined) as DowntimeEstimate | undefined;
+        return observeWith(restoreObservers, restoreRunStart({ job, authorized, restoreDeps: deps, events, createdAt: run.createdAt, ...(estimate ? { estimate } : {}) }));
+      },
       depsFor: (run, record) => restoreDepsFor(config, config.clusters[run.cluster]!, state, { id: run.id, backupId: record.plan.backup.id, requestedBy: run.requestedBy }),
       only: endable,
     });

@@ -1,7 +1,8 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { isProcessRunning } from '../runtime/is-process-running.js';
-import type { RunEvents } from '../runner/run-event.js';
+import type { RunReport } from '../backup/recover-interrupted.js';
+import { createRunEvents, type RunEvents } from '../runner/run-event.js';
 import type { ClusterLocks } from '../state/cluster-lock.js';
 import { runLeftBehind } from '../state/run-lease.js';
 import type { RunRecord, RunStore } from '../state/run-store.js';
@@ -20,6 +21,12 @@ export async function recoverInterruptedRestores(options: {
   locks: ClusterLocks;
   log: Logger;
   events: RunEvents;
+  /**
+   * Where a run ended here is reported (its Slack message, thread and users' announcement), given the run, its
+   * record, the events its ending emits and its dependencies; undefined: not reported. Without it the ending goes
+   * to `events` only.
+   */
+  observe?: (run: RunRecord, record: RestoreRunRecord, events: RunEvents, deps: RestoreDeps) => Promise<RunReport<RestoreResult> | undefined>;
   depsFor: (run: RunRecord, record: RestoreRunRecord) => RestoreDeps & { close?(): void };
   only?: (run: RunRecord) => boolean | Promise<boolean>;
 }): Promise<RestoreResult[]> {
@@ -47,18 +54,17 @@ export async function recoverInterruptedRestores(options: {
     const abortReason = swapped
       ? `interrupted after the restored databases were put in place: cluster ${run.cluster} now runs on the databases of backup ${record.plan.backup.id}; pachbackup resumed the cluster — render its Helm values with \`pachbackup values ${record.plan.backup.id} --restore ${run.id}\``
       : 'interrupted: the process running this restore stopped; pachbackup undid what it had started and resumed the cluster';
+    const events = options.observe ? createRunEvents((err) => log.warn({ err }, 'a run event listener failed')) : options.events;
+    const report = await options.observe?.(run, record, events, deps).catch((err: unknown) => {
+      log.warn({ err, runId: run.id }, 'could not follow the interrupted restore where it is reported; ending it without');
+      return undefined;
+    });
     try {
-      recovered.push(
-        await runRestore({
-          deps,
-          plan: record.plan,
-          events: options.events,
-          log,
-          mode: 'abort',
-          abortReason,
-        }),
-      );
+      const result = await runRestore({ deps, plan: record.plan, events, log, mode: 'abort', abortReason });
+      await report?.finish(result);
+      recovered.push(result);
     } finally {
+      report?.stop();
       deps.close?.();
     }
   }
