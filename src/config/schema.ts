@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_FAN_OUT } from '../fan-out/plan-ranges.js';
+import { DEFAULT_COPY_CONCURRENCY } from '../object-store/copy-concurrency.js';
 import { MAX_KEY_RANGES } from '../object-store/key-ranges.js';
 import { CRON_EXAMPLE, DEFAULT_HEADS_UP_MINUTES, DEFAULT_TIMEZONE, cronProblem, isTimeZone } from '../schedules/schedule.js';
 
@@ -137,8 +138,16 @@ const ingressSchema = z
 
 const backupSettingsSchema = z
   .strictObject({
-    /** Parallel object copies. */
-    copyConcurrency: z.int().min(1).max(256).default(16),
+    /**
+     * Objects one process (a worker, or the CLI) copies at once for this cluster — all key ranges of a large copy
+     * it runs together, so `worker --ranges` does not multiply it; N workers put up to N times this on the store.
+     * The default: see DEFAULT_COPY_CONCURRENCY.
+     */
+    copyConcurrency: z
+      .int()
+      .min(1, 'from 1 to 256 copies at once per process')
+      .max(256, 'from 1 to 256 copies at once per process')
+      .default(DEFAULT_COPY_CONCURRENCY),
     /**
      * Key ranges of the cluster bucket listed at once (the pause lists it in about objects / (1000 × this)
      * request times). Pachyderm's keys are content-addressed, so the ranges hold about as many objects each.
@@ -166,7 +175,7 @@ const backupSettingsSchema = z
       })
       .default({ ...DEFAULT_FAN_OUT }),
   })
-  .default({ copyConcurrency: 16, listConcurrency: 16, catchUpAfterSeconds: 10, pauseTimeoutSeconds: 300, resumeTimeoutSeconds: 600, fanOut: { ...DEFAULT_FAN_OUT } });
+  .default({ copyConcurrency: DEFAULT_COPY_CONCURRENCY, listConcurrency: 16, catchUpAfterSeconds: 10, pauseTimeoutSeconds: 300, resumeTimeoutSeconds: 600, fanOut: { ...DEFAULT_FAN_OUT } });
 
 /** How long backups are kept; unset keeps them all. Pinned backups are always kept, and so is the newest. */
 const retentionSchema = z

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Config, ObjectStoreConfig } from '../config/config.js';
+import type { ClusterConfig, Config, ObjectStoreConfig } from '../config/config.js';
+import { createConcurrencyLimit, type ConcurrencyLimit } from '../object-store/concurrency-limit.js';
 import { createInventoryWriter, readInventory } from '../object-store/inventory.js';
 import type { KeyRange } from '../object-store/key-ranges.js';
 import { syncToPool } from '../object-store/sync-to-pool.js';
@@ -30,11 +31,22 @@ export interface RangeRunnerDeps {
   multipartThreshold?: number;
 }
 
-/** Creates the range runner of a process (worker or CLI). */
+/**
+ * Creates the range runner of a process (worker or CLI). Every range it runs for a cluster — in-process fan-outs
+ * and range jobs alike, however many at once — shares that cluster's `backup.copyConcurrency` copies in flight:
+ * ranges side by side split the copies among them, they do not multiply them.
+ */
 export function createRangeRunner(deps: RangeRunnerDeps): RangeRunner {
   const { config, clientFor } = deps;
   const endpoint = (store: ObjectStoreConfig) => ({ s3: clientFor(store), store });
   const multipart = deps.multipartThreshold ? { multipartThreshold: deps.multipartThreshold } : {};
+  const slots = new Map<string, ConcurrencyLimit>();
+  /** The copies in flight of this process for `cluster`'s operations (a restore counts as its target cluster's). */
+  const copySlotsOf = (cluster: ClusterConfig): ConcurrencyLimit => {
+    let limit = slots.get(cluster.name);
+    if (!limit) slots.set(cluster.name, (limit = createConcurrencyLimit(cluster.backup.copyConcurrency)));
+    return limit;
+  };
 
   const runners: { [K in RangeWork['kind']]: (work: Extract<RangeWork, { kind: K }>, range: KeyRange, options: RangeRunOptions<K>) => Promise<RangeTotalsOf[K]> } = {
     async 'pool-sync'(work, range, { signal, part, onProgress }) {
@@ -47,6 +59,7 @@ export function createRangeRunner(deps: RangeRunnerDeps): RangeRunner {
           source: endpoint(cluster.objectStore),
           target: backup,
           concurrency: cluster.backup.copyConcurrency,
+          copySlots: copySlotsOf(cluster),
           range,
           signal,
           ...multipart,
@@ -64,6 +77,7 @@ export function createRangeRunner(deps: RangeRunnerDeps): RangeRunner {
     async 'inventory-copy'(work, range, { signal, onProgress }) {
       const backup = resolveStore(config, work.backup);
       const target = resolveStore(config, work.target);
+      const targetCluster = clusterOf(config, work.target.cluster);
       const counts = await copyInventoryObjects({
         source: endpoint(backup),
         target: endpoint(target),
@@ -71,7 +85,8 @@ export function createRangeRunner(deps: RangeRunnerDeps): RangeRunner {
         // reads it only up to the range's end, which is as far as a checksum cannot go.
         entries: readInventory({ s3: clientFor(backup), bucket: backup.bucket, key: work.inventory.key, signal }),
         overwrite: work.overwrite,
-        concurrency: clusterOf(config, work.target.cluster).backup.copyConcurrency,
+        concurrency: targetCluster.backup.copyConcurrency,
+        copySlots: copySlotsOf(targetCluster),
         range,
         signal,
         ...multipart,

@@ -15,6 +15,7 @@ import {
 import type { ObjectStoreConfig } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
 import { linkAbort, throwIfCancelled } from './abort-link.js';
+import { createConcurrencyLimit } from './concurrency-limit.js';
 import { isNotImplemented, isTransient, toStoreError } from './store-error.js';
 
 const MIB = 1024 * 1024;
@@ -153,7 +154,7 @@ export function createObjectCopier(options: ObjectCopierOptions): ObjectCopier {
   }
   const serverSide = options.serverSide ?? canCopyServerSide(source.store, target.store);
   const capabilities = options.capabilities ?? { uploadPartCopy: 'unknown' };
-  const streams = createLimit(options.maxStreams ?? DEFAULT_MAX_STREAMS);
+  const streams = createConcurrencyLimit(options.maxStreams ?? DEFAULT_MAX_STREAMS);
   const sourceBucket = source.store.bucket;
   const targetBucket = target.store.bucket;
 
@@ -194,17 +195,19 @@ export function createObjectCopier(options: ObjectCopierOptions): ObjectCopier {
       return;
     }
     await withStreamRetry(signal, () =>
-      streams(() =>
-        pipeTransfer(
-          signal,
-          (transferSignal) => getSource(object, transferSignal),
-          async (body, got, transferSignal) => {
-            await target.s3.send(
-              new PutObjectCommand({ Bucket: targetBucket, Key: object.targetKey, Body: body, ContentLength: object.size, ContentType: got.ContentType }),
-              { abortSignal: transferSignal },
-            );
-          },
-        ),
+      streams.run(
+        () =>
+          pipeTransfer(
+            signal,
+            (transferSignal) => getSource(object, transferSignal),
+            async (body, got, transferSignal) => {
+              await target.s3.send(
+                new PutObjectCommand({ Bucket: targetBucket, Key: object.targetKey, Body: body, ContentLength: object.size, ContentType: got.ContentType }),
+                { abortSignal: transferSignal },
+              );
+            },
+          ),
+        signal,
       ),
     );
   };
@@ -239,25 +242,27 @@ export function createObjectCopier(options: ObjectCopierOptions): ObjectCopier {
     const streamPart = (part: number, partSignal: AbortSignal): Promise<string> => {
       const range = rangeOf(part);
       return withStreamRetry(partSignal, () =>
-        streams(() =>
-          pipeTransfer(
-            partSignal,
-            (transferSignal) => getSource(object, transferSignal, range),
-            async (body, _got, transferSignal) => {
-              const out = await target.s3.send(
-                new UploadPartCommand({
-                  Bucket: targetBucket,
-                  Key: object.targetKey,
-                  UploadId: uploadId,
-                  PartNumber: part,
-                  Body: body,
-                  ContentLength: range.end - range.start + 1,
-                }),
-                { abortSignal: transferSignal },
-              );
-              return requireEtag(out.ETag, part);
-            },
-          ),
+        streams.run(
+          () =>
+            pipeTransfer(
+              partSignal,
+              (transferSignal) => getSource(object, transferSignal, range),
+              async (body, _got, transferSignal) => {
+                const out = await target.s3.send(
+                  new UploadPartCommand({
+                    Bucket: targetBucket,
+                    Key: object.targetKey,
+                    UploadId: uploadId,
+                    PartNumber: part,
+                    Body: body,
+                    ContentLength: range.end - range.start + 1,
+                  }),
+                  { abortSignal: transferSignal },
+                );
+                return requireEtag(out.ETag, part);
+              },
+            ),
+          partSignal,
         ),
       );
     };
@@ -358,24 +363,6 @@ export function createObjectCopier(options: ObjectCopierOptions): ObjectCopier {
         throw toStoreError(err, what, signal);
       }
     },
-  };
-}
-
-/** Runs at most `max` of the given functions at once, the rest waiting in order. */
-function createLimit(max: number): <T>(run: () => Promise<T>) => Promise<T> {
-  const limit = Math.max(1, Math.floor(max));
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (run) => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active += 1;
-    try {
-      return await run();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active -= 1;
-    }
   };
 }
 

@@ -1,5 +1,7 @@
 import { PachbackupError } from '../errors.js';
 import { throwIfCancelled } from './abort-link.js';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
+import { DEFAULT_COPY_CONCURRENCY } from './copy-concurrency.js';
 import type { ObjectStoreConfig } from '../config/config.js';
 import { createObjectCopier, storeService, type CopyCapabilities, type CopyEndpoint, type CopyWarning } from './copy-object.js';
 import type { InventoryEntry } from './inventory-entry.js';
@@ -12,15 +14,17 @@ import { createProgressThrottle } from './progress-throttle.js';
 import { storedSize } from './stored-size.js';
 import { withTaskPool, type PoolTask } from './task-pool.js';
 
-/** Default number of objects copied at once. */
-export const DEFAULT_COPY_CONCURRENCY = 16;
-
 /** What a sync needs: the cluster bucket (its store's prefix is where Pachyderm's keys start) and the backup store. */
 export interface SyncToPoolOptions {
   source: CopyEndpoint;
   target: CopyEndpoint;
   /** Objects copied at once (default 16); listing pauses while four times as many are running or queued. */
   concurrency?: number;
+  /**
+   * Copies this process has in flight, shared with the other syncs it runs (every key range of a large copy):
+   * each copy also waits for a place in it, so ranges side by side do not multiply what the store is asked.
+   */
+  copySlots?: ConcurrencyLimit;
   /** See ObjectCopierOptions. */
   multipartThreshold?: number;
   partSize?: number;
@@ -175,7 +179,7 @@ export async function syncToPool(options: SyncToPoolOptions): Promise<SyncResult
       );
     };
 
-  await withTaskPool({ concurrency, ...(signal ? { signal } : {}), what }, async (tasks, runSignal) => {
+  await withTaskPool({ concurrency, ...(signal ? { signal } : {}), ...(options.copySlots ? { shared: options.copySlots } : {}), what }, async (tasks, runSignal) => {
     const listOptions = { signal: runSignal, pageSize: options.pageSize, ...(options.range ? { range: options.range } : {}) };
     const listing = listObjects(source.s3, source.store.bucket, sourcePrefix, listOptions);
     const pool = listPool(target.s3, target.store, listOptions);

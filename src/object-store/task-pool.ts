@@ -1,4 +1,5 @@
 import { cancelledError, linkAbort } from './abort-link.js';
+import type { ConcurrencyLimit } from './concurrency-limit.js';
 import { toStoreError } from './store-error.js';
 
 /** A task the pool runs; it should stop promptly when `signal` aborts. */
@@ -22,8 +23,11 @@ export interface TaskPool {
   readonly failure: { error: unknown } | undefined;
 }
 
-/** Creates a TaskPool; `signal` aborting stops it as `stop()` would. */
-export function createTaskPool(options: { concurrency: number; maxPending: number; signal?: AbortSignal }): TaskPool {
+/**
+ * Creates a TaskPool; `signal` aborting stops it as `stop()` would. With `shared`, a task also waits for a place
+ * in that limit, which other pools share — the copies of every key range one process runs.
+ */
+export function createTaskPool(options: { concurrency: number; maxPending: number; signal?: AbortSignal; shared?: ConcurrencyLimit }): TaskPool {
   const concurrency = Math.max(1, Math.floor(options.concurrency));
   const maxPending = Math.max(concurrency, Math.floor(options.maxPending));
   const link = linkAbort(options.signal);
@@ -50,7 +54,8 @@ export function createTaskPool(options: { concurrency: number; maxPending: numbe
 
   const run = async (task: PoolTask) => {
     try {
-      await task(link.signal);
+      if (options.shared) await options.shared.run(() => task(link.signal), link.signal);
+      else await task(link.signal);
     } catch (error) {
       if (!failure) {
         failure = { error };
@@ -98,16 +103,17 @@ export function createTaskPool(options: { concurrency: number; maxPending: numbe
 
 /**
  * Runs `produce` — typically a walk of listings that submits a task per object — with a pool of `concurrency`
- * tasks: both see one signal that follows `signal` and is aborted at the first failure; every task is waited for.
+ * tasks (each also holding a place in `shared`, when given): both see one signal that follows `signal` and is
+ * aborted at the first failure; every task is waited for.
  * Whatever fails (the walk or a task) is thrown as the store error of `what`, or as cancelled when `signal`
  * aborted; nothing is left running.
  */
 export async function withTaskPool(
-  options: { concurrency: number; signal?: AbortSignal; what: string },
+  options: { concurrency: number; signal?: AbortSignal; what: string; shared?: ConcurrencyLimit },
   produce: (tasks: TaskPool, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
   const run = linkAbort(options.signal);
-  const tasks = createTaskPool({ concurrency: options.concurrency, maxPending: options.concurrency * 4, signal: run.signal });
+  const tasks = createTaskPool({ concurrency: options.concurrency, maxPending: options.concurrency * 4, signal: run.signal, ...(options.shared ? { shared: options.shared } : {}) });
   try {
     await produce(tasks, run.signal);
     await tasks.drain();

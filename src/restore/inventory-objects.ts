@@ -2,6 +2,7 @@ import { CreateBucketCommand, DeleteObjectsCommand, HeadBucketCommand, ListObjec
 import type { ObjectStoreConfig } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
 import { throwIfCancelled } from '../object-store/abort-link.js';
+import type { ConcurrencyLimit } from '../object-store/concurrency-limit.js';
 import { createObjectCopier, type CopyCapabilities, type CopyEndpoint } from '../object-store/copy-object.js';
 import type { InventoryEntry } from '../object-store/inventory-entry.js';
 import { entriesInKeyRange, type KeyRange } from '../object-store/key-ranges.js';
@@ -55,6 +56,8 @@ export async function copyInventoryObjects(options: {
   entries: AsyncIterable<InventoryEntry>;
   overwrite: boolean;
   concurrency: number;
+  /** Copies this process has in flight, shared with its other key ranges (see SyncToPoolOptions.copySlots). */
+  copySlots?: ConcurrencyLimit;
   multipartThreshold?: number;
   capabilities?: CopyCapabilities;
   /** Only the inventory's keys in this range (one child of a fanned-out restore); default: every key. */
@@ -79,7 +82,7 @@ export async function copyInventoryObjects(options: {
     options.onProgress,
   );
   const concurrency = Math.max(1, Math.floor(options.concurrency));
-  await withTaskPool({ concurrency, ...(signal ? { signal } : {}), what }, async (tasks, runSignal) => {
+  await withTaskPool({ concurrency, ...(signal ? { signal } : {}), ...(options.copySlots ? { shared: options.copySlots } : {}), what }, async (tasks, runSignal) => {
     const range = options.range;
     const listing = listObjects(target.s3, target.store.bucket, prefix, { signal: runSignal, ...(range ? { range } : {}) });
     const entries = range ? entriesInKeyRange(options.entries, range, 'inventory') : options.entries;

@@ -25,6 +25,11 @@ export interface S3FaultProxy {
   slowDowns(): number;
   /** How many requests came in so far (fault control excluded). */
   requests(): number;
+  /**
+   * The most CopyObject requests (PUTs with x-amz-copy-source) in flight at once so far, from their arrival
+   * to their answer's end: what the store was asked to copy at the same time.
+   */
+  peakCopies(): number;
   close(): Promise<void>;
 }
 
@@ -43,6 +48,8 @@ export async function startS3FaultProxy(options: { upstream: string; port?: numb
   const faults: S3Faults = {};
   let slowDowns = 0;
   let requests = 0;
+  let copies = 0;
+  let peakCopies = 0;
 
   const slowDownNow = (): boolean => {
     if ((faults.slowDownTimes ?? 0) > 0) {
@@ -88,6 +95,11 @@ export async function startS3FaultProxy(options: { upstream: string; port?: numb
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     if ((req.url ?? '').startsWith(S3_FAULTS_PATH)) return void serveFaults(req, res);
     requests += 1;
+    if (req.method === 'PUT' && req.headers['x-amz-copy-source'] !== undefined) {
+      copies += 1;
+      peakCopies = Math.max(peakCopies, copies);
+      res.once('close', () => (copies -= 1));
+    }
     const go = () => {
       if (slowDownNow()) {
         slowDowns += 1;
@@ -117,6 +129,7 @@ export async function startS3FaultProxy(options: { upstream: string; port?: numb
     faults,
     slowDowns: () => slowDowns,
     requests: () => requests,
+    peakCopies: () => peakCopies,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
