@@ -19,6 +19,11 @@
  *   PACHBACKUP_COPY_BENCH_WORKERS=3                              (worker processes of the "several" run)
  *   PACHBACKUP_COPY_BENCH_PEER_SIZES=20000                       (raw limits, rclone and several workers only at
  *                                                                these sizes; elsewhere one worker, for its memory)
+ *   PACHBACKUP_COPY_BENCH_RUNS=raw,one,several,rclone            (which runs, in this order; a run may repeat:
+ *                                                                raw,one,raw shows whether the store slowed down)
+ *   PACHBACKUP_COPY_BENCH_COPY_CONCURRENCY=16,8,32               (backup.copyConcurrency of each pachbackup run in
+ *                                                                turn, the last for the rest: RUNS=one,one,one compares)
+ *   PACHBACKUP_COPY_BENCH_PROFILE=DIR                            (CPU profiles of the workers into DIR)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,6 +56,21 @@ const sizes = (process.env.PACHBACKUP_COPY_BENCH_SIZES ?? '20000,200000').split(
 const several = Number(process.env.PACHBACKUP_COPY_BENCH_WORKERS ?? 3);
 /** Sizes at which the store's raw limits and rclone are measured too (default: every size). */
 const peerSizes = process.env.PACHBACKUP_COPY_BENCH_PEER_SIZES ? process.env.PACHBACKUP_COPY_BENCH_PEER_SIZES.split(',').map((s) => Number(s.trim())) : sizes;
+const RUN_NAMES = ['raw', 'one', 'several', 'rclone'] as const;
+type RunName = (typeof RUN_NAMES)[number];
+const order = (process.env.PACHBACKUP_COPY_BENCH_RUNS ?? RUN_NAMES.join(',')).split(',').map((r) => r.trim()) as RunName[];
+const unknownRun = order.find((r) => !RUN_NAMES.includes(r));
+if (unknownRun) throw new Error(`PACHBACKUP_COPY_BENCH_RUNS: unknown run "${unknownRun}"; use a comma-separated list of ${RUN_NAMES.join(', ')}`);
+/**
+ * The runs at `size`: the store's raw limits, rclone and several workers at the sizes they are compared at;
+ * elsewhere only the one-worker copy, for its memory (it is the worker that holds the most).
+ */
+const runsAt = (size: number): RunName[] => (peerSizes.includes(size) ? order : ['one']);
+/** backup.copyConcurrency of each pachbackup run in turn (the last one for the rest); default: the config's default. */
+const copyConcurrencies = (process.env.PACHBACKUP_COPY_BENCH_COPY_CONCURRENCY ?? '').split(',').filter((c) => c.trim() !== '').map((c) => Number(c.trim()));
+const pachbackupRunsBefore = (size: number, run: number) => runsAt(size).slice(0, run).filter((r) => r === 'one' || r === 'several').length;
+const profileDir = process.env.PACHBACKUP_COPY_BENCH_PROFILE;
+const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 const OBJECT_BYTES = 1024;
 const PROBE_CONCURRENCIES = [8, 16, 32, 64, 128];
 const MIB = 1024 * 1024;
@@ -161,19 +181,26 @@ try {
   writeFileSync(kubeconfig, kubeconfigFor('http://127.0.0.1:1'));
   const secret = join(dir, 's3-secret');
   writeFileSync(secret, `${S3RVER_CREDENTIALS.secretAccessKey}\n`);
-  const runs = ['one', 'several'] as const;
-  const clusterName = (size: number, which: (typeof runs)[number]) => `c${size}-${which}`;
+  // A cluster (with its own empty backup bucket) for each pachbackup run: a run that repeats gets a bucket of its own.
+  const clusterName = (size: number, run: number) => `c${size}-${run}`;
   const clusters = Object.fromEntries(
     sizes.flatMap((size) =>
-      runs.map((which) => [
-        clusterName(size, which),
-        {
-          kubernetes: { kubeconfig, context: 'sandbox', namespace: 'pachyderm' },
-          postgres: { host: '127.0.0.1', port: postgres.port, user: 'postgres', sslmode: 'disable', databases: ['postgres'] },
-          objectStore: { endpoint: s3server.endpoint, bucket: `src-${size}`, forcePathStyle: true, accessKeyId: S3RVER_CREDENTIALS.accessKeyId, secretAccessKey: { file: secret } },
-          backupStore: { bucket: `pool-${size}-${which}`, prefix: 'pachbackup' },
-        },
-      ]),
+      runsAt(size).flatMap((which, run) =>
+        which === 'one' || which === 'several'
+          ? [
+              [
+                clusterName(size, run),
+                {
+                  kubernetes: { kubeconfig, context: 'sandbox', namespace: 'pachyderm' },
+                  postgres: { host: '127.0.0.1', port: postgres.port, user: 'postgres', sslmode: 'disable', databases: ['postgres'] },
+                  objectStore: { endpoint: s3server.endpoint, bucket: `src-${size}`, forcePathStyle: true, accessKeyId: S3RVER_CREDENTIALS.accessKeyId, secretAccessKey: { file: secret } },
+                  backupStore: { bucket: `pool-${size}-${run}`, prefix: 'pachbackup' },
+                  ...(copyConcurrencies.length > 0 ? { backup: { copyConcurrency: copyConcurrencies[Math.min(pachbackupRunsBefore(size, run), copyConcurrencies.length - 1)] } } : {}),
+                },
+              ],
+            ]
+          : [],
+      ),
     ),
   );
   const configFile = join(dir, 'pachbackup.yaml');
@@ -183,7 +210,7 @@ try {
   const state = await connectState(config);
   const queueConnection = state.redis.duplicate();
   const rangesQueue = new Queue(rangesQueueName('bench'), { connection: queueConnection });
-  const s3 = createS3Client(config.clusters[clusterName(sizes[0]!, 'one')]!.objectStore, { maxSockets: 256 });
+  const s3 = createS3Client(Object.values(config.clusters)[0]!.objectStore, { maxSockets: 256 });
   closeClients = async () => {
     s3.destroy();
     await rangesQueue.close();
@@ -195,7 +222,7 @@ try {
   const startWorkers = async (count: number): Promise<ChildProcess[]> => {
     const before = await rangesQueue.getWorkersCount();
     const workers = Array.from({ length: count }, () =>
-      spawn(process.execPath, ['--require', './bench/memory-probe.cjs', 'bin/pachbackup.js', 'worker', '--config', configFile], {
+      spawn(process.execPath, [...profileFlags, '--require', './bench/memory-probe.cjs', 'bin/pachbackup.js', 'worker', '--config', configFile], {
         stdio: ['ignore', openSync(workerLog, 'a'), openSync(workerLog, 'a')],
         env: { ...process.env, NODE_OPTIONS: deployedNodeOptions, LOG_LEVEL: 'warn', PACHBACKUP_METRICS_PORT: '0', PACHBACKUP_LISTEN_HOST: '127.0.0.1', PACHBACKUP_MEMORY_PROBE: join(dir, 'memory') },
       }),
@@ -209,12 +236,12 @@ try {
   };
 
   /** The backup's pre-copy of `cluster` through pachbackup's own code, with `count` worker processes. */
-  const pachbackupCopy = async (size: number, which: (typeof runs)[number], count: number) => {
-    const cluster = config.clusters[clusterName(size, which)]!;
+  const pachbackupCopy = async (size: number, run: number, count: number) => {
+    const cluster = config.clusters[clusterName(size, run)]!;
     await s3.send(new CreateBucketCommand({ Bucket: cluster.backupStore.bucket }));
     const workers = await startWorkers(count);
     const ranges = fanOutFor(config, state, logger);
-    const id = `bench-${size}-${which}`;
+    const id = `bench-${size}-${run}`;
     await state.runs.createRun({ id, kind: 'backup', cluster: cluster.name, requestedBy: 'bench', phase: 'running' });
     // Held as a running CLI holds its run's lease: a worker ends runs that no live process holds (left by a dead CLI).
     if (!(await state.runs.claimLease(id, `bench:${process.pid}`, 24 * 3600_000))) throw new Error(`${id}: could not take the run's lease`);
@@ -276,6 +303,7 @@ try {
   };
 
   const rows: string[] = [];
+  const probes: { concurrency: number; rate: number }[] = [];
   const peaks = new Map<number, number[]>();
   const say = (line: string) => {
     console.log(line);
@@ -284,59 +312,72 @@ try {
   const cpu = (storeCpu: number, ms: number) => `s3rver CPU ${storeCpu.toFixed(0)} s = ${((storeCpu * 1000) / ms * 100).toFixed(0)}% of one core`;
 
   /** One sequential listing, then CopyObject of every key at the best concurrency tried on a sample. */
-  const storeLimits = async (size: number) => {
+  const storeLimits = async (size: number, run: number, probe: boolean) => {
     const listing = await measured(s3server.pid, () => listKeys(s3, `src-${size}`));
     const keys = listing.value;
     if (keys.length !== size) throw new Error(`listed ${keys.length} of ${size}`);
     say(`  store: sequential listing      ${seconds(listing.ms).padStart(10)}  (${cpu(listing.storeCpu, listing.ms)})`);
-    // The best concurrency, tried on a sample of the keys, then every object copied at it.
+    // The best concurrency, tried on a sample of the keys, then every object copied at it (a repeated raw run
+    // uses the first one's).
     const sample = keys.slice(0, Math.min(2000, Math.ceil(size / 10)));
-    const probes: { concurrency: number; rate: number }[] = [];
-    for (const concurrency of PROBE_CONCURRENCIES) {
-      const { ms } = await timed(() => copyAll(s3, `src-${size}`, `probe-${size}-${concurrency}`, sample, concurrency));
-      rmSync(join(dir, 's3', `probe-${size}-${concurrency}`), { recursive: true, force: true });
-      probes.push({ concurrency, rate: (sample.length / ms) * 1000 });
+    if (probe) {
+      for (const concurrency of PROBE_CONCURRENCIES) {
+        const { ms } = await timed(() => copyAll(s3, `src-${size}`, `probe-${size}-${concurrency}`, sample, concurrency));
+        rmSync(join(dir, 's3', `probe-${size}-${concurrency}`), { recursive: true, force: true });
+        probes.push({ concurrency, rate: (sample.length / ms) * 1000 });
+      }
     }
     const best = probes.reduce((a, b) => (b.rate > a.rate ? b : a));
-    const copy = await measured(s3server.pid, () => copyAll(s3, `src-${size}`, `raw-${size}`, keys, best.concurrency));
-    rmSync(join(dir, 's3', `raw-${size}`), { recursive: true, force: true });
-    say(`  store: CopyObject, key list    ${seconds(copy.ms).padStart(10)}  at concurrency ${best.concurrency} (${cpu(copy.storeCpu, copy.ms)}); probes: ${probes.map((p) => `${p.concurrency}→${p.rate.toFixed(0)}/s`).join(' ')}`);
+    const clientCpu = process.cpuUsage();
+    const copy = await measured(s3server.pid, () => copyAll(s3, `src-${size}`, `raw-${size}-${run}`, keys, best.concurrency));
+    const benchCpu = process.cpuUsage(clientCpu);
+    rmSync(join(dir, 's3', `raw-${size}-${run}`), { recursive: true, force: true });
+    say(
+      `  store: CopyObject, key list    ${seconds(copy.ms).padStart(10)}  at concurrency ${best.concurrency} (${cpu(copy.storeCpu, copy.ms)}; the copying client ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(0)} s of CPU)` +
+        (probe ? `; probes: ${probes.map((p) => `${p.concurrency}→${p.rate.toFixed(0)}/s`).join(' ')}` : ''),
+    );
 
     return { listing, copy };
   };
 
   for (const size of sizes) {
     console.log(`\n== ${size.toLocaleString('en-US')} objects of ${formatBytes(OBJECT_BYTES)} ==`);
+    probes.length = 0; // each size finds its own best concurrency
     const seeded = await measured(s3server.pid, () => seed(s3, join(dir, 's3'), `src-${size}`, size));
     console.log(`seeded in ${seconds(seeded.ms)} (${Math.round((size / seeded.ms) * 1000)} objects/s, written into s3rver's directory)`);
 
     // Each figure is printed as soon as it is measured: a large size takes long, and a stopped run keeps what it had.
     say(`\n${size.toLocaleString('en-US')} objects (load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
-    // The store's raw limits and rclone, at the sizes they are compared at (all by default).
-    const raw = peerSizes.includes(size) ? await storeLimits(size) : undefined;
+    let raw: Awaited<ReturnType<typeof storeLimits>> | undefined;
     const copies: { ms: number }[] = [];
-    // Without the peers (a size kept for memory), only the one-worker copy: it is the worker that holds the most.
-    const pachbackupRuns = [['pachbackup, 1 worker', 1, 'one'], [`pachbackup, ${several} workers`, several, 'several']] as const;
-    for (const [label, count, which] of raw ? pachbackupRuns : pachbackupRuns.slice(0, 1)) {
-      const r = await pachbackupCopy(size, which, count);
-      copies.push(r);
-      peaks.set(size, [...(peaks.get(size) ?? []), ...r.workers.map((w) => w.rss)]);
-      say(
-        `  ${label.padEnd(30)}${seconds(r.ms).padStart(10)}  ${r.split.ranges} ranges${r.retries ? ` (${r.retries} ranges retried, see ${workerLog})` : ''}; ${cpu(r.storeCpu, r.ms)}; ` +
-          `workers: ${r.workers.map((w) => `peak RSS ${formatBytes(w.rss)} (${w.makeup}), CPU ${w.cpu.toFixed(0)} s`).join(' | ')}`,
-      );
-    }
-    if (!raw) continue;
     const rclones: { ms: number }[] = [];
-    for (const transfers of [16, 64]) {
-      const r = await rclone(size, transfers);
-      rclones.push(r);
-      say(`  rclone sync --transfers ${String(transfers).padEnd(7)}${seconds(r.ms).padStart(10)}  (${cpu(r.storeCpu, r.ms)})`);
+    for (const [run, which] of runsAt(size).entries()) {
+      if (which === 'raw') {
+        const limits = await storeLimits(size, run, probes.length === 0);
+        raw ??= limits;
+      } else if (which === 'rclone') {
+        for (const transfers of [16, 64]) {
+          const r = await rclone(size, transfers);
+          rclones.push(r);
+          say(`  rclone sync --transfers ${String(transfers).padEnd(7)}${seconds(r.ms).padStart(10)}  (${cpu(r.storeCpu, r.ms)})`);
+        }
+      } else {
+        const count = which === 'one' ? 1 : several;
+        const label = `pachbackup, ${count} worker${count === 1 ? '' : 's'}${copyConcurrencies.length > 0 ? ` (${config.clusters[clusterName(size, run)]!.backup.copyConcurrency})` : ''}`;
+        const r = await pachbackupCopy(size, run, count);
+        copies.push(r);
+        peaks.set(size, [...(peaks.get(size) ?? []), ...r.workers.map((w) => w.rss)]);
+        say(
+          `  ${label.padEnd(30)}${seconds(r.ms).padStart(10)}  ${r.split.ranges} ranges${r.retries ? ` (${r.retries} ranges retried, see ${workerLog})` : ''}; ${cpu(r.storeCpu, r.ms)}; ` +
+            `workers: ${r.workers.map((w) => `peak RSS ${formatBytes(w.rss)} (${w.makeup}), CPU ${w.cpu.toFixed(0)} s`).join(' | ')}`,
+        );
+      }
     }
-
+    if (!raw || copies.length === 0) continue;
     const pachbackupBest = Math.min(...copies.map((c) => c.ms));
-    const rcloneBest = Math.min(...rclones.map((c) => c.ms));
     say(`  goal: copy ÷ raw CopyObject    ${(pachbackupBest / raw.copy.ms).toFixed(2)} (≤ 1.10); ÷ (raw listing + raw CopyObject) ${(pachbackupBest / (raw.listing.ms + raw.copy.ms)).toFixed(2)}`);
+    if (rclones.length === 0) continue;
+    const rcloneBest = Math.min(...rclones.map((c) => c.ms));
     say(`  goal: faster than rclone       ${seconds(pachbackupBest)} vs ${seconds(rcloneBest)}: ${pachbackupBest < rcloneBest ? 'yes' : 'NO'}`);
   }
 
