@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/config.js';
 import type { RunEvents } from '../runner/run-event.js';
-import { FINAL_PHASES, type RunPhase } from '../runner/run-phase.js';
+import { FINAL_PHASES, type RunPhase, type StepState } from '../runner/run-phase.js';
 import type { RunKind, RunStore } from '../state/run-store.js';
 
 /** Outcomes that leave a usable backup: what "last success" and estimate errors are about. */
@@ -46,7 +46,10 @@ export interface PachbackupMetrics {
   inProgress: Gauge<'cluster' | 'kind'>;
   /**
    * 1 while a run of this process has the cluster paused and cannot bring it back (the resume refused and retried,
-   * given up, or pachd not ready in time); 0 once it is back. Alert on `max by (cluster) (...) == 1`.
+   * given up, or pachd not ready in time); 0 once it is back. A process running nothing on the cluster shows what
+   * the last run that paused it left (from the state database, at start and at each stale-backup check): a cluster
+   * a dead or restarted process gave up resuming stays 1 until a later run pauses and resumes it. Alert on
+   * `max by (cluster) (...) == 1`.
    */
   notBack: Gauge<'cluster'>;
 }
@@ -126,12 +129,13 @@ export function createMetrics(options: { defaultMetrics?: boolean; defaultLabels
 
 /**
  * Loads what must survive a restart from the state database, for every configured cluster: the time of its last
- * good backup (0 when it has none) and that backup's downtime. It also creates every cluster's series at zero
+ * good backup (0 when it has none), that backup's downtime, and whether the last run that paused it left it not
+ * back (unless this process runs an operation on it now, whose run says so). It also creates every cluster's series at zero
  * (runs by outcome, copies, in-progress), so `increase()` and `absent()` work from the first scrape.
  * Call it once at start; calling it again (e.g. on the stale-backup check's schedule) picks up backups other
  * processes finished. Rejects when the state database cannot be read.
  */
-export async function loadClusterMetrics(metrics: PachbackupMetrics, options: { config: Pick<Config, 'clusters'>; runs: Pick<RunStore, 'listRuns'> }): Promise<void> {
+export async function loadClusterMetrics(metrics: PachbackupMetrics, options: { config: Pick<Config, 'clusters'>; runs: Pick<RunStore, 'listRuns' | 'getSteps'> }): Promise<void> {
   await Promise.all(
     Object.keys(options.config.clusters).map(async (cluster) => {
       const [last] = await options.runs.listRuns({ cluster, kind: 'backup', phases: GOOD_PHASES, limit: 1 });
@@ -149,10 +153,33 @@ export async function loadClusterMetrics(metrics: PachbackupMetrics, options: { 
         metrics.copiedObjects.inc({ cluster, phase }, 0);
       }
       metrics.inProgress.inc({ cluster, kind: 'backup' }, 0);
-      if ((await gaugeValue(metrics.notBack, { cluster })) === undefined) metrics.notBack.set({ cluster }, 0);
+      // While this process runs an operation on the cluster, its run says whether it is back; otherwise the last run
+      // that paused it does — so a process started after the one that left it paused (and died) shows it too.
+      if (!(await runsOn(metrics, cluster))) metrics.notBack.set({ cluster }, (await leftPaused(options.runs, cluster)) ? 1 : 0);
     }),
   );
 }
+
+/** Whether this process is running an operation on `cluster` now (any kind). */
+async function runsOn(metrics: PachbackupMetrics, cluster: string): Promise<boolean> {
+  const { values } = await metrics.inProgress.get();
+  return values.some((v) => v.labels.cluster === cluster && v.value > 0);
+}
+
+/**
+ * Whether the last finished run that paused `cluster` ended without bringing it back: its pause could not be undone
+ * (the resume was refused until pachbackup gave up). Runs that did not pause it are passed over.
+ */
+async function leftPaused(runs: Pick<RunStore, 'listRuns' | 'getSteps'>, cluster: string): Promise<boolean> {
+  for (const run of await runs.listRuns({ cluster, phases: FINAL_PHASES, limit: 20 })) {
+    const pause = (await runs.getSteps(run.id)).find((s) => s.name === 'pause');
+    if (pause && PAUSED_STATES.includes(pause.state)) return pause.state === 'undo-failed';
+  }
+  return false;
+}
+
+/** States of a run's pause step once it paused the cluster: resumed (`done` then the resume, or `undone`) or not. */
+const PAUSED_STATES: readonly StepState[] = ['done', 'undone', 'undo-failed'];
 
 async function gaugeValue(gauge: Gauge<'cluster'>, labels: { cluster: string }): Promise<number | undefined> {
   const { values } = await gauge.get();
