@@ -91,6 +91,63 @@ export async function* readListingPart(file: string): AsyncGenerator<InventoryEn
   }
 }
 
+/** Keys a range of a reshaped listing is sized below a whole number of pages by: room for what arrives meanwhile. */
+const ARRIVAL_ROOM = 1.1;
+
+/**
+ * The same listing cut into key ranges for the pause: about `listConcurrency` ranges of about equal counts, each
+ * a whole number of listing pages (with room for what arrives meanwhile), the cuts taken at keys of the listing
+ * itself. Listing N keys in the pause then takes ⌈N / (pageSize × listConcurrency)⌉ request times, whatever
+ * ranges the listing was taken in — a fan-out copy's ranges are sized for the workers, not the pause (8 ranges of
+ * 3,000 keys at 24,000 objects: three requests in a row each, where 12 ranges of 2,000 take two). The ranges still
+ * cover the same key space: the first starts where the listing's first did, the last ends where its last did.
+ * Written to `outputDir` as a stream, part by part (memory flat); the listing itself is returned unchanged when its
+ * ranges already list as fast. Run it while the cluster still runs: it reads and writes every entry once.
+ */
+export async function reshapeListing(listing: SavedListing, options: { outputDir: string; listConcurrency: number; pageSize?: number }): Promise<SavedListing> {
+  const pageSize = options.pageSize ?? 1000;
+  const pagesOf = (objects: number) => Math.max(1, Math.ceil((objects * ARRIVAL_ROOM) / pageSize));
+  const total = listing.parts.reduce((n, p) => n + p.objects, 0);
+  const concurrency = Math.max(1, options.listConcurrency);
+  const pagesPerRange = pagesOf(Math.ceil(total / concurrency));
+  const requestTimes = (pagesPerRange: number, ranges: number) => pagesPerRange * Math.ceil(ranges / concurrency);
+  const now = requestTimes(Math.max(...listing.parts.map((p) => pagesOf(p.objects))), listing.ranges.length);
+  if (total === 0 || now <= requestTimes(pagesPerRange, 1)) return listing;
+
+  const perRange = Math.max(1, Math.floor((pagesPerRange * pageSize) / ARRIVAL_ROOM));
+  const count = Math.ceil(total / perRange);
+  const ranges: KeyRange[] = [];
+  const parts: SavedListing['parts'] = [];
+  let writer: ListingPartWriter | undefined;
+  let inRange = 0;
+  let after = listing.ranges[0]?.after;
+  try {
+    for (const part of listing.parts) {
+      for await (const entry of readListingPart(part.file)) {
+        writer ??= createListingPartWriter(options.outputDir, ranges.length);
+        await writer.add(entry);
+        inRange += 1;
+        if (inRange === perRange && ranges.length < count - 1) {
+          ranges.push({ ...(after === undefined ? {} : { after }), through: entry.key });
+          parts.push(await writer.close());
+          after = entry.key;
+          writer = undefined;
+          inRange = 0;
+        }
+      }
+    }
+    writer ??= createListingPartWriter(options.outputDir, ranges.length);
+    const through = listing.ranges.at(-1)?.through;
+    ranges.push({ ...(after === undefined ? {} : { after }), ...(through === undefined ? {} : { through }) });
+    parts.push(await writer.close());
+  } catch (err) {
+    await writer?.abort();
+    removeListing({ dir: options.outputDir });
+    throw err;
+  }
+  return { dir: options.outputDir, ranges, parts };
+}
+
 /** True when every part of the listing is on this machine's disk (a retried run on another worker has none). */
 export function isListingOnDisk(listing: SavedListing | undefined): listing is SavedListing {
   return listing !== undefined && listing.parts.length === listing.ranges.length && listing.parts.every((p) => existsSync(p.file));

@@ -7,7 +7,7 @@ import { estimateKeyCount } from '../../fan-out/plan-ranges.js';
 import { CHUNK_FOLDER, splitKeySpace } from '../../object-store/key-ranges.js';
 import { listObjects } from '../../object-store/list-objects.js';
 import { storeKeyPrefix } from '../../object-store/pool-keys.js';
-import { isListingOnDisk, removeListing, uploadListingAsInventory, type SavedListing } from '../../object-store/saved-listing.js';
+import { isListingOnDisk, removeListing, reshapeListing, uploadListingAsInventory, type SavedListing } from '../../object-store/saved-listing.js';
 import { syncRangesToPool } from '../../object-store/sync-ranges.js';
 import type { SyncResult } from '../../object-store/sync-to-pool.js';
 import type { Step, StepContext } from '../../runner/step.js';
@@ -97,8 +97,12 @@ export function preCopyObjects(deps: BackupDeps): Step<BackupOutputs> {
       // A large bucket is copied by every worker, range by range; its listing comes back to this worker's disk.
       const split = await copyIntoPool(deps, ctx, { step: 'pre-copy', listingDir: join(deps.workDir, 'listing-pre-copy') });
       const result = split ?? (await pass(deps, ctx, 'pre-copy', undefined));
-      const summary = `${describeCopy(result)}${split ? describeSplit(split.split) : ''}`;
-      return { output: { preCopy: { ...counts(result), listing: result.listing } }, sizes: { bytes: result.copiedBytes, objects: result.copied }, summary };
+      // The later passes and the pause list in the ranges of this listing: cut them for the pause's listing.
+      const listing = await reshapeListing(result.listing, { outputDir: join(deps.workDir, 'listing-pre-copy-recut'), listConcurrency: deps.cluster.backup.listConcurrency });
+      if (listing !== result.listing) removeListing(result.listing);
+      const recut = listing !== result.listing ? `; its listing re-cut from ${result.listing.ranges.length} into ${listing.ranges.length} key ranges for the pause` : '';
+      const summary = `${describeCopy(result)}${split ? describeSplit(split.split) : ''}${recut}`;
+      return { output: { preCopy: { ...counts(result), listing } }, sizes: { bytes: result.copiedBytes, objects: result.copied }, summary };
     },
   };
 }
