@@ -27,8 +27,15 @@ export interface SavedListing {
   parts: { file: string; objects: number; bytes: number }[];
 }
 
-/** gzip's fastest level: the parts are written during the pause, where CPU time is outage. */
+/**
+ * How parts are written: gzip's fastest level, or — for the listing taken during the pause, where CPU time is
+ * outage — no compression at all (gzip's stored blocks: a copy and a CRC; 10 % of the pause's listing time at
+ * 24,000 keys), left to the inventory upload after the resume.
+ */
 const PART_GZIP = { level: constants.Z_BEST_SPEED };
+const STORED_GZIP = { level: constants.Z_NO_COMPRESSION };
+/** The inventory as stored: compressed once, after the resume, at gzip's fastest level. */
+const INVENTORY_GZIP = { level: constants.Z_BEST_SPEED };
 const WRITE_BATCH = 64 * 1024;
 
 /** Writes one part: `add` entries in key order, then `close`. */
@@ -38,10 +45,10 @@ export interface ListingPartWriter {
   abort(): Promise<void>;
 }
 
-export function createListingPartWriter(dir: string, index: number): ListingPartWriter {
+export function createListingPartWriter(dir: string, index: number, options: { compress?: boolean } = {}): ListingPartWriter {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `part-${String(index).padStart(4, '0')}.ndjson.gz`);
-  const gzip = createGzip(PART_GZIP);
+  const gzip = createGzip(options.compress === false ? STORED_GZIP : PART_GZIP);
   const written = pipeline(gzip, createWriteStream(file));
   written.catch(() => undefined);
   let batch = '';
@@ -159,9 +166,9 @@ export function removeListing(listing: Pick<SavedListing, 'dir'> | undefined): v
 }
 
 /**
- * Uploads a listing as a backup's inventory file: its parts' gzip members concatenated in range order (one
- * multipart upload, SHA-256 computed on the way), so the inventory is in key order and nothing is recompressed.
- * Until the upload completes no object exists at `key`.
+ * Uploads a listing as a backup's inventory file: its parts' entries in range order, so in key order, compressed
+ * again on the way (the pause writes its listing uncompressed) as one gzip stream — one multipart upload,
+ * SHA-256 computed on the way. Until the upload completes no object exists at `key`.
  */
 export async function uploadListingAsInventory(
   listing: SavedListing,
@@ -176,15 +183,23 @@ export async function uploadListingAsInventory(
   const hash = createHash('sha256');
   let compressedBytes = 0;
   const body = new PassThrough();
+  const gzip = createGzip(INVENTORY_GZIP);
+  gzip.on('data', (chunk: Buffer) => {
+    hash.update(chunk);
+    compressedBytes += chunk.length;
+    if (!body.write(chunk)) gzip.pause();
+  });
+  body.on('drain', () => gzip.resume());
+  gzip.on('error', (err) => body.destroy(err));
+  gzip.on('end', () => body.end());
   const feed = (async () => {
     for (const part of listing.parts) {
-      for await (const chunk of createReadStream(part.file) as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        compressedBytes += chunk.length;
-        if (!body.write(chunk)) await once(body, 'drain');
-      }
+      await pipeline(createReadStream(part.file), createGunzip(), async (entries: AsyncIterable<Buffer>) => {
+        for await (const chunk of entries) if (!gzip.write(chunk)) await once(gzip, 'drain');
+      });
     }
-    body.end();
+    gzip.end();
+    await once(gzip, 'end');
   })();
   const upload = new Upload({
     client: target.s3,

@@ -31,6 +31,11 @@ export interface SyncRangesOptions {
    * count: each range's listing then expects its even share (see `ListObjectsOptions.expectedKeys`).
    */
   expectedObjects?: number;
+  /**
+   * Write the listing uncompressed (default: compressed) — the pause's listing, where CPU time is outage; the
+   * inventory upload compresses it.
+   */
+  compressListing?: boolean;
   /** Ranges listed at once (default: all of them). */
   listConcurrency?: number;
   /** Objects copied at once (default 16). */
@@ -141,7 +146,7 @@ export async function syncRangesToPool(options: SyncRangesOptions): Promise<Sync
       const lister = async () => {
         while (next < ranges.length) {
           const index = next++;
-          const writer = createListingPartWriter(options.outputDir, index);
+          const writer = createListingPartWriter(options.outputDir, index, { compress: options.compressListing !== false });
           writers.push(writer);
           await syncRange(index, tasks, runSignal, writer);
           parts[index] = await writer.close();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -47,6 +47,24 @@ describe('copying the cluster bucket range by range', () => {
     for await (const e of readInventory({ s3: backup.s3, bucket: backup.name, key: 'inventory.ndjson.gz', expectedSha256: summary.sha256 })) inventory.push(e.key);
     expect(inventory).toEqual([...(await listAll(cluster.s3, cluster.name)).keys()]);
     expect(summary.objects).toBe(objects.size);
+  });
+
+  it("writes the pause's listing uncompressed, and the inventory made of it is compressed and equal to the bucket", async () => {
+    const objects = randomChunks(400, 10, 100);
+    await putObjects(cluster.s3, cluster.name, objects);
+    const ranges = splitKeySpace(4, 'chunk/');
+    const compressed = await syncRangesToPool({ ...endpoints(), ranges, outputDir: join(dir, 'compressed') });
+    const paused = await syncRangesToPool({ ...endpoints(), ranges, previous: compressed.listing, outputDir: join(dir, 'paused'), compressListing: false });
+    const onDisk = (listing: typeof paused.listing) => listing.parts.reduce((n, p) => n + statSync(p.file).size, 0);
+    // Stored, not compressed: bigger on disk than the same entries compressed.
+    expect(onDisk(paused.listing)).toBeGreaterThan(2 * onDisk(compressed.listing));
+
+    const summary = await uploadListingAsInventory(paused.listing, { s3: backup.s3, bucket: backup.name, key: 'inventory.ndjson.gz' });
+    expect(summary.compressedBytes).toBeLessThan(onDisk(paused.listing) / 2);
+    const inventory = [];
+    for await (const e of readInventory({ s3: backup.s3, bucket: backup.name, key: 'inventory.ndjson.gz', expectedSha256: summary.sha256 })) inventory.push(e.key);
+    expect(inventory).toEqual([...(await listAll(cluster.s3, cluster.name)).keys()]);
+    expect(summary.objects).toBe(400);
   });
 
   it('compares a later pass with what the last pass saw, not with the pool: only what arrived since is copied', async () => {

@@ -33,7 +33,7 @@ function describeCopy(result: CopyCounts): string {
  * pass saw, if this worker still has it) or else with the pool; writes its own listing under the run's work
  * directory. A pass that replaces an older listing deletes it. Says which it compared with, for the summary.
  */
-async function pass(deps: BackupDeps, ctx: StepContext<BackupOutputs>, name: string, previous: SavedListing | undefined) {
+async function pass(deps: BackupDeps, ctx: StepContext<BackupOutputs>, name: string, previous: SavedListing | undefined, options: { paused?: boolean } = {}) {
   const usable = isListingOnDisk(previous) ? previous : undefined;
   if (previous && !usable) ctx.log.warn('the last pass\'s listing is not on this worker (a retried run): comparing with the pool\'s listing instead');
   const { backup } = deps.cluster;
@@ -44,6 +44,8 @@ async function pass(deps: BackupDeps, ctx: StepContext<BackupOutputs>, name: str
     ranges: usable?.ranges ?? splitKeySpace(plan!.ranges, CHUNK_FOLDER),
     ...(usable ? { previous: usable } : { expectedObjects: plan!.objects }),
     outputDir: join(deps.workDir, `listing-${name}`),
+    // Paused, the listing is written uncompressed: the inventory upload, after the resume, compresses it.
+    compressListing: !options.paused,
     listConcurrency: backup.listConcurrency,
     concurrency: backup.copyConcurrency,
     ...(deps.multipartThreshold ? { multipartThreshold: deps.multipartThreshold } : {}),
@@ -158,7 +160,7 @@ export function copyDelta(deps: BackupDeps): Step<BackupOutputs> {
     downtime: true,
     async run(ctx) {
       const previous = ctx.outputs.catchUp?.listing ?? ctx.outputs.preCopy?.listing;
-      const result = await pass(deps, ctx, 'pause', previous);
+      const result = await pass(deps, ctx, 'pause', previous, { paused: true });
       const compared =
         result.compared === 'pool' ? "the pool's listing (the earlier listing is not on this worker)" : ctx.outputs.catchUp ? "the catch-up copy's listing" : "the pre-copy's listing";
       return {
