@@ -12,7 +12,7 @@ export interface FanOutSettings {
 
 /**
  * The defaults, and why. One range costs a queued job, a state-database check and its own listing start — some
- * tens of milliseconds — while one worker copies a few hundred small objects a second at the default 16 copies
+ * tens of milliseconds — while one worker copies several hundred small objects a second with the default copies
  * in flight (measured on s3rver; AWS S3 is in the same range for small objects), so 10,000 objects keep a range
  * busy for tens of seconds: the overhead stays under 1%, a worker that dies loses at most that much, and a copy
  * smaller than one range gains nothing from being split. 256 ranges keep the queue and the sum small even at

@@ -1,5 +1,6 @@
 import { PachbackupError } from '../errors.js';
 import { throwIfCancelled } from './abort-link.js';
+import { DEFAULT_COPY_CONCURRENCY } from './copy-concurrency.js';
 import { createObjectCopier, type CopyCapabilities, type CopyEndpoint, type CopyWarning } from './copy-object.js';
 import type { InventoryEntry } from './inventory-entry.js';
 import type { KeyRange } from './key-ranges.js';
@@ -38,7 +39,7 @@ export interface SyncRangesOptions {
   compressListing?: boolean;
   /** Ranges listed at once (default: all of them). */
   listConcurrency?: number;
-  /** Objects copied at once (default 16). */
+  /** Objects copied at once (default DEFAULT_COPY_CONCURRENCY). */
   concurrency?: number;
   multipartThreshold?: number;
   capabilities?: CopyCapabilities;
@@ -141,7 +142,7 @@ export async function syncRangesToPool(options: SyncRangesOptions): Promise<Sync
   const parts: SavedListing['parts'] = new Array(ranges.length);
   const writers: ListingPartWriter[] = [];
   try {
-    await withTaskPool({ concurrency: Math.max(1, options.concurrency ?? 16), ...(signal ? { signal } : {}), what }, async (tasks, runSignal) => {
+    await withTaskPool({ concurrency: Math.max(1, options.concurrency ?? DEFAULT_COPY_CONCURRENCY), ...(signal ? { signal } : {}), what }, async (tasks, runSignal) => {
       let next = 0;
       const lister = async () => {
         while (next < ranges.length) {

@@ -94,6 +94,14 @@ describe('copies in flight in one process', { timeout: 120_000 }, () => {
     expect(proxy!.peakCopies()).toBe(COPY_CONCURRENCY);
   });
 
+  it('reach backup.copyConcurrency when it is above what a client used to keep open (64 connections)', async () => {
+    // 240 objects, every request held 25 ms at the proxy: a cap of 100 is reached if nothing else caps it.
+    f!.config.clusters.test.backup.copyConcurrency = 100;
+    const result = await copyInRanges({ local: true });
+    expect(result.totals.copied).toBe(OBJECTS);
+    expect(proxy!.peakCopies()).toBe(100);
+  });
+
   it('stay within backup.copyConcurrency in a worker process taking four range jobs at once (`worker --ranges 4`)', async () => {
     worker = spawn(process.execPath, ['bin/pachbackup.js', 'worker', '--config', f!.configFile, '--ranges', String(RANGES)], {
       stdio: 'ignore',
