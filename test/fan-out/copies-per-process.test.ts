@@ -96,7 +96,7 @@ describe('copies in flight in one process', { timeout: 120_000 }, () => {
 
   it('reach backup.copyConcurrency when it is above what a client used to keep open (64 connections)', async () => {
     // 240 objects, every request held 25 ms at the proxy: a cap of 100 is reached if nothing else caps it.
-    f!.config.clusters.test.backup.copyConcurrency = 100;
+    f!.config.clusters.test!.backup.copyConcurrency = 100;
     const result = await copyInRanges({ local: true });
     expect(result.totals.copied).toBe(OBJECTS);
     expect(proxy!.peakCopies()).toBe(100);
