@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import S3rver from 's3rver';
+import { copyFilesDirectly } from './direct-copy.js';
 import { indexListings } from './indexed-listing.js';
 
 const { values } = parseArgs({
@@ -26,7 +27,9 @@ const server = new S3rver({
   vhostBuckets: false,
   configureBuckets: values.bucket.map((name) => ({ name })),
 });
-// Listings answer in time proportional to the page, not the bucket (see indexed-listing.ts).
+// Copies copy three files and nothing more (see direct-copy.ts); listings answer in time proportional to the
+// page, not the bucket (see indexed-listing.ts), and index what the copies write.
+copyFilesDirectly((server as unknown as { store: Parameters<typeof copyFilesDirectly>[0] }).store);
 indexListings((server as unknown as { store: Parameters<typeof indexListings>[0] }).store);
 // s3rver emits a listen error (a port in use) as an uncaught exception: one line saying so, and exit.
 const fail = (err: unknown) => {
