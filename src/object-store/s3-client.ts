@@ -3,11 +3,6 @@ import type { ObjectStoreConfig } from '../config/config.js';
 import { createStoreRetryStrategy, STORE_RETRY_POLICY } from './store-retry-strategy.js';
 
 /**
- * An S3 client for one configured store. Checksums are computed only where the API requires them: with the
- * SDK's default (always), streamed uploads are sent aws-chunked, which some S3-compatible servers (s3rver,
- * older MinIO) store framing and all — silent corruption. Object integrity is checked by pachbackup itself.
- */
-/**
  * Connections one client keeps to its store at most: enough that the copy and listing limits
  * (`backup.copyConcurrency` and `backup.listConcurrency`, up to 256 each) are what bounds the requests in flight,
  * not the socket pool. Sockets open only as requests need them. At the SDK's 50 (64 here before), a
@@ -15,6 +10,11 @@ import { createStoreRetryStrategy, STORE_RETRY_POLICY } from './store-retry-stra
  */
 const MAX_SOCKETS = 512;
 
+/**
+ * An S3 client for one configured store. Checksums are computed only where the API requires them: with the
+ * SDK's default (always), streamed uploads are sent aws-chunked, which some S3-compatible servers (s3rver,
+ * older MinIO) store framing and all — silent corruption. Object integrity is checked by pachbackup itself.
+ */
 export function createS3Client(store: ObjectStoreConfig, options: { maxSockets?: number } = {}): S3Client {
   return new S3Client({
     region: store.region,

@@ -117,7 +117,7 @@ export async function reshapeListing(listing: SavedListing, options: { outputDir
   const total = listing.parts.reduce((n, p) => n + p.objects, 0);
   const concurrency = Math.max(1, options.listConcurrency);
   const pagesPerRange = pagesOf(Math.ceil(total / concurrency));
-  const requestTimes = (pagesPerRange: number, ranges: number) => pagesPerRange * Math.ceil(ranges / concurrency);
+  const requestTimes = (pages: number, ranges: number) => pages * Math.ceil(ranges / concurrency);
   const now = requestTimes(Math.max(...listing.parts.map((p) => pagesOf(p.objects))), listing.ranges.length);
   if (total === 0 || now <= requestTimes(pagesPerRange, 1)) return listing;
 
@@ -183,24 +183,23 @@ export async function uploadListingAsInventory(
   const hash = createHash('sha256');
   let compressedBytes = 0;
   const body = new PassThrough();
-  const gzip = createGzip(INVENTORY_GZIP);
-  gzip.on('data', (chunk: Buffer) => {
-    hash.update(chunk);
-    compressedBytes += chunk.length;
-    if (!body.write(chunk)) gzip.pause();
-  });
-  body.on('drain', () => gzip.resume());
-  gzip.on('error', (err) => body.destroy(err));
-  gzip.on('end', () => body.end());
-  const feed = (async () => {
+  /** The parts' entries, decompressed, in range order. */
+  async function* entries() {
     for (const part of listing.parts) {
-      await pipeline(createReadStream(part.file), createGunzip(), async (entries: AsyncIterable<Buffer>) => {
-        for await (const chunk of entries) if (!gzip.write(chunk)) await once(gzip, 'drain');
-      });
+      const gunzip = createGunzip();
+      const reading = pipeline(createReadStream(part.file), gunzip);
+      reading.catch(() => undefined); // a read error also ends the loop below, which throws it
+      for await (const chunk of gunzip as AsyncIterable<Buffer>) yield chunk;
+      await reading;
     }
-    gzip.end();
-    await once(gzip, 'end');
-  })();
+  }
+  const feed = pipeline(entries, createGzip(INVENTORY_GZIP), async function* (compressed: AsyncIterable<Buffer>) {
+    for await (const chunk of compressed) {
+      hash.update(chunk);
+      compressedBytes += chunk.length;
+      yield chunk;
+    }
+  }, body);
   const upload = new Upload({
     client: target.s3,
     params: { Bucket: target.bucket, Key: target.key, Body: body, ContentType: 'application/gzip' },
