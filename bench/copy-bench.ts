@@ -44,7 +44,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import { rangesQueueName } from '../src/fan-out/range-queue.js';
 import { formatBytes } from '../src/format-units.js';
 import { createLogger } from '../src/log.js';
-import { createS3Client } from '../src/object-store/s3-client.js';
+import { createS3Client, oneBucketClient } from '../src/object-store/s3-client.js';
 import { backupDepsFor } from '../src/runtime/backup-deps-for.js';
 import { connectState } from '../src/runtime/connect-state.js';
 import { fanOutFor } from '../src/runtime/fan-out-for.js';
@@ -176,9 +176,11 @@ async function listKeys(s3: S3Client, bucket: string): Promise<string[]> {
   return keys;
 }
 
+/** CopyObject of every key, through a client as lean per request as pachbackup's copier uses (`oneBucketClient`). */
 async function copyAll(s3: S3Client, from: string, to: string, keys: readonly string[], concurrency: number): Promise<void> {
   await s3.send(new CreateBucketCommand({ Bucket: to }));
-  await parallel(keys, concurrency, async (key) => void (await s3.send(new CopyObjectCommand({ Bucket: to, Key: key, CopySource: `${from}/${key}` }))));
+  const client = oneBucketClient(s3)!;
+  await parallel(keys, concurrency, async (key) => void (await client.send(new CopyObjectCommand({ Bucket: to, Key: key, CopySource: `${from}/${key}` }))));
 }
 
 try {

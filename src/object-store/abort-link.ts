@@ -38,3 +38,26 @@ export function cancelledError(what: string, cause?: unknown): PachbackupError {
 export function throwIfCancelled(signal: AbortSignal | undefined, what: string): void {
   if (signal?.aborted) throw cancelledError(what, signal.reason);
 }
+
+/**
+ * `work`, or its caller's signal aborting first — whichever comes first; the work itself is not stopped (for a
+ * request sent without a signal, see `oneBucketClient`). What it settles with later is dropped.
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

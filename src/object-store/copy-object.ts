@@ -14,8 +14,9 @@ import {
 } from '@aws-sdk/client-s3';
 import type { ObjectStoreConfig } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
-import { linkAbort, throwIfCancelled } from './abort-link.js';
+import { linkAbort, throwIfCancelled, untilAborted } from './abort-link.js';
 import { createConcurrencyLimit } from './concurrency-limit.js';
+import { oneBucketClient } from './s3-client.js';
 import { isNotImplemented, isTransient, toStoreError } from './store-error.js';
 
 const MIB = 1024 * 1024;
@@ -106,7 +107,9 @@ export interface CopyCallOptions {
  * Copies objects from one store to another. A copy either completes — the target holds the whole object — or
  * throws and leaves no object at the target key: single copies are one atomic request, and a multipart
  * upload is only completed after every part succeeded; on failure or cancellation it is aborted (after the
- * parts in flight have settled) so no parts are left behind where the store supports aborting.
+ * parts in flight have settled) so no parts are left behind where the store supports aborting. A server-side
+ * copy of a whole object is not aborted when cancelled, only no longer waited for: the store then stores it
+ * whole or not at all, as it may for an aborted request too.
  */
 export interface ObjectCopier {
   /** True when copies run inside the store (CopyObject / UploadPartCopy) rather than through this process. */
@@ -157,6 +160,8 @@ export function createObjectCopier(options: ObjectCopierOptions): ObjectCopier {
   const streams = createConcurrencyLimit(options.maxStreams ?? DEFAULT_MAX_STREAMS);
   const sourceBucket = source.store.bucket;
   const targetBucket = target.store.bucket;
+  // Whole-object copies, most of a copy's requests, through a client that resolves CopyObject's middleware once.
+  const copyClient = serverSide ? oneBucketClient(target.s3) : undefined;
 
   // S3 wants x-amz-copy-source URL-encoded and the SDK sends it as given; slashes stay literal.
   const copySource = (key: string) => `${sourceBucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
@@ -344,15 +349,14 @@ export function createObjectCopier(options: ObjectCopierOptions): ObjectCopier {
       try {
         if (object.size > multipartThreshold) return await multipart(object, signal, onBytes);
         if (serverSide) {
-          await target.s3.send(
-            new CopyObjectCommand({
-              Bucket: targetBucket,
-              Key: object.targetKey,
-              CopySource: copySource(object.sourceKey),
-              CopySourceIfMatch: ifMatch(object.etag),
-            }),
-            { abortSignal: signal },
-          );
+          const command = new CopyObjectCommand({
+            Bucket: targetBucket,
+            Key: object.targetKey,
+            CopySource: copySource(object.sourceKey),
+            CopySourceIfMatch: ifMatch(object.etag),
+          });
+          // A copy is one atomic request: one the caller stopped waiting for lands whole or not at all.
+          await (copyClient ? untilAborted(copyClient.send(command), signal) : target.s3.send(command, { abortSignal: signal }));
           onBytes(object.size);
           return 'copy-object';
         }

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PachbackupError } from '../../src/errors.js';
 import { createObjectCopier, type CopyWarning } from '../../src/object-store/copy-object.js';
+import { createS3Client } from '../../src/object-store/s3-client.js';
 import type { InventoryEntry } from '../../src/object-store/inventory-entry.js';
 import { poolKey } from '../../src/object-store/pool-keys.js';
 import { syncToPool } from '../../src/object-store/sync-to-pool.js';
 import { createTestBucket, testStore } from '../support/services.js';
-import { putObjects, randomChunks, readObject, recordCommands, sha256, startSecondS3, type SecondS3 } from './s3-fixtures.js';
+import { listAll, putObjects, randomChunks, readObject, recordCommands, sha256, startSecondS3, type SecondS3 } from './s3-fixtures.js';
 
 const MIB = 1024 * 1024;
 
@@ -112,6 +114,49 @@ describe('copying objects', () => {
       expect(result).toMatchObject({ listed: 21, copied: 21 });
       for (const [key, body] of objects) expect(sha256(await readObject(target.s3, target.name, poolKey({ prefix: 'b' }, key)))).toBe(sha256(body));
       expect(s3b.openUploads(target.name)).toEqual([]);
+    });
+  });
+
+  describe('many small objects on one endpoint (CopyObject)', () => {
+    it('copies into two buckets at once through one shared client, every object into its own bucket', async () => {
+      // The worker shares one client per store service: two operations may copy through it into different buckets.
+      const source = await s3b.createBucket('src');
+      const targets = [await s3b.createBucket('dsta'), await s3b.createBucket('dstb')];
+      const shared = s3b.client(source.name);
+      const objects = randomChunks(300, 10, 200);
+      await putObjects(source.s3, source.name, objects);
+      const results = await Promise.all(
+        targets.map((target, i) =>
+          syncToPool({ source: { s3: shared, store: s3b.store(source.name) }, target: { s3: shared, store: s3b.store(target.name, `p${i}`) }, concurrency: 32 }),
+        ),
+      );
+      expect(results.map((r) => r.copied)).toEqual([300, 300]);
+      for (const [i, target] of targets.entries()) {
+        const stored = await listAll(target.s3, target.name);
+        expect([...stored.keys()].sort()).toEqual([...objects.keys()].map((key) => poolKey({ prefix: `p${i}` }, key)).sort());
+      }
+    });
+
+    it('stops waiting for a copy the store never answers when cancelled', async () => {
+      // A store that takes connections and answers nothing: only the signal can end the copy.
+      const held: Socket[] = [];
+      const silent = createServer((socket) => void held.push(socket));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const endpoint = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+      const s3 = createS3Client(testStore('silent-src', '', endpoint));
+      try {
+        const copier = createObjectCopier({ source: { s3, store: testStore('silent-src', '', endpoint) }, target: { s3, store: testStore('silent-dst', '', endpoint) } });
+        expect(copier.serverSide).toBe(true);
+        const controller = new AbortController();
+        const copy = copier.copy({ sourceKey: 'chunk/a', targetKey: 'chunk/a', size: 10, etag: '' }, { signal: controller.signal });
+        while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+        controller.abort(new Error('run cancelled'));
+        await expect(copy).rejects.toMatchObject({ code: 'cancelled' });
+      } finally {
+        s3.destroy();
+        for (const socket of held) socket.destroy();
+        await new Promise((resolve) => silent.close(resolve));
+      }
     });
   });
 

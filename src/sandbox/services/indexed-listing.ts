@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, posix } from 'node:path';
+import { KeyIndex } from './key-index.js';
 
 /** s3rver's listing entry (its models are not exported as a module of their own, and carry no types). */
 const S3Object = createRequire(import.meta.url)('s3rver/lib/models/object.js') as new (bucket: string, key: string, content: null, metadata: unknown) => unknown;
@@ -52,31 +53,46 @@ const OBJECT_SUFFIX = '._S3rver_object';
  * keys Pachyderm and pachbackup write.
  */
 export function indexListings(store: FilesystemStore): void {
-  const buckets = new Map<string, string[]>();
+  const buckets = new Map<string, KeyIndex>();
   /** Metadata of listed objects, by bucket then key; a key's entry goes when it is written or deleted. */
   const metadata = new Map<string, Map<string, unknown>>();
-  /** Writes started or finished per `bucket/key` (odd while one runs): a read that saw it change keeps nothing. */
-  const writes = new Map<string, number>();
-  const writeMark = (bucket: string, key: string) => writes.get(`${bucket}/${key}`) ?? 0;
+  /** Writes running per `bucket/key`, and the metadata reads in flight per `bucket/key` (stale once a write touched their key). */
+  const runningWrites = new Map<string, number>();
+  const readsInFlight = new Map<string, Set<{ stale: boolean }>>();
+  const touch = (bucket: string, key: string, id: string) => {
+    metadata.get(bucket)?.delete(key);
+    for (const read of readsInFlight.get(id) ?? []) read.stale = true;
+  };
   const writing = async <T>(bucket: string, key: string, write: () => Promise<T>): Promise<T> => {
     const id = `${bucket}/${key}`;
-    writes.set(id, writeMark(bucket, key) + 1);
-    metadata.get(bucket)?.delete(key);
+    runningWrites.set(id, (runningWrites.get(id) ?? 0) + 1);
+    touch(bucket, key, id);
     try {
       return await write();
     } finally {
-      writes.set(id, writeMark(bucket, key) + 1);
-      metadata.get(bucket)?.delete(key);
+      const left = runningWrites.get(id)! - 1;
+      if (left === 0) runningWrites.delete(id);
+      else runningWrites.set(id, left);
+      touch(bucket, key, id);
     }
   };
   const metadataOf = async (bucket: string, key: string): Promise<unknown> => {
     let known = metadata.get(bucket);
     if (!known) metadata.set(bucket, (known = new Map()));
     if (known.has(key)) return known.get(key);
-    const mark = writeMark(bucket, key);
-    const read = await store.getMetadata(bucket, key);
-    if (writeMark(bucket, key) === mark && mark % 2 === 0) known.set(key, read);
-    return read;
+    const id = `${bucket}/${key}`;
+    const read = { stale: runningWrites.has(id) };
+    let reads = readsInFlight.get(id);
+    if (!reads) readsInFlight.set(id, (reads = new Set()));
+    reads.add(read);
+    try {
+      const value = await store.getMetadata(bucket, key);
+      if (!read.stale) known.set(key, value);
+      return value;
+    } finally {
+      reads.delete(read);
+      if (reads.size === 0) readsInFlight.delete(id);
+    }
   };
   const original = {
     putObject: store.putObject.bind(store),
@@ -86,29 +102,19 @@ export function indexListings(store: FilesystemStore): void {
     reset: store.reset.bind(store),
   };
 
-  const keysOf = (bucket: string): string[] => {
-    let keys = buckets.get(bucket);
-    if (!keys) {
-      keys = [];
+  const keysOf = (bucket: string): readonly string[] => {
+    let index = buckets.get(bucket);
+    if (!index) {
+      const keys: string[] = [];
       // Synchronous, so no write interleaves with the scan; a write finishing later is added by its wrapper.
       collectKeys(store.getBucketPath(bucket), '', keys);
-      keys.sort(compare);
-      buckets.set(bucket, keys);
+      buckets.set(bucket, (index = new KeyIndex(keys)));
     }
-    return keys;
+    return index.keys();
   };
-  const add = (bucket: string, key: string) => {
-    const keys = buckets.get(bucket);
-    if (!keys) return; // not indexed yet: the scan will find it
-    const at = lowerBound(keys, key);
-    if (keys[at] !== key) keys.splice(at, 0, key);
-  };
-  const remove = (bucket: string, key: string) => {
-    const keys = buckets.get(bucket);
-    if (!keys) return;
-    const at = lowerBound(keys, key);
-    if (keys[at] === key) keys.splice(at, 1);
-  };
+  // A bucket not indexed yet needs nothing: its first listing scans the directory.
+  const add = (bucket: string, key: string) => buckets.get(bucket)?.add(key);
+  const remove = (bucket: string, key: string) => buckets.get(bucket)?.remove(key);
 
   store.putObject = async (object) => {
     const result = await writing(object.bucket, object.key, () => original.putObject(object));
@@ -192,12 +198,8 @@ function collectKeys(dir: string, keyPrefix: string, into: string[]): void {
   }
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** The first index whose key is ≥ `key`. */
-function lowerBound(keys: string[], key: string): number {
+function lowerBound(keys: readonly string[], key: string): number {
   let lo = 0;
   let hi = keys.length;
   while (lo < hi) {
@@ -209,7 +211,7 @@ function lowerBound(keys: string[], key: string): number {
 }
 
 /** The first index whose key is > `key`. */
-function upperBound(keys: string[], key: string): number {
+function upperBound(keys: readonly string[], key: string): number {
   let lo = 0;
   let hi = keys.length;
   while (lo < hi) {
