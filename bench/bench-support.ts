@@ -17,6 +17,12 @@ export const benchSize = process.env.PACHBACKUP_BENCH_SIZE === 'small' ? 'small'
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 export const rate = (bytes: number, ms: number) => (ms > 0 ? `${formatBytes((bytes / ms) * 1000)}/s` : '-');
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();
   const value = await fn();

@@ -53,7 +53,7 @@ import { stopProcess } from '../src/sandbox/processes.js';
 import { startPostgres } from '../src/sandbox/services/postgres.js';
 import { startRedis } from '../src/sandbox/services/redis.js';
 import { S3RVER_CREDENTIALS, startS3 } from '../src/sandbox/services/s3.js';
-import { deployedNodeOptions, run, seconds, timed } from './bench-support.js';
+import { cpuSeconds, deployedNodeOptions, run, seconds, timed } from './bench-support.js';
 
 const sizes = (process.env.PACHBACKUP_COPY_BENCH_SIZES ?? '20000,200000').split(',').map((s) => Number(s.trim()));
 const several = Number(process.env.PACHBACKUP_COPY_BENCH_WORKERS ?? 3);
@@ -99,12 +99,6 @@ const started: { pid: number; signal?: NodeJS.Signals }[] = [];
 let closeClients: (() => Promise<void>) | undefined;
 /** The workers' own log (warnings and up): a range that failed and was tried again, a worker that stalled. */
 const workerLog = join(dir, 'workers.log');
-
-/** CPU seconds (user + system) a process has used so far, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** A process's peak resident set size so far (VmHWM), in bytes. */
 function peakRss(pid: number): number {
