@@ -102,6 +102,8 @@ describe('restores that need two approvals', () => {
     const approved = textOf(await approvedOnScreen(message.ts));
     expect(approved).toMatch(/✅ \*Approved\* by <@U0APR1>, <@U0OPS2> at <!date\^\d+\^/);
     expect(approved).not.toContain('restore_approve');
+    // It names the run, whose own message follows it: nothing here goes stale once the restore ends.
+    expect(approved).toContain(`started as run \`${requestId}\``);
 
     const jobs = await restoreJobs(requestId);
     expect(jobs.map((j) => j.id)).toEqual([requestId]);

@@ -132,11 +132,11 @@ function stillNeeded(request: StoredRestoreRequest): string {
  * fingerprint voids the request, saying what changed). Each approval is added with one conditional UPDATE that
  * also moves the request to `approved` when it completes the required number, so however many clicks arrive at
  * once, one restore starts. Until then the plan shows who approved and how many more are needed, and keeps its
- * buttons; then the buttons give way to who approved and when, and the restore is queued. A rejection by an
+ * buttons; then the buttons give way to who approved and when, and the run the approval started. A rejection by an
  * approver or the requester ends the request.
  *
  * Audit outcomes of `restore-approve`: `approval-recorded` (counted, more needed), `approved` (the last one
- * needed: the restore is queued), `refused` (not counted, with the reason); of `restore-reject`: `rejected`, `refused`.
+ * needed: the restore run is started), `refused` (not counted, with the reason); of `restore-reject`: `rejected`, `refused`.
  */
 export async function decideRestore(
   click: {

@@ -12,7 +12,7 @@ function decisionOf(request: StoredRestoreRequest): RestoreDecisionView | undefi
       return undefined;
     case 'approved':
     case 'started':
-      return { state: 'approved', at: approvalsOf(request).at(-1)?.at ?? request.createdAt.toISOString() };
+      return { state: 'approved', at: approvalsOf(request).at(-1)?.at ?? request.createdAt.toISOString(), ...(request.runId ? { runId: request.runId } : {}) };
     case 'expired':
       return { state: 'expired', at: request.expiresAt.toISOString() };
     case 'rejected':

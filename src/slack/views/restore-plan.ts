@@ -13,6 +13,8 @@ export interface RestoreDecisionView {
   by?: string;
   at: string;
   reason?: string[];
+  /** The run an approval started. */
+  runId?: string;
 }
 
 /** One approval given to a restore request: who, and when. */
@@ -86,7 +88,8 @@ export function buildRestorePlanMessage(view: RestorePlanMessageView): SlackMess
   if (d) {
     const who = d.state === 'approved' && approvals.length > 0 ? ` by ${joinWithin(approvals.map((a) => formatRequester(a.user)), 1000)}` : d.by ? ` by ${formatRequester(d.by)}` : '';
     const line = {
-      approved: `✅ *Approved*${who} at ${at(d.at)} — the restore is queued`,
+      // Said once and true for good: the run's own message, not this one, follows it from here.
+      approved: `✅ *Approved*${who} at ${at(d.at)} — ${d.runId ? `started as run ${codeSpan(d.runId, 120)}; its own message follows it` : 'the restore was started'}`,
       rejected: `🚫 *Rejected*${who} at ${at(d.at)}`,
       expired: `⌛ *Expired* at ${at(d.at)} — ask again with \`/pachbackup restore\``,
       void: `🚫 *Void* at ${at(d.at)}: the plan changed since it was requested — ask again with \`/pachbackup restore\``,

@@ -116,7 +116,7 @@ describe('the restore plan message', () => {
   it('renders as in the golden files: waiting with Approve / Reject, partly approved, approved, refused', () => {
     const waiting = buildRestorePlanMessage(request);
     const partly = buildRestorePlanMessage({ ...request, requiredApprovals: 2, approvals: [{ user: 'U0APR1', at: '2026-11-24T10:05:00.000Z' }] });
-    const approved = buildRestorePlanMessage({ ...request, decision: { state: 'approved', by: 'U0APR1', at: '2026-11-24T10:05:00.000Z' } });
+    const approved = buildRestorePlanMessage({ ...request, decision: { state: 'approved', by: 'U0APR1', at: '2026-11-24T10:05:00.000Z', runId: 'prod-20261124t100500z-restore-9f8e7d' } });
     const refused = buildRestorePlanMessage({ requestId: 'prod-20261124t100000z-restore-4d5e6f', plan: inPlacePlan, requestedBy: 'U0OPS1', expiresAt: '2026-11-24T11:00:00.000Z' });
     expectGolden('restore-plan-waiting', waiting);
     expectGolden('restore-plan-partly-approved', partly);
@@ -128,6 +128,9 @@ describe('the restore plan message', () => {
     expect(actionIdsOf(approved.blocks)).toEqual([]);
     expect(actionIdsOf(refused.blocks)).toEqual([]);
     expect(allText(approved).join('\n')).toContain('✅ *Approved* by <@U0APR1>');
+    // The approval line stays true after the run: it names the run, it does not say "queued" forever.
+    expect(allText(approved).join('\n')).toContain('started as run `prod-20261124t100500z-restore-9f8e7d`; its own message follows it');
+    expect(allText(approved).join('\n')).not.toContain('queued');
   });
 
   it('shows times as Slack date tokens and how many approvals are needed, given and missing', () => {
