@@ -12,6 +12,7 @@ import { DEFAULT_RANGES_AT_ONCE } from '../fan-out/fan-out.js';
 import { createLogger, type Logger } from '../log.js';
 import { startHealthServer } from '../observability/health-server.js';
 import { createMetrics, loadClusterMetrics, type PachbackupMetrics } from '../observability/metrics.js';
+import { pachdRunning } from '../observability/pachd-running.js';
 import { redisCheck, stateDatabaseCheck } from '../observability/readiness-checks.js';
 import { clusterAdapters, type ClusterAdapters } from '../runtime/cluster-adapters.js';
 import { connectState, type StateConnections } from '../runtime/connect-state.js';
@@ -125,7 +126,7 @@ export async function serve(
  */
 async function startObservability(config: Config, state: StateConnections, log: Logger, process_: 'serve' | 'worker') {
   const metrics = createMetrics({ defaultLabels: { process: process_ } });
-  await loadClusterMetrics(metrics, { config, runs: state.runs });
+  await loadClusterMetrics(metrics, { config, runs: state.runs, pachdRunning: (cluster) => pachdRunning(config.clusters[cluster]!) });
   const health = await startHealthServer({
     port: Number(process.env.PACHBACKUP_METRICS_PORT ?? 9090),
     host: process.env.PACHBACKUP_LISTEN_HOST ?? '0.0.0.0',

@@ -4,6 +4,7 @@ import type { Config } from '../config/config.js';
 import { describeError, PachbackupError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { loadClusterMetrics, type PachbackupMetrics } from '../observability/metrics.js';
+import { pachdRunning } from '../observability/pachd-running.js';
 import { createStaleBackupAlerter } from '../observability/stale-backups.js';
 import { runRetention } from '../retention/run-retention.js';
 import { createClustersSeen } from '../state/clusters-seen.js';
@@ -63,7 +64,7 @@ export function createMaintenance(options: { config: Config; state: StateConnect
     /** Processes a maintenance job; false when the job is not one. */
     async process(name: string, data: { cluster?: string }): Promise<unknown> {
       if (name === STALE_CHECK_JOB) {
-        if (options.metrics) await loadClusterMetrics(options.metrics, { config, runs: state.runs });
+        if (options.metrics) await loadClusterMetrics(options.metrics, { config, runs: state.runs, pachdRunning: (cluster) => pachdRunning(config.clusters[cluster]!) });
         return alerter ? alerter.check() : [];
       }
       if (name === RETENTION_JOB) {

@@ -130,12 +130,20 @@ export function createMetrics(options: { defaultMetrics?: boolean; defaultLabels
 /**
  * Loads what must survive a restart from the state database, for every configured cluster: the time of its last
  * good backup (0 when it has none), that backup's downtime, and whether the last run that paused it left it not
- * back (unless this process runs an operation on it now, whose run says so). It also creates every cluster's series at zero
+ * back (unless this process runs an operation on it now, whose run says so, or pachd is seen running again). It also creates every cluster's series at zero
  * (runs by outcome, copies, in-progress), so `increase()` and `absent()` work from the first scrape.
  * Call it once at start; calling it again (e.g. on the stale-backup check's schedule) picks up backups other
  * processes finished. Rejects when the state database cannot be read.
  */
-export async function loadClusterMetrics(metrics: PachbackupMetrics, options: { config: Pick<Config, 'clusters'>; runs: Pick<RunStore, 'listRuns' | 'getSteps'> }): Promise<void> {
+export async function loadClusterMetrics(
+  metrics: PachbackupMetrics,
+  options: {
+    config: Pick<Config, 'clusters'>;
+    runs: Pick<RunStore, 'listRuns' | 'getSteps'>;
+    /** Whether the cluster's pachd runs now (see `pachdRunning`): a cluster left paused and brought back by hand shows as back. */
+    pachdRunning?: (cluster: string) => Promise<boolean | undefined>;
+  },
+): Promise<void> {
   await Promise.all(
     Object.keys(options.config.clusters).map(async (cluster) => {
       const [last] = await options.runs.listRuns({ cluster, kind: 'backup', phases: GOOD_PHASES, limit: 1 });
@@ -154,8 +162,12 @@ export async function loadClusterMetrics(metrics: PachbackupMetrics, options: { 
       }
       metrics.inProgress.inc({ cluster, kind: 'backup' }, 0);
       // While this process runs an operation on the cluster, its run says whether it is back; otherwise the last run
-      // that paused it does — so a process started after the one that left it paused (and died) shows it too.
-      if (!(await runsOn(metrics, cluster))) metrics.notBack.set({ cluster }, (await leftPaused(options.runs, cluster)) ? 1 : 0);
+      // that paused it does — so a process started after the one that left it paused (and died) shows it too —
+      // unless pachd runs again (someone scaled it back up by hand, as the alert asks).
+      if (!(await runsOn(metrics, cluster))) {
+        const notBack = (await leftPaused(options.runs, cluster)) && (await options.pachdRunning?.(cluster)) !== true;
+        metrics.notBack.set({ cluster }, notBack ? 1 : 0);
+      }
     }),
   );
 }

@@ -1,10 +1,15 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackup, type BackupResult } from '../../src/backup/run-backup.js';
 import { newBackupId } from '../../src/catalog/backup-layout.js';
 import { loadKubeConfig } from '../../src/kubernetes/kube-config.js';
 import { createPachydermWorkloads } from '../../src/kubernetes/pachyderm-workloads.js';
 import { createMetrics, loadClusterMetrics, observeRun, type PachbackupMetrics } from '../../src/observability/metrics.js';
+import { pachdRunning } from '../../src/observability/pachd-running.js';
 import { createRunEvents } from '../../src/runner/run-event.js';
+import { kubeconfigFor } from '../../src/sandbox/kube-sim/kubeconfig.js';
 import { createPachydermFixture, quietLogger, type PachydermFixture } from '../support/pachyderm-fixture.js';
 import { parseSamples, sampleValue } from './prometheus-text.js';
 
@@ -13,17 +18,22 @@ async function notBack(metrics: PachbackupMetrics, cluster = 'test'): Promise<nu
   return sampleValue(parseSamples(await metrics.registry.metrics()), 'pachbackup_cluster_not_back', { cluster });
 }
 
-/** A process starting: its metrics, loaded from the state database as `pachbackup worker` and `serve` load them. */
+/** Loads `metrics` from the state database and Kubernetes, as `pachbackup worker` and `serve` do at start and on the stale-backup check. */
+async function load(f: PachydermFixture, metrics: PachbackupMetrics): Promise<void> {
+  await loadClusterMetrics(metrics, { config: f.config, runs: f.state.runs, pachdRunning: (name) => pachdRunning(f.config.clusters[name]!) });
+}
+
+/** A process starting: its metrics, loaded as `pachbackup worker` and `serve` load them. */
 async function processStarted(f: PachydermFixture): Promise<PachbackupMetrics> {
   const metrics = createMetrics({ defaultMetrics: false });
-  await loadClusterMetrics(metrics, { config: f.config, runs: f.state.runs });
+  await load(f, metrics);
   return metrics;
 }
 
 /**
  * The gauge is per process; a process started after the one whose run left the cluster paused (it gave up resuming
- * it, then died or was restarted) still shows the cluster not back, from the state database — until a later run
- * paused and resumed it.
+ * it, then died or was restarted) still shows the cluster not back, from the state database — until pachd runs
+ * again (brought back by hand) or a later run paused and resumed it.
  */
 describe('the cluster-not-back metric of a process started later', () => {
   let f: PachydermFixture;
@@ -62,8 +72,23 @@ describe('the cluster-not-back metric of a process started later', () => {
     expect(await notBack(restarted)).toBe(1);
   });
 
-  it('shows it back once a later run paused and resumed it', async () => {
-    // The operator brings it back by hand (as the ops alert says), then the next backup pauses and resumes it.
+  it('keeps it not back when its Kubernetes cannot be read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pachbackup-unreachable-'));
+    try {
+      const kubeconfig = join(dir, 'kubeconfig');
+      writeFileSync(kubeconfig, kubeconfigFor('http://127.0.0.1:1'));
+      const unreachable = { ...f.cluster, kubernetes: { ...f.cluster.kubernetes, kubeconfig } };
+      expect(await pachdRunning(unreachable)).toBeUndefined();
+      const metrics = createMetrics({ defaultMetrics: false });
+      await loadClusterMetrics(metrics, { config: f.config, runs: f.state.runs, pachdRunning: () => pachdRunning(unreachable) });
+      expect(await notBack(metrics)).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('shows it back once someone brings pachd back by hand, and after a later run paused and resumed it', async () => {
+    // The operator brings it back by hand, as the ops alert says.
     f.kube.faults.failures.splice(0);
     const workloads = createPachydermWorkloads(loadKubeConfig(f.cluster.kubernetes), f.cluster);
     for (const [name, replicas] of Object.entries(before)) {
@@ -73,13 +98,18 @@ describe('the cluster-not-back metric of a process started later', () => {
     }
     expect(await f.replicas()).toEqual(before);
     await workloads.waitForDeploymentReady(f.cluster.pachyderm.deployment, { timeoutMs: 60_000 });
+    // Nothing has run since: the last run that paused it still says it was left paused, but pachd runs.
+    expect(await notBack(await processStarted(f))).toBe(0);
+    await load(f, restarted);
+    expect(await notBack(restarted)).toBe(0);
+
+    // Then the next backup pauses and resumes it: back from the runs alone, whatever Kubernetes says.
     const next = await runBackup({ deps: f.deps(newBackupId('test')), events: createRunEvents(), log: quietLogger });
     expect(next.error).toBeUndefined();
     expect(next.status).toBe('succeeded');
 
-    expect(await notBack(await processStarted(f))).toBe(0);
-    // And the process started before it, on its next load from the state database (the stale-backup check's).
-    await loadClusterMetrics(restarted, { config: f.config, runs: f.state.runs });
-    expect(await notBack(restarted)).toBe(0);
+    const fromRuns = createMetrics({ defaultMetrics: false });
+    await loadClusterMetrics(fromRuns, { config: f.config, runs: f.state.runs });
+    expect(await notBack(fromRuns)).toBe(0);
   }, 120_000);
 });
