@@ -53,6 +53,6 @@ export class KeyIndex {
   }
 }
 
-export function compareKeys(a: string, b: string): number {
+function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
