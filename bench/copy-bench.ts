@@ -218,21 +218,33 @@ try {
   );
   const configFile = join(dir, 'pachbackup.yaml');
   const retriesSoFar = () => (existsSync(workerLog) ? readFileSync(workerLog, 'utf8').split('\n').filter((l) => l.includes('range failed') || l.includes('another takes it')).length : 0);
-  writeFileSync(configFile, stringify({ stateDatabase: { url: postgres.url.replace(/\/postgres$/, '/pachbackup') }, redis: { url: redis.url, prefix: 'bench' }, clusters }));
-  const config = loadConfig(configFile);
-  const state = await connectState(config);
-  const queueConnection = state.redis.duplicate();
-  const rangesQueue = new Queue(rangesQueueName('bench'), { connection: queueConnection });
-  const s3 = createS3Client(Object.values(config.clusters)[0]!.objectStore, { maxSockets: 256 });
-  closeClients = async () => {
-    s3.destroy();
-    await rangesQueue.close();
-    queueConnection.disconnect();
-    await state.close();
+  // The bench's own client (seeding, listing, the raw copy): the store as the clusters' objectStore names it.
+  const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region, bucket: 'src', prefix: '', forcePathStyle: true, credentials: S3RVER_CREDENTIALS }, { maxSockets: 256 });
+  closeClients = async () => void s3.destroy();
+  /** pachbackup's configuration, state and range queue: only when some run copies with pachbackup (a config needs a cluster). */
+  const pachbackupSide = async () => {
+    writeFileSync(configFile, stringify({ stateDatabase: { url: postgres.url.replace(/\/postgres$/, '/pachbackup') }, redis: { url: redis.url, prefix: 'bench' }, clusters }));
+    const config = loadConfig(configFile);
+    const state = await connectState(config);
+    const queueConnection = state.redis.duplicate();
+    const rangesQueue = new Queue(rangesQueueName('bench'), { connection: queueConnection });
+    closeClients = async () => {
+      s3.destroy();
+      await rangesQueue.close();
+      queueConnection.disconnect();
+      await state.close();
+    };
+    return { config, state, rangesQueue };
+  };
+  const side = Object.keys(clusters).length > 0 ? await pachbackupSide() : undefined;
+  const pachbackup = () => {
+    if (!side) throw new Error('internal: a pachbackup run without a configured cluster');
+    return side;
   };
 
   /** Starts `count` worker processes and waits until each takes range jobs. */
   const startWorkers = async (count: number): Promise<ChildProcess[]> => {
+    const { rangesQueue } = pachbackup();
     const before = await rangesQueue.getWorkersCount();
     const workers = Array.from({ length: count }, () =>
       spawn(process.execPath, [...profileFlags, '--require', './bench/memory-probe.cjs', 'bin/pachbackup.js', 'worker', '--config', configFile], {
@@ -250,6 +262,7 @@ try {
 
   /** The backup's pre-copy of `cluster` through pachbackup's own code, with `count` worker processes. */
   const pachbackupCopy = async (size: number, run: number, count: number) => {
+    const { config, state } = pachbackup();
     const cluster = config.clusters[clusterName(size, run)]!;
     await s3.send(new CreateBucketCommand({ Bucket: cluster.backupStore.bucket }));
     const workers = await startWorkers(count);
@@ -363,6 +376,8 @@ try {
     say(`\n${size.toLocaleString('en-US')} objects (load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}; s3rver's files ${onTmpfs ? 'in memory (tmpfs)' : 'on disk'})`);
     const raws: Awaited<ReturnType<typeof storeLimits>>[] = [];
     const copies: { ms: number; storeCpu: number }[] = [];
+    /** One-worker copies ÷ the raw copy run last before each: pairs close in time, which the machine's drift spares. */
+    const pairs: number[] = [];
     const rclones: { ms: number }[] = [];
     for (const [run, which] of runsAt(size).entries()) {
       if (which === 'raw') {
@@ -375,9 +390,11 @@ try {
         }
       } else {
         const count = which === 'one' ? 1 : several;
-        const label = `pachbackup, ${count} worker${count === 1 ? '' : 's'}${copyConcurrencies.length > 0 ? ` (${config.clusters[clusterName(size, run)]!.backup.copyConcurrency})` : ''}`;
+        const label = `pachbackup, ${count} worker${count === 1 ? '' : 's'}${copyConcurrencies.length > 0 ? ` (${pachbackup().config.clusters[clusterName(size, run)]!.backup.copyConcurrency})` : ''}`;
         const r = await pachbackupCopy(size, run, count);
         copies.push(r);
+        const rawBefore = raws.at(-1);
+        if (count === 1 && rawBefore) pairs.push(r.ms / rawBefore.copy.ms);
         peaks.set(size, [...(peaks.get(size) ?? []), ...r.workers.map((w) => w.rss)]);
         say(
           `  ${label.padEnd(30)}${seconds(r.ms).padStart(10)}  ${r.split.ranges} ranges${r.retries ? ` (${r.retries} ranges retried, see ${workerLog})` : ''}; ${cpu(r.storeCpu, r.ms)}; ` +
@@ -393,6 +410,7 @@ try {
     const perObject = (storeCpu: number) => `${((storeCpu * 1000) / size).toFixed(2)} ms`;
     say(
       `  goal: copy ÷ raw CopyObject    ${(pachbackupBest / raw.ms).toFixed(2)} (≤ 1.10), each at its best of ${copies.length} and ${raws.length}; ÷ (raw listing + raw CopyObject) ${(pachbackupBest / (raw.listingMs + raw.ms)).toFixed(2)}; ` +
+        (pairs.length > 0 ? `one worker ÷ the raw copy last before it ${pairs.map((p) => p.toFixed(2)).join(', ')}; ` : '') +
         `s3rver CPU per object: raw ${raws.map((r) => perObject(r.copy.storeCpu)).join(', ')}, pachbackup ${copies.map((c) => perObject(c.storeCpu)).join(', ')}`,
     );
     if (rclones.length === 0) continue;

@@ -40,22 +40,56 @@ export function throwIfCancelled(signal: AbortSignal | undefined, what: string):
 }
 
 /**
+ * Calls `callback` once when `signal` aborts — at once if it has — and returns what stops watching. However many
+ * watch one signal, it carries a single listener: Node's EventTarget walks every listener of a signal on each
+ * `addEventListener` (to refuse duplicates), so the copies of a pool, hundreds of them watching the pool's signal
+ * one after another, would otherwise pay for each other on every copy.
+ */
+export function whenAborted(signal: AbortSignal, callback: () => void): () => void {
+  if (signal.aborted) {
+    callback();
+    return () => undefined;
+  }
+  let callbacks = watchers.get(signal);
+  if (!callbacks) {
+    const watching = new Set<() => void>();
+    callbacks = watching;
+    watchers.set(signal, watching);
+    signal.addEventListener(
+      'abort',
+      () => {
+        watchers.delete(signal);
+        for (const watcher of watching) watcher();
+        watching.clear();
+      },
+      { once: true },
+    );
+  }
+  const watching = callbacks;
+  // A wrapper of its own, so one callback watching twice is stopped (and called) once per watch.
+  const watcher = () => callback();
+  watching.add(watcher);
+  return () => void watching.delete(watcher);
+}
+
+/** The watchers of each signal that has any (see whenAborted); a signal no one holds any more is forgotten. */
+const watchers = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
  * `work`, or its caller's signal aborting first — whichever comes first; the work itself is not stopped (for a
  * request sent without a signal, see `oneBucketClient`). What it settles with later is dropped.
  */
 export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return work;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    const stopWatching = whenAborted(signal, () => reject(signal.reason));
     work.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        stopWatching();
         resolve(value);
       },
       (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        stopWatching();
         reject(err);
       },
     );

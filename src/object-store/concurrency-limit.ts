@@ -1,3 +1,5 @@
+import { whenAborted } from './abort-link.js';
+
 /**
  * At most `max` functions running at once, the others waiting in arrival order: the streamed transfers of one
  * copier, or the copies one process has in flight for a cluster, whichever of its key ranges they belong to.
@@ -32,20 +34,21 @@ export function createConcurrencyLimit(max: number): ConcurrencyLimit {
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        const at = waiting.indexOf(entry);
-        if (at !== -1) waiting.splice(at, 1);
-        reject(signal!.reason);
-      };
       // The slot passes from the function that ends straight to this one: `active` stays as it is.
       const entry = {
         start: () => {
-          signal?.removeEventListener('abort', onAbort);
+          stopWatching();
           resolve();
         },
       };
       waiting.push(entry);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const stopWatching = signal
+        ? whenAborted(signal, () => {
+            const at = waiting.indexOf(entry);
+            if (at !== -1) waiting.splice(at, 1);
+            reject(signal.reason);
+          })
+        : () => undefined;
     });
   };
 

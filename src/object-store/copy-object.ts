@@ -34,6 +34,8 @@ const MAX_PART_SIZE = 5 * GIB;
 const MAX_PARTS = 10_000;
 /** Attempts of one streamed transfer (GET then PUT) — see `withStreamRetry`. */
 const STREAM_ATTEMPTS = 3;
+/** A key of characters that encodeURIComponent leaves as they are, and slashes: its copy source needs no encoding. */
+const UNENCODED_KEY = /^[A-Za-z0-9\-_.!~*'()/]*$/;
 /** Default cap on streamed transfers (GET + PUT pairs) in flight across all copies of one copier. */
 export const DEFAULT_MAX_STREAMS = 32;
 
@@ -163,8 +165,9 @@ export function createObjectCopier(options: ObjectCopierOptions): ObjectCopier {
   // Whole-object copies, most of a copy's requests, through a client that resolves CopyObject's middleware once.
   const copyClient = serverSide ? oneBucketClient(target.s3) : undefined;
 
-  // S3 wants x-amz-copy-source URL-encoded and the SDK sends it as given; slashes stay literal.
-  const copySource = (key: string) => `${sourceBucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  // S3 wants x-amz-copy-source URL-encoded and the SDK sends it as given; slashes stay literal. Most keys
+  // (Pachyderm's chunks are hex) have nothing to encode: they are used as they are.
+  const copySource = (key: string) => `${sourceBucket}/${UNENCODED_KEY.test(key) ? key : key.split('/').map(encodeURIComponent).join('/')}`;
   const ifMatch = (etag: string) => (etag === '' ? undefined : `"${etag}"`);
 
   const getSource = async (object: ObjectToCopy, signal: AbortSignal | undefined, range?: { start: number; end: number }) => {
