@@ -5,7 +5,7 @@ import { PachbackupError } from '../errors.js';
 export interface AbortLink {
   readonly signal: AbortSignal;
   abort(reason?: unknown): void;
-  /** Detaches from the parent, so a long-lived parent does not collect one listener per copy. */
+  /** Detaches from the parent, so a long-lived parent does not collect one watcher per copy. */
   dispose(): void;
 }
 
@@ -19,13 +19,11 @@ export function linkAbort(parent?: AbortSignal): AbortLink {
   // Every request in flight listens on it (the SDK removes its listener when the request closes), so the
   // listener count is bounded by concurrency — not a leak, whatever Node's default warning threshold says.
   setMaxListeners(0, controller.signal);
-  const onAbort = () => controller.abort(parent?.reason);
-  if (parent?.aborted) controller.abort(parent.reason);
-  else parent?.addEventListener('abort', onAbort, { once: true });
+  const stopFollowing = parent ? whenAborted(parent, () => controller.abort(parent.reason)) : () => undefined;
   return {
     signal: controller.signal,
     abort: (reason?: unknown) => controller.abort(reason),
-    dispose: () => parent?.removeEventListener('abort', onAbort),
+    dispose: stopFollowing,
   };
 }
 
@@ -59,7 +57,16 @@ export function whenAborted(signal: AbortSignal, callback: () => void): () => vo
       'abort',
       () => {
         watchers.delete(signal);
-        for (const watcher of watching) watcher();
+        for (const watcher of watching) {
+          try {
+            watcher();
+          } catch (err) {
+            // As for a listener of its own: the others still run, and the error is the process's to report.
+            process.nextTick(() => {
+              throw err;
+            });
+          }
+        }
         watching.clear();
       },
       { once: true },

@@ -69,6 +69,8 @@ const MiB = 1024 * 1024;
 const MIN_DUMP_PART_SIZE = 8 * MiB;
 /** S3's limit on parts per multipart upload. */
 const MAX_PARTS = 10_000;
+/** S3's largest part. 10,000 of them are more than its largest object (5 TiB), which is the limit that binds. */
+const MAX_DUMP_PART_SIZE = 5 * 1024 * MiB;
 
 /**
  * The part size for a database's dump upload: 8 MiB, or larger when the database is so big that its dump might not
@@ -79,7 +81,8 @@ const MAX_PARTS = 10_000;
  */
 export function dumpPartSize(databaseBytes: number): number {
   const needed = Math.ceil((2 * Math.max(0, databaseBytes)) / MAX_PARTS / MiB) * MiB;
-  return Math.max(MIN_DUMP_PART_SIZE, needed);
+  // Above ~27 TB the doubled guess would ask for parts S3 refuses; a dump that size cannot be one object anyway.
+  return Math.min(MAX_DUMP_PART_SIZE, Math.max(MIN_DUMP_PART_SIZE, needed));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { untilAborted, whenAborted } from '../../src/object-store/abort-link.js';
+import { linkAbort, untilAborted, whenAborted } from '../../src/object-store/abort-link.js';
 
 describe('watching a signal', () => {
   it('calls every watcher still watching once when the signal aborts, and never one that stopped', () => {
@@ -36,4 +36,19 @@ describe('watching a signal', () => {
     controller.abort(new Error('run cancelled'));
     await expect(never).rejects.toThrow('run cancelled');
   });
+
+  it('follows a parent with links that share its one listener, until each is disposed', () => {
+    const parent = new AbortController();
+    const links = Array.from({ length: 300 }, () => linkAbort(parent.signal));
+    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(1);
+    links[0]!.dispose();
+    links[1]!.abort(new Error('a sibling failed'));
+    parent.abort(new Error('run cancelled'));
+    expect(links[0]!.signal.aborted).toBe(false);
+    expect((links[1]!.signal.reason as Error).message).toBe('a sibling failed');
+    expect(links.slice(2).every((link) => link.signal.aborted && (link.signal.reason as Error).message === 'run cancelled')).toBe(true);
+    // Linked to a parent that has aborted: aborted at once.
+    expect(linkAbort(parent.signal).signal.aborted).toBe(true);
+  });
 });
+

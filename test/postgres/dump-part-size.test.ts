@@ -20,4 +20,8 @@ describe('dumpPartSize', () => {
       expect(part).toBeGreaterThan(8 * MiB);
     }
   });
+
+  it("never asks for a part larger than S3's 5 GiB, however large the database says it is", () => {
+    for (const size of [30_000 * GiB, 1024 * 1024 * GiB, Number.MAX_SAFE_INTEGER]) expect(dumpPartSize(size)).toBe(5 * GiB);
+  });
 });
