@@ -175,6 +175,10 @@ export function createQueuedFanOut(options: QueuedFanOutOptions): FanOut & { clo
       try {
         await addFlow(fanOutId, runId, ranges.length);
         for (;;) {
+          // The join job first, then the records: a range records its totals before its job completes, and the
+          // join job is removed once every range completed — so a join found gone means every record is there
+          // to read. The other way round, the last range could finish between the two reads and look lost.
+          const join = await queue.getJob(fanOutId);
           for (const record of await fanOuts.ranges(fanOutId)) {
             if (record.error) throw rangeFailure(record, ranges);
             if (!finished.has(record.part)) {
@@ -184,7 +188,6 @@ export function createQueuedFanOut(options: QueuedFanOutOptions): FanOut & { clo
             }
           }
           if (finished.size === ranges.length) break;
-          const join = await queue.getJob(fanOutId);
           if (join && (await join.isFailed())) {
             // A range that failed without recording why: it stalled (its worker died) more often than allowed.
             throw new PachbackupError('unavailable', `${what}: a range failed: ${join.failedReason}`, { retryable: true });
