@@ -48,35 +48,36 @@ export function whenAborted(signal: AbortSignal, callback: () => void): () => vo
     callback();
     return () => undefined;
   }
-  let callbacks = watchers.get(signal);
-  if (!callbacks) {
-    const watching = new Set<() => void>();
-    callbacks = watching;
-    watchers.set(signal, watching);
-    signal.addEventListener(
-      'abort',
-      () => {
-        watchers.delete(signal);
-        for (const watcher of watching) {
-          try {
-            watcher();
-          } catch (err) {
-            // As for a listener of its own: the others still run, and the error is the process's to report.
-            process.nextTick(() => {
-              throw err;
-            });
-          }
-        }
-        watching.clear();
-      },
-      { once: true },
-    );
-  }
-  const watching = callbacks;
+  const watching = watchers.get(signal) ?? watch(signal);
   // A wrapper of its own, so one callback watching twice is stopped (and called) once per watch.
   const watcher = () => callback();
   watching.add(watcher);
   return () => void watching.delete(watcher);
+}
+
+/** The one listener of `signal`, calling every watcher then; returns the set they join. */
+function watch(signal: AbortSignal): Set<() => void> {
+  const watching = new Set<() => void>();
+  watchers.set(signal, watching);
+  signal.addEventListener(
+    'abort',
+    () => {
+      watchers.delete(signal);
+      for (const watcher of watching) {
+        try {
+          watcher();
+        } catch (err) {
+          // As for a listener of its own: the others still run, and the error is the process's to report.
+          process.nextTick(() => {
+            throw err;
+          });
+        }
+      }
+      watching.clear();
+    },
+    { once: true },
+  );
+  return watching;
 }
 
 /** The watchers of each signal that has any (see whenAborted); a signal no one holds any more is forgotten. */

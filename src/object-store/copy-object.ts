@@ -16,6 +16,7 @@ import type { ObjectStoreConfig } from '../config/config.js';
 import { PachbackupError } from '../errors.js';
 import { linkAbort, throwIfCancelled, untilAborted } from './abort-link.js';
 import { createConcurrencyLimit } from './concurrency-limit.js';
+import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from './multipart-limits.js';
 import { oneBucketClient } from './s3-client.js';
 import { isNotImplemented, isTransient, toStoreError } from './store-error.js';
 
@@ -26,12 +27,8 @@ const GIB = 1024 * MIB;
 export const DEFAULT_MULTIPART_THRESHOLD = 5 * GIB;
 /** Default part size of multipart copies. */
 export const DEFAULT_PART_SIZE = 64 * MIB;
-/** S3's smallest allowed part (except the last). */
-export const MIN_PART_SIZE = 5 * MIB;
 /** Default number of parts of one object in flight at once. */
 export const DEFAULT_PART_CONCURRENCY = 4;
-const MAX_PART_SIZE = 5 * GIB;
-const MAX_PARTS = 10_000;
 /** Attempts of one streamed transfer (GET then PUT) — see `withStreamRetry`. */
 const STREAM_ATTEMPTS = 3;
 /** A key of characters that encodeURIComponent leaves as they are, and slashes: its copy source needs no encoding. */

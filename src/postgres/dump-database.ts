@@ -3,6 +3,7 @@ import { AbortMultipartUploadCommand, DeleteObjectCommand, HeadObjectCommand } f
 import { Upload } from '@aws-sdk/lib-storage';
 import type { PostgresConfig } from '../config/config.js';
 import { describeError, PachbackupError } from '../errors.js';
+import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from '../object-store/multipart-limits.js';
 import { conninfoForDatabase, libpqEnvironment, throwIfCancelled, withPostgresClient } from './connection.js';
 import { dumpLocation, isNotFound, type DumpObject } from './dump-object.js';
 import { HashingStream } from './hashing-stream.js';
@@ -67,10 +68,6 @@ const CUSTOM_MAGIC = Buffer.from('PGDMP', 'ascii');
 
 const MiB = 1024 * 1024;
 const MIN_DUMP_PART_SIZE = 8 * MiB;
-/** S3's limit on parts per multipart upload. */
-const MAX_PARTS = 10_000;
-/** S3's largest part. 10,000 of them are more than its largest object (5 TiB), which is the limit that binds. */
-const MAX_DUMP_PART_SIZE = 5 * 1024 * MiB;
 
 /**
  * The part size for a database's dump upload: 8 MiB, or larger when the database is so big that its dump might not
@@ -81,8 +78,9 @@ const MAX_DUMP_PART_SIZE = 5 * 1024 * MiB;
  */
 export function dumpPartSize(databaseBytes: number): number {
   const needed = Math.ceil((2 * Math.max(0, databaseBytes)) / MAX_PARTS / MiB) * MiB;
-  // Above ~27 TB the doubled guess would ask for parts S3 refuses; a dump that size cannot be one object anyway.
-  return Math.min(MAX_DUMP_PART_SIZE, Math.max(MIN_DUMP_PART_SIZE, needed));
+  // Above ~27 TB the doubled guess would ask for parts S3 refuses; 10,000 of its largest parts are more than its
+  // largest object (5 TiB), so a dump that size could not be stored anyway.
+  return Math.min(MAX_PART_SIZE, Math.max(MIN_DUMP_PART_SIZE, needed));
 }
 
 /**
@@ -161,7 +159,7 @@ export async function dumpDatabase(options: DumpDatabaseOptions): Promise<DumpRe
       ContentType: 'application/octet-stream',
       Metadata: { 'pachbackup-database': database, 'pachbackup-format': format, 'pg-dump-version': String(tool.major) },
     },
-    partSize: Math.max(options.partSizeBytes ?? dumpPartSize(Number(server.size)), 5 * MiB),
+    partSize: Math.max(options.partSizeBytes ?? dumpPartSize(Number(server.size)), MIN_PART_SIZE),
     // Two parts in flight keep pg_dump (one compressing process) busy; more would only hold more memory.
     queueSize: options.queueSize ?? 2,
     leavePartsOnError: false,
