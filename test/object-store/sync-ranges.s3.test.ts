@@ -76,14 +76,17 @@ describe('copying the cluster bucket range by range', () => {
     await backup.s3.send(new DeleteObjectCommand({ Bucket: backup.name, Key: lost }));
     const arrived = randomChunks(7, 10, 100);
     await putObjects(cluster.s3, cluster.name, arrived);
-    // One arrival's key is already in the pool with other bytes: it must go beside them, not over them.
+    // One arrival's key is already in the pool with other bytes: it must go beside them, not over them. A key
+    // held with the same size counts as the same bytes (Pachyderm's keys name their content), so the other bytes
+    // are longer than any arrival (10–100 bytes).
     const clashKey = [...arrived.keys()][0]!;
-    await backup.s3.send(new PutObjectCommand({ Bucket: backup.name, Key: `store/objects/${clashKey}`, Body: 'other bytes, other size' }));
+    const otherBytes = 'other bytes, other size'.padEnd(150, '.');
+    await backup.s3.send(new PutObjectCommand({ Bucket: backup.name, Key: `store/objects/${clashKey}`, Body: otherBytes }));
 
     const second = await syncRangesToPool({ ...endpoints(), ranges, previous: first.listing, outputDir: join(dir, 'two') });
     expect(second).toMatchObject({ listed: 207, copied: 7, skipped: 200, conflicts: 1 });
     expect((await listAll(backup.s3, backup.name, 'store/objects/')).has(lost)).toBe(false);
-    expect((await readObject(backup.s3, backup.name, `store/objects/${clashKey}`)).toString()).toBe('other bytes, other size');
+    expect((await readObject(backup.s3, backup.name, `store/objects/${clashKey}`)).toString()).toBe(otherBytes);
     const summary = await uploadListingAsInventory(second.listing, { s3: backup.s3, bucket: backup.name, key: 'inv' });
     for await (const e of readInventory({ s3: backup.s3, bucket: backup.name, key: 'inv', expectedSha256: summary.sha256 })) {
       if (e.key === clashKey) {
