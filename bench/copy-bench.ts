@@ -220,7 +220,8 @@ try {
   const retriesSoFar = () => (existsSync(workerLog) ? readFileSync(workerLog, 'utf8').split('\n').filter((l) => l.includes('range failed') || l.includes('another takes it')).length : 0);
   // The bench's own client (seeding, listing, the raw copy): the store as the clusters' objectStore names it.
   const s3 = createS3Client({ endpoint: s3server.endpoint, region: s3server.region, bucket: 'src', prefix: '', forcePathStyle: true, credentials: S3RVER_CREDENTIALS }, { maxSockets: 256 });
-  closeClients = async () => void s3.destroy();
+  const closeS3 = async () => void s3.destroy();
+  closeClients = closeS3;
   /** pachbackup's configuration, state and range queue: only when some run copies with pachbackup (a config needs a cluster). */
   const pachbackupSide = async () => {
     writeFileSync(configFile, stringify({ stateDatabase: { url: postgres.url.replace(/\/postgres$/, '/pachbackup') }, redis: { url: redis.url, prefix: 'bench' }, clusters }));
@@ -229,7 +230,7 @@ try {
     const queueConnection = state.redis.duplicate();
     const rangesQueue = new Queue(rangesQueueName('bench'), { connection: queueConnection });
     closeClients = async () => {
-      s3.destroy();
+      await closeS3();
       await rangesQueue.close();
       queueConnection.disconnect();
       await state.close();

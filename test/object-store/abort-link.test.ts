@@ -51,4 +51,3 @@ describe('watching a signal', () => {
     expect(linkAbort(parent.signal).signal.aborted).toBe(true);
   });
 });
-
